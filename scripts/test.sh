@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): does all set-up on a fresh machine, then runs every check.
+#   1. npm ci (exact lockfile)         2. infra/local/up (install + start the real servers, migrate)
+#   3. generated code is current        4. lint (biome) and typecheck (tsc)
+#   5. vitest: unit + integration projects, JSON report in .vitest-report.json
+# Every step runs even when an earlier check fails, so one run shows every problem; exit non-zero on any.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+step() { printf '\n==> %s\n' "$*"; }
+
+step "npm ci"
+npm ci --no-audit --no-fund || exit 1
+
+step "infra/local/up"
+bash infra/local/up || { echo "local stack failed to start" >&2; exit 1; }
+
+if [ -f schemas/codegen.ts ]; then
+  step "generated types are current (schemas/codegen.ts --check)"
+  npx tsx schemas/codegen.ts --check || status=1
+fi
+
+step "lint (biome)"
+npx biome check . || status=1
+
+step "typecheck (tsc)"
+npx tsc --noEmit -p tsconfig.json || status=1
+
+step "tests (vitest: unit + integration)"
+rm -f .vitest-report.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json || status=1
+
+node scripts/test-summary.mjs .vitest-report.json || status=1
+exit $status
