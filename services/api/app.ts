@@ -1,0 +1,95 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../common/logger.js';
+import { opsRoutes, type ReadinessCheck } from '../common/ops-server.js';
+import type { ApiDeps } from './deps.js';
+import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
+import { activityRoutes } from './routes/activities.js';
+import { deviceRoutes } from './routes/devices.js';
+import { liveRoutes } from './routes/live.js';
+import { userRoutes } from './routes/users.js';
+
+export interface AppOptions {
+  logger: Logger;
+  registry: Registry;
+  checks: readonly ReadinessCheck[];
+  deps: ApiDeps;
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
+}
+
+function codeForFastifyError(err: FastifyError): ApiErrorCode {
+  if (err.validation) return 'validation_failed';
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'invalid_json';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'payload_too_large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'unsupported_media_type';
+  }
+  if (err.statusCode === 429) return 'rate_limited';
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    const byStatus = (Object.keys(API_ERRORS) as ApiErrorCode[]).find((c) => API_ERRORS[c].status === err.statusCode);
+    return byStatus ?? 'validation_failed';
+  }
+  return 'internal';
+}
+
+/** The API as a fastify instance, built from injected dependencies so tests use app.inject(). */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    const isApi = err instanceof ApiError;
+    const code = isApi ? err.code : codeForFastifyError(err as FastifyError);
+    const status = API_ERRORS[code].status;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    const detail = status >= 500 && !isApi ? undefined : err.message;
+    reply
+      .code(status)
+      .type('application/problem+json')
+      .send(problem(code, detail, req.url, isApi ? err.extra : undefined));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send(problem('route_not_found', `${req.method} ${req.url}`, req.url));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Fitstream API', version: '1.0.0', description: 'Activities, devices and live sessions.' },
+      servers: [{ url: '/' }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(rateLimit, {
+    max: opts.rateLimitPerMinute,
+    timeWindow: '1 minute',
+    allowList: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url),
+    errorResponseBuilder: (_req, ctx) => {
+      const err = new ApiError('rate_limited', `limit of ${ctx.max} requests per ${ctx.after} reached`);
+      return err;
+    },
+  });
+
+  await app.register(opsRoutes, { registry: opts.registry, checks: opts.checks });
+  await app.register(userRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(liveRoutes, { deps: opts.deps });
+  return app;
+}

@@ -1,0 +1,14 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+
+/** What the routes need from the outside world; built in main.ts, or by tests against the real stack. */
+export interface ApiDeps {
+  pg: pg.Pool;
+  redis: Redis;
+  /** a second connection for SUBSCRIBE (a subscribed ioredis connection can't run commands) */
+  redisSub: () => Redis;
+  clickhouse: ClickHouseClient;
+  clickhouseDatabase: string;
+  mqttPublicUrl: string;
+}

@@ -1,0 +1,63 @@
+import { FitstreamError } from '../common/errors.js';
+
+/**
+ * Every HTTP error the API returns, in one table. Each is sent as application/problem+json
+ * (RFC 9457) with `type` = `${PROBLEM_BASE}${code}`, and documented in docs/api-errors.md
+ * (a test fails when a code is missing there).
+ */
+export const API_ERRORS = {
+  validation_failed: { status: 400, title: 'The request does not match the schema' },
+  invalid_json: { status: 400, title: 'The request body is not valid JSON' },
+  unauthorized: { status: 401, title: 'Missing or invalid credentials' },
+  forbidden: { status: 403, title: 'Not allowed for this caller' },
+  not_found: { status: 404, title: 'No such resource' },
+  route_not_found: { status: 404, title: 'No such route' },
+  conflict: { status: 409, title: 'The resource already exists or changed' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal error' },
+  dependency_unavailable: { status: 503, title: 'A backing service is unavailable' },
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+export const PROBLEM_BASE = 'https://fitstream.dev/problems/';
+
+export class ApiError extends FitstreamError<ApiErrorCode> {
+  readonly code: ApiErrorCode;
+  readonly status: number;
+  constructor(
+    code: ApiErrorCode,
+    readonly detail?: string,
+    options: { cause?: unknown; extra?: Record<string, unknown> } = {},
+  ) {
+    super(detail ?? API_ERRORS[code].title, { cause: options.cause, retryable: API_ERRORS[code].status >= 500 });
+    this.code = code;
+    this.status = API_ERRORS[code].status;
+    this.extra = options.extra;
+  }
+  readonly extra: Record<string, unknown> | undefined;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ApiErrorCode;
+  detail?: string;
+  instance?: string;
+  [k: string]: unknown;
+}
+
+export function problem(code: ApiErrorCode, detail?: string, instance?: string, extra?: Record<string, unknown>): Problem {
+  const e = API_ERRORS[code];
+  return {
+    type: `${PROBLEM_BASE}${code}`,
+    title: e.title,
+    status: e.status,
+    code,
+    ...(detail ? { detail } : {}),
+    ...(instance ? { instance } : {}),
+    ...extra,
+  };
+}

@@ -1,0 +1,61 @@
+import { createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfigOrExit } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { createMetricsRegistry } from '../common/metrics.js';
+import { onShutdown } from '../common/shutdown.js';
+import { buildApp } from './app.js';
+import { apiEnv } from './config.js';
+
+const config = loadConfigOrExit('api', apiEnv);
+const logger = createLogger('api', config.LOG_LEVEL);
+const registry = createMetricsRegistry('api');
+
+const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
+const subscribers: Redis[] = [];
+const clickhouse = createClient({
+  url: config.CLICKHOUSE_URL,
+  username: config.CLICKHOUSE_USER,
+  password: config.CLICKHOUSE_PASSWORD,
+});
+
+const app = await buildApp({
+  logger,
+  registry,
+  rateLimitPerMinute: config.API_RATE_LIMIT_PER_MIN,
+  bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+  deps: {
+    pg: pool,
+    redis,
+    redisSub: () => {
+      const r = new Redis(config.REDIS_URL);
+      subscribers.push(r);
+      return r;
+    },
+    clickhouse,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    mqttPublicUrl: config.MQTT_PUBLIC_URL,
+  },
+  checks: [
+    { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
+    { name: 'redis', check: async () => void (await redis.ping()) },
+    {
+      name: 'clickhouse',
+      check: async () => {
+        const r = await clickhouse.ping();
+        if (!r.success) throw r.error;
+      },
+    },
+  ],
+});
+
+await app.listen({ host: config.API_HOST, port: config.API_PORT });
+
+onShutdown(logger, async () => {
+  await app.close();
+  for (const s of subscribers) s.disconnect();
+  redis.disconnect();
+  await Promise.all([pool.end(), clickhouse.close()]);
+});
