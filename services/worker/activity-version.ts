@@ -1,0 +1,40 @@
+import { ALGORITHM_VERSION } from '../../pipelines/config.js';
+
+/**
+ * Activity versions come from durable data, never from a clock or an arrival count, so that a
+ * crash-and-redeliver, a duplicate or a replay computes the same number, and more data or a newer
+ * algorithm always computes a bigger one:
+ *
+ *   version = algorithm ordinal × 10^6 + (distinct samples + controls + strength sets)
+ *
+ * where the ordinal of `YYYY.MM-N` is YYYYMMNN (2026.11-1 → 20261101). Late data adds rows, so it
+ * bumps the version; re-sending known data does not. Stays below 2^53 for sessions under 10^6 rows.
+ */
+export function algorithmOrdinal(version: string = ALGORITHM_VERSION): number {
+  const m = /^(\d{4})\.(\d{2})-(\d{1,2})$/.exec(version);
+  if (!m) return 0;
+  return Number(m[1]) * 10_000 + Number(m[2]) * 100 + Number(m[3]);
+}
+
+export const ROWS_PER_VERSION = 1_000_000;
+
+export function activityVersion(rows: number, algorithm: string = ALGORITHM_VERSION): number {
+  return algorithmOrdinal(algorithm) * ROWS_PER_VERSION + Math.min(rows, ROWS_PER_VERSION - 1);
+}
+
+/**
+ * Versions of rows in the samples table (ReplacingMergeTree(version)):
+ * - raw rows written on arrival: RAW_BASE − ts, so among re-sent copies of one seq the earliest
+ *   device time wins, as in pipelines' dedupe, whatever the arrival order;
+ * - cleaned rows written at finalisation: CLEAN_BASE + activity version, above every raw row.
+ */
+export const RAW_BASE = 2 ** 42;
+export const CLEAN_BASE = 2 ** 50;
+
+export function rawSampleVersion(ts: number): number {
+  return Math.max(0, RAW_BASE - ts);
+}
+
+export function cleanSampleVersion(activityVersionNumber: number): number {
+  return CLEAN_BASE + activityVersionNumber;
+}

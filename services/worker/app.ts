@@ -1,0 +1,125 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../common/logger.js';
+import { createRecordCodec } from './codec.js';
+import type { WorkerConfig } from './config.js';
+import { LiveTracker } from './live.js';
+import { KafkaPublisher } from './publisher-kafka.js';
+import { type ComputeActivity, Sessions } from './sessions.js';
+import { ClickHouseStore } from './sink-clickhouse.js';
+import { S3Archive } from './sink-s3.js';
+import { KafkaSource } from './source-kafka.js';
+import { RedisLiveStore } from './store-redis.js';
+import { Worker } from './worker.js';
+
+export function createClickHouse(c: WorkerConfig) {
+  return createClient({
+    url: c.CLICKHOUSE_URL,
+    username: c.CLICKHOUSE_USER,
+    password: c.CLICKHOUSE_PASSWORD,
+    request_timeout: 30_000,
+    max_open_connections: 8,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+}
+
+export function createS3(c: WorkerConfig): S3Client {
+  return new S3Client({
+    endpoint: c.S3_ENDPOINT,
+    region: c.S3_REGION,
+    forcePathStyle: c.S3_FORCE_PATH_STYLE,
+    credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY },
+  });
+}
+
+export function createKafka(c: WorkerConfig, clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: c.KAFKA_BROKERS, logLevel: logLevel.WARN });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  source: KafkaSource;
+  store: ClickHouseStore;
+  sessions: Sessions;
+  close(): Promise<void>;
+}
+
+/** Builds and starts the whole worker from config: what main.ts and the e2e tests run. */
+export async function startWorker(
+  c: WorkerConfig,
+  compute: ComputeActivity,
+  logger: Logger,
+  registry?: Registry,
+): Promise<RunningWorker> {
+  const kafka = createKafka(c, `${c.KAFKA_CLIENT_ID}-worker`);
+  const codec = createRecordCodec(c.SCHEMA_REGISTRY_URL);
+  const store = new ClickHouseStore(createClickHouse(c), c.CLICKHOUSE_DATABASE);
+  const archive = new S3Archive(createS3(c), {
+    bucket: c.S3_BUCKET,
+    prefix: c.WORKER_ARCHIVE_PREFIX,
+    windowS: c.WORKER_ARCHIVE_WINDOW_S,
+  });
+  const redis = new Redis(c.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: false });
+  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis'));
+  const live = new RedisLiveStore(redis, c.WORKER_LIVE_TTL_S);
+  const publisher = new KafkaPublisher(kafka, codec, { activities: c.TOPIC_ACTIVITIES, dlq: c.TOPIC_DLQ });
+  await publisher.connect();
+  const sessions = new Sessions(
+    store,
+    publisher,
+    compute,
+    { timeoutMs: c.WORKER_SESSION_TIMEOUT_S * 1000 },
+    logger.child({ component: 'sessions' }),
+  );
+  const worker = new Worker({
+    codec,
+    sinks: [store, archive],
+    live,
+    tracker: new LiveTracker(),
+    dlq: publisher,
+    sessions,
+    logger,
+    registry,
+    retryMaxMs: c.WORKER_RETRY_MAX_MS,
+  });
+  const source = new KafkaSource(
+    kafka,
+    {
+      groupId: c.WORKER_GROUP_ID,
+      topic: c.TOPIC_SAMPLES,
+      fromBeginning: c.WORKER_FROM_BEGINNING,
+      flushIntervalMs: c.WORKER_FLUSH_INTERVAL_MS,
+      batchRows: c.WORKER_BATCH_ROWS,
+    },
+    worker,
+    logger.child({ component: 'source' }),
+  );
+  await source.start();
+  let sweeping = false;
+  const sweepTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    source
+      .exclusive(() => worker.sweep())
+      .catch((err) => logger.error({ err }, 'sweep failed'))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, c.WORKER_SWEEP_INTERVAL_MS);
+  return {
+    worker,
+    source,
+    store,
+    sessions,
+    async close() {
+      clearInterval(sweepTimer);
+      await source.stop();
+      worker.stop();
+      await publisher.disconnect();
+      await Promise.allSettled([store.close(), archive.close(), live.close()]);
+    },
+  };
+}

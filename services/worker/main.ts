@@ -1,0 +1,25 @@
+import { computeActivity } from '../../pipelines/index.js';
+import { loadConfigOrExit } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { createMetricsRegistry } from '../common/metrics.js';
+import { startOpsServer } from '../common/ops-server.js';
+import { onShutdown } from '../common/shutdown.js';
+import { startWorker } from './app.js';
+import { checkWorkerConfig, workerEnv } from './config.js';
+
+const config = checkWorkerConfig(loadConfigOrExit('worker', workerEnv));
+const logger = createLogger('worker', config.LOG_LEVEL);
+const registry = createMetricsRegistry('worker');
+const running = await startWorker(config, computeActivity, logger, registry);
+const ops = await startOpsServer({
+  host: config.WORKER_OPS_HOST,
+  port: config.WORKER_OPS_PORT,
+  registry,
+  logger,
+  checks: [{ name: 'clickhouse', check: () => running.store.ping() }],
+});
+logger.info({ group: config.WORKER_GROUP_ID, topic: config.TOPIC_SAMPLES }, 'worker started');
+onShutdown(logger, async () => {
+  await ops.close();
+  await running.close();
+});

@@ -1,0 +1,371 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type ActivitySummary, type CleanSamples, SEQ_NONE } from '../../pipelines/types.js';
+import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
+import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
+import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
+import type { FlushBatch, Sink } from './ports.js';
+import { sessionKey } from './records.js';
+import { ident, int, str, tuples } from './sql.js';
+
+/** What identifies a session and who owns it. */
+export interface SessionRef {
+  userId: string;
+  deviceId: string;
+  sessionId: string;
+  sport: string;
+}
+
+/** A session as durably stored: the input to a finalisation. */
+export interface StoredSession {
+  samples: Sample[];
+  controls: SessionControl[];
+  sets: StrengthSet[];
+}
+
+export interface StoredActivity {
+  deviceId: string;
+  sessionId: string;
+  version: number;
+  day: string;
+}
+
+const fin = (v: number | null | undefined): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) ? null : v;
+const uint = (v: number | null | undefined, max: number): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) || v < 0 || v > max ? null : Math.round(v);
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+
+export function rawSampleRow(b: TelemetryBatch, s: Sample): Record<string, unknown> {
+  return {
+    user_id: b.userId,
+    device_id: b.deviceId,
+    session_id: b.sessionId,
+    sport: b.sport,
+    sample_key: s.seq ?? s.ts,
+    seq: s.seq,
+    ts: s.ts,
+    lat: fin(s.lat),
+    lon: fin(s.lon),
+    lat_smooth: null,
+    lon_smooth: null,
+    alt: fin(s.alt),
+    alt_smooth: null,
+    acc: fin(s.acc),
+    speed_device: fin(s.speed),
+    dist_device: fin(s.dist),
+    speed: null,
+    distance_m: null,
+    hr: uint(s.hr, 255),
+    cadence: uint(s.cadence, 65535),
+    power: uint(s.power, 65535),
+    lap: s.lap ? 1 : 0,
+    flags: 0,
+    cleaned: 0,
+    activity_version: 0,
+    version: rawSampleVersion(s.ts),
+  };
+}
+
+/**
+ * ClickHouse: the samples/controls/sets/sessions sink (raw rows on arrival), the durable session
+ * store that finalisation reads back, and the activity writer. All inserts are JSONEachRow in one
+ * request per table per flush; every table is a ReplacingMergeTree on the record identity.
+ */
+export class ClickHouseStore implements Sink {
+  readonly name = 'clickhouse';
+  private readonly db: string;
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    database: string,
+  ) {
+    this.db = ident(database);
+  }
+
+  private t(table: string): string {
+    return `${this.db}.${ident(table)}`;
+  }
+
+  private async run<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      if (isTransient(err)) throw new SinkUnavailableError(`clickhouse ${what}`, err);
+      throw new SinkRejectedError(`clickhouse ${what}`, err);
+    }
+  }
+
+  private insert(table: string, values: Record<string, unknown>[]): Promise<void> {
+    if (values.length === 0) return Promise.resolve();
+    return this.run(`insert ${table}`, async () => {
+      await this.client.insert({ table: this.t(table), values, format: 'JSONEachRow' });
+    });
+  }
+
+  private async select<T>(what: string, query: string): Promise<T[]> {
+    return this.run(what, async () => {
+      const rs = await this.client.query({ query, format: 'JSONEachRow' });
+      return rs.json<T>();
+    });
+  }
+
+  async ping(): Promise<void> {
+    const r = await this.client.ping();
+    if (!r.success) throw new SinkUnavailableError('clickhouse ping', r.error);
+  }
+
+  async writeBatch(batch: FlushBatch): Promise<void> {
+    const samples: Record<string, unknown>[] = [];
+    const controls: Record<string, unknown>[] = [];
+    const sets: Record<string, unknown>[] = [];
+    const sessions = new Map<string, Record<string, unknown>>();
+    for (const r of batch.records) {
+      const d = r.decoded;
+      const s = d.kind === 'batch' ? d.batch : d.control;
+      const k = sessionKey(s.deviceId, s.sessionId);
+      if (!sessions.has(k)) {
+        sessions.set(k, {
+          user_id: s.userId,
+          device_id: s.deviceId,
+          session_id: s.sessionId,
+          sport: s.sport,
+          kafka_partition: r.raw.partition,
+        });
+      }
+      if (d.kind === 'batch') {
+        const b = d.batch;
+        for (const x of b.samples) samples.push(rawSampleRow(b, x));
+        for (const x of b.sets) {
+          sets.push({
+            user_id: b.userId,
+            device_id: b.deviceId,
+            session_id: b.sessionId,
+            exercise: x.exercise,
+            reps: uint(x.reps, 0xffffffff) ?? 0,
+            weight_kg: fin(x.weightKg),
+            start_ts: x.startTs,
+            end_ts: x.endTs,
+          });
+        }
+      } else {
+        const c = d.control;
+        controls.push({
+          user_id: c.userId,
+          device_id: c.deviceId,
+          session_id: c.sessionId,
+          sport: c.sport,
+          kind: c.kind,
+          ts: c.ts,
+        });
+      }
+    }
+    await Promise.all([
+      this.insert('samples', samples),
+      this.insert('session_controls', controls),
+      this.insert('strength_sets', sets),
+      this.insert('sessions', [...sessions.values()]),
+    ]);
+  }
+
+  /** The deduplicated durable input of one session, in device-time order. */
+  async readSession(ref: SessionRef): Promise<StoredSession> {
+    const where = `user_id = ${str(ref.userId)} AND device_id = ${str(ref.deviceId)} AND session_id = ${str(ref.sessionId)}`;
+    const [samples, controls, sets] = await Promise.all([
+      this.select<Record<string, unknown>>(
+        'read samples',
+        `SELECT seq, ts, lat, lon, alt, acc, speed_device, dist_device, hr, cadence, power, lap
+         FROM ${this.t('samples')} FINAL WHERE ${where} ORDER BY ts, sample_key`,
+      ),
+      this.select<Record<string, unknown>>(
+        'read controls',
+        `SELECT kind, sport, ts FROM ${this.t('session_controls')} FINAL
+         WHERE device_id = ${str(ref.deviceId)} AND session_id = ${str(ref.sessionId)} ORDER BY ts, kind`,
+      ),
+      this.select<Record<string, unknown>>(
+        'read sets',
+        `SELECT exercise, reps, weight_kg, start_ts, end_ts FROM ${this.t('strength_sets')} FINAL
+         WHERE device_id = ${str(ref.deviceId)} AND session_id = ${str(ref.sessionId)} ORDER BY start_ts, exercise`,
+      ),
+    ]);
+    return {
+      samples: samples.map((r) => ({
+        ts: num(r.ts),
+        seq: numOrNull(r.seq),
+        lat: numOrNull(r.lat),
+        lon: numOrNull(r.lon),
+        alt: numOrNull(r.alt),
+        acc: numOrNull(r.acc),
+        speed: numOrNull(r.speed_device),
+        dist: numOrNull(r.dist_device),
+        hr: numOrNull(r.hr),
+        cadence: numOrNull(r.cadence),
+        power: numOrNull(r.power),
+        lap: num(r.lap) === 1,
+      })),
+      controls: controls.map((r) => ({
+        userId: ref.userId,
+        deviceId: ref.deviceId,
+        sessionId: ref.sessionId,
+        kind: r.kind as SessionControl['kind'],
+        sport: r.sport as SessionControl['sport'],
+        ts: num(r.ts),
+        receivedAt: 0,
+      })),
+      sets: sets.map((r) => ({
+        exercise: String(r.exercise),
+        reps: num(r.reps),
+        weightKg: numOrNull(r.weight_kg),
+        startTs: num(r.start_ts),
+        endTs: numOrNull(r.end_ts),
+      })),
+    };
+  }
+
+  /** Latest stored version of the activities of these sessions (absent: never finalised). */
+  async activityVersions(refs: readonly SessionRef[]): Promise<Map<string, StoredActivity>> {
+    const out = new Map<string, StoredActivity>();
+    if (refs.length === 0) return out;
+    const users = [...new Set(refs.map((r) => r.userId))];
+    const rows = await this.select<Record<string, unknown>>(
+      'read activity versions',
+      `SELECT device_id, session_id, max(version) AS v, argMax(day, version) AS d
+       FROM ${this.t('activities')}
+       WHERE user_id IN (${users.map(str).join(', ')})
+         AND (device_id, session_id) IN ${tuples(refs.map((r) => [r.deviceId, r.sessionId]))}
+       GROUP BY device_id, session_id`,
+    );
+    for (const r of rows) {
+      const deviceId = String(r.device_id);
+      const sessionId = String(r.session_id);
+      out.set(sessionKey(deviceId, sessionId), { deviceId, sessionId, version: num(r.v), day: String(r.d) });
+    }
+    return out;
+  }
+
+  /** Writes the cleaned samples, then the activity row (its presence marks the session finalised). */
+  async writeActivity(
+    ref: SessionRef,
+    version: number,
+    summary: ActivitySummary,
+    clean: CleanSamples,
+    input: readonly Sample[],
+  ): Promise<void> {
+    const byKey = new Map<number, Sample>();
+    for (const s of input) byKey.set(s.seq ?? s.ts, s);
+    const rows: Record<string, unknown>[] = [];
+    const rowVersion = cleanSampleVersion(version);
+    for (let i = 0; i < clean.length; i++) {
+      const seq = clean.seq[i]!;
+      const ts = clean.ts[i]!;
+      const key = seq === SEQ_NONE ? ts : seq;
+      const src = byKey.get(key);
+      rows.push({
+        user_id: ref.userId,
+        device_id: ref.deviceId,
+        session_id: ref.sessionId,
+        sport: ref.sport,
+        sample_key: key,
+        seq: seq === SEQ_NONE ? null : seq,
+        ts,
+        lat: fin(clean.lat[i]),
+        lon: fin(clean.lon[i]),
+        lat_smooth: fin(clean.latSmooth[i]),
+        lon_smooth: fin(clean.lonSmooth[i]),
+        alt: fin(clean.alt[i]),
+        alt_smooth: fin(clean.altSmooth[i]),
+        acc: fin(src?.acc),
+        speed_device: fin(src?.speed),
+        dist_device: fin(src?.dist),
+        speed: fin(clean.speed[i]),
+        distance_m: fin(clean.distance[i]),
+        hr: clean.hr[i] === 0 ? null : clean.hr[i],
+        cadence: clean.cadence[i] === 0xffff ? null : clean.cadence[i],
+        power: clean.power[i] === 0xffff ? null : clean.power[i],
+        lap: src?.lap ? 1 : 0,
+        flags: clean.flags[i],
+        cleaned: 1,
+        activity_version: version,
+        version: rowVersion,
+      });
+    }
+    await this.insert('samples', rows);
+    await this.insert('activities', [activityRow(summary, version)]);
+  }
+
+  /** Sessions carried by these partitions that have no activity yet (to finalise after a timeout). */
+  async unfinalisedSessions(partitions: readonly number[]): Promise<(SessionRef & { partition: number })[]> {
+    if (partitions.length === 0) return [];
+    const rows = await this.select<Record<string, unknown>>(
+      'read open sessions',
+      `SELECT user_id, device_id, session_id, sport, kafka_partition
+       FROM ${this.t('sessions')} FINAL
+       WHERE kafka_partition IN (${partitions.map(int).join(', ')})
+         AND (device_id, session_id) NOT IN (SELECT device_id, session_id FROM ${this.t('activities')})`,
+    );
+    return rows.map((r) => ({
+      userId: String(r.user_id),
+      deviceId: String(r.device_id),
+      sessionId: String(r.session_id),
+      sport: String(r.sport),
+      partition: num(r.kafka_partition),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function activityRow(s: ActivitySummary, version: number): Record<string, unknown> {
+  return {
+    activity_id: s.activityId,
+    user_id: s.userId,
+    device_id: s.deviceId,
+    session_id: s.sessionId,
+    sport: s.sport,
+    version,
+    algorithm_version: s.algorithmVersion,
+    day: utcDay(s.startTs),
+    start_ts: s.startTs,
+    end_ts: s.endTs,
+    elapsed_s: s.elapsedS,
+    moving_s: s.movingS,
+    distance_m: s.distanceM,
+    device_distance_m: fin(s.deviceDistanceM),
+    raw_distance_m: s.rawDistanceM,
+    avg_speed_mps: s.avgSpeedMps,
+    max_speed_mps: s.maxSpeedMps,
+    avg_pace_s_per_km: fin(s.avgPaceSPerKm),
+    elev_gain_m: s.elevGainM,
+    elev_loss_m: s.elevLossM,
+    min_alt_m: fin(s.minAltM),
+    max_alt_m: fin(s.maxAltM),
+    hr_avg: fin(s.hr?.avg),
+    hr_max: fin(s.hr?.max),
+    hr_zones_s: s.hr ? [...s.hr.zonesS] : [],
+    hr_trimp: fin(s.hr?.trimp),
+    hr_max_used: fin(s.hr?.maxHrUsed),
+    hr_max_source: s.hr?.maxHrSource ?? '',
+    cadence_avg: fin(s.cadenceAvg),
+    power_avg: fin(s.powerAvg),
+    power_max: fin(s.powerMax),
+    normalized_power: fin(s.normalizedPower),
+    calories: s.calories,
+    calories_method: s.caloriesMethod,
+    polyline: s.polyline,
+    laps: JSON.stringify(s.laps),
+    splits_km: JSON.stringify(s.splitsKm),
+    splits_mile: JSON.stringify(s.splitsMile),
+    best_efforts: JSON.stringify(s.bestEfforts),
+    strength: s.strength ? JSON.stringify(s.strength) : '',
+    sample_count: s.sampleCount,
+    rejected_count: s.rejectedCount,
+    duplicate_count: s.duplicateCount,
+    summary: JSON.stringify(s),
+  };
+}

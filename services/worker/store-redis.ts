@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { SinkUnavailableError } from './errors.js';
+import type { LiveSnapshot } from './live.js';
+
+/**
+ * Live state in Redis (the contract the API's live views read; documented in docs/live.md):
+ * - hash `fitstream:live:{sessionId}`: the latest LiveSnapshot, one field per property
+ *   (numbers as decimal strings, null as ''), refreshed each flush; expires `ttlS` after the
+ *   last update, so `ttlS` after the end (or after the session went quiet);
+ * - sorted set `fitstream:live:active:{userId}`: sessionIds in progress, score = latest device
+ *   ts; a session leaves it on its end message;
+ * - pub/sub: the snapshot as JSON on `fitstream:live:session:{sessionId}` and
+ *   `fitstream:live:user:{userId}`.
+ */
+export interface LiveStore {
+  readonly name: string;
+  publish(states: readonly LiveSnapshot[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const liveKeys = {
+  hash: (sessionId: string) => `fitstream:live:${sessionId}`,
+  active: (userId: string) => `fitstream:live:active:${userId}`,
+  sessionChannel: (sessionId: string) => `fitstream:live:session:${sessionId}`,
+  userChannel: (userId: string) => `fitstream:live:user:${userId}`,
+};
+
+export class RedisLiveStore implements LiveStore {
+  readonly name = 'redis';
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlS: number,
+  ) {}
+
+  async publish(states: readonly LiveSnapshot[]): Promise<void> {
+    if (states.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const s of states) {
+      const hash = liveKeys.hash(s.sessionId);
+      const fields: Record<string, string> = {};
+      for (const [k, v] of Object.entries(s)) fields[k] = v === null ? '' : String(v);
+      p.hset(hash, fields);
+      p.expire(hash, this.ttlS);
+      const active = liveKeys.active(s.userId);
+      if (s.status === 'ended') p.zrem(active, s.sessionId);
+      else p.zadd(active, s.ts, s.sessionId);
+      p.expire(active, this.ttlS);
+      const json = JSON.stringify(s);
+      p.publish(liveKeys.sessionChannel(s.sessionId), json);
+      p.publish(liveKeys.userChannel(s.userId), json);
+    }
+    let res: [Error | null, unknown][] | null;
+    try {
+      res = await p.exec();
+    } catch (err) {
+      throw new SinkUnavailableError('redis', err);
+    }
+    const failed = res?.find(([e]) => e !== null);
+    if (failed) throw new SinkUnavailableError('redis', failed[0]);
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

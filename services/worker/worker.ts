@@ -1,0 +1,174 @@
+import type { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Logger } from '../common/logger.js';
+import type { RecordCodec } from './codec.js';
+import { RecordInvalidError, WorkerError } from './errors.js';
+import type { LiveTracker } from './live.js';
+import type { FlushBatch, Sink } from './ports.js';
+import type { DeadLetter } from './publisher-kafka.js';
+import type { InboundRecord, RawRecord } from './records.js';
+import type { Sessions } from './sessions.js';
+import type { LiveStore } from './store-redis.js';
+
+export interface DeadLetterSink {
+  deadLetter(items: readonly DeadLetter[], now: number): Promise<void>;
+}
+
+export interface WorkerDeps {
+  codec: RecordCodec;
+  /** durable sinks (ClickHouse, archive) */
+  sinks: readonly Sink[];
+  live: LiveStore;
+  tracker: LiveTracker;
+  dlq: DeadLetterSink;
+  sessions: Sessions;
+  logger: Logger;
+  registry?: Registry;
+  retryMaxMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createWorkerMetrics(registry?: Registry) {
+  const registers = registry ? [registry] : [];
+  return {
+    records: new Counter({
+      name: 'fitstream_worker_records_total',
+      help: 'Kafka records consumed',
+      registers,
+    }),
+    samples: new Counter({
+      name: 'fitstream_worker_samples_total',
+      help: 'samples consumed (before dedupe)',
+      registers,
+    }),
+    dlq: new Counter({
+      name: 'fitstream_worker_dlq_records_total',
+      help: 'records sent to the DLQ',
+      labelNames: ['reason'],
+      registers,
+    }),
+    flushSeconds: new Histogram({
+      name: 'fitstream_worker_flush_duration_seconds',
+      help: 'time from flush start to every sink acknowledging',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    sinkRetries: new Counter({
+      name: 'fitstream_worker_sink_retries_total',
+      help: 'sink writes retried after a failure',
+      labelNames: ['sink', 'code'],
+      registers,
+    }),
+    finalised: new Counter({
+      name: 'fitstream_worker_activities_finalised_total',
+      help: 'finalisations by outcome (created, updated, unchanged, empty)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    openSessions: new Gauge({
+      name: 'fitstream_worker_open_sessions',
+      help: 'sessions awaiting finalisation on this worker',
+      registers,
+    }),
+  };
+}
+
+/**
+ * The worker's per-flush logic (the SourceHandler of KafkaSource): decode → DLQ the bad → write
+ * every sink in parallel, each retried until it acknowledges → finalise the sessions that are
+ * due. Resolves only when all of it is durable; the source then commits the offsets.
+ */
+export class Worker {
+  private raw: RawRecord[] = [];
+  private records: InboundRecord[] = [];
+  private dead: DeadLetter[] = [];
+  private stopping = false;
+  readonly metrics: ReturnType<typeof createWorkerMetrics>;
+
+  constructor(private readonly d: WorkerDeps) {
+    this.metrics = createWorkerMetrics(d.registry);
+    d.sessions.onOutcome = (outcome) => this.metrics.finalised.inc({ outcome });
+  }
+
+  async ingest(raw: RawRecord): Promise<number> {
+    this.raw.push(raw);
+    this.metrics.records.inc();
+    try {
+      const decoded = await this.d.codec.decode(raw.value);
+      this.records.push({ raw, decoded });
+      const n = decoded.kind === 'batch' ? decoded.batch.samples.length : 1;
+      this.metrics.samples.inc(decoded.kind === 'batch' ? n : 0);
+      return n;
+    } catch (err) {
+      if (!(err instanceof WorkerError)) throw err;
+      const reason = err instanceof RecordInvalidError ? 'schema_violation' : 'decode_failed';
+      this.dead.push({ raw, reason, message: err.message, deviceId: null });
+      this.metrics.dlq.inc({ reason });
+      return 1;
+    }
+  }
+
+  assigned(partitions: number[]): void {
+    this.d.sessions.assign(partitions);
+  }
+
+  /** Retries `f` with capped exponential back-off until it resolves (or the worker stops). */
+  private async retry(name: string, f: () => Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+    let delay = 100;
+    for (;;) {
+      try {
+        await f();
+        return;
+      } catch (err) {
+        if (this.stopping) throw err;
+        const code = err instanceof WorkerError ? err.code : 'UNKNOWN';
+        this.metrics.sinkRetries.inc({ sink: name, code });
+        this.d.logger.warn(
+          { err: (err as Error).message, sink: name, code, delayMs: delay },
+          'sink write failed, retrying',
+        );
+        await heartbeat();
+        await sleep(delay);
+        delay = Math.min(this.d.retryMaxMs, delay * 2);
+      }
+    }
+  }
+
+  async flush(heartbeat: () => Promise<void>): Promise<void> {
+    const batch: FlushBatch = { raw: this.raw, records: this.records };
+    const dead = this.dead;
+    this.raw = [];
+    this.records = [];
+    this.dead = [];
+    const end = this.metrics.flushSeconds.startTimer();
+    const snapshots = this.d.tracker.apply(batch);
+    await Promise.all([
+      ...this.d.sinks.map((s) => this.retry(s.name, () => s.writeBatch(batch), heartbeat)),
+      this.retry(this.d.live.name, () => this.d.live.publish(snapshots), heartbeat),
+      this.retry('dlq', () => this.d.dlq.deadLetter(dead, Date.now()), heartbeat),
+    ]);
+    await this.retry('finalise', () => this.d.sessions.afterFlush(batch), heartbeat);
+    this.publishStats();
+    end();
+  }
+
+  async sweep(): Promise<void> {
+    await this.retry(
+      'sweep',
+      async () => {
+        await this.d.sessions.sweep();
+      },
+      async () => {},
+    );
+    this.publishStats();
+  }
+
+  private publishStats(): void {
+    this.metrics.openSessions.set(this.d.sessions.openCount);
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+}
