@@ -36,7 +36,9 @@ function codeForFastifyError(err: FastifyError): ApiErrorCode {
   }
   if (err.statusCode === 429) return 'rate_limited';
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    const byStatus = (Object.keys(API_ERRORS) as ApiErrorCode[]).find((c) => API_ERRORS[c].status === err.statusCode);
+    const byStatus = (Object.keys(API_ERRORS) as ApiErrorCode[]).find(
+      (c) => API_ERRORS[c].status === err.statusCode,
+    );
     return byStatus ?? 'validation_failed';
   }
   return 'internal';
@@ -71,7 +73,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Fitstream API', version: '1.0.0', description: 'Activities, devices and live sessions.' },
+      info: {
+        title: 'Fitstream API',
+        version: '1.0.0',
+        description: 'Activities, devices and live sessions.',
+      },
       servers: [{ url: '/' }],
     },
   });

@@ -31,7 +31,10 @@ export class ApiError extends FitstreamError<ApiErrorCode> {
     readonly detail?: string,
     options: { cause?: unknown; extra?: Record<string, unknown> } = {},
   ) {
-    super(detail ?? API_ERRORS[code].title, { cause: options.cause, retryable: API_ERRORS[code].status >= 500 });
+    super(detail ?? API_ERRORS[code].title, {
+      cause: options.cause,
+      retryable: API_ERRORS[code].status >= 500,
+    });
     this.code = code;
     this.status = API_ERRORS[code].status;
     this.extra = options.extra;
@@ -49,7 +52,12 @@ export interface Problem {
   [k: string]: unknown;
 }
 
-export function problem(code: ApiErrorCode, detail?: string, instance?: string, extra?: Record<string, unknown>): Problem {
+export function problem(
+  code: ApiErrorCode,
+  detail?: string,
+  instance?: string,
+  extra?: Record<string, unknown>,
+): Problem {
   const e = API_ERRORS[code];
   return {
     type: `${PROBLEM_BASE}${code}`,

@@ -1,21 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@clickhouse/client';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createClient } from '@clickhouse/client';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
-import { clickhouseEnv, kafkaEnv, parseEnv, postgresEnv, redisEnv, s3Env } from '../../services/common/config.js';
+import {
+  clickhouseEnv,
+  kafkaEnv,
+  parseEnv,
+  postgresEnv,
+  redisEnv,
+  s3Env,
+} from '../../services/common/config.js';
 
 // Each server of the local stack, reached through the client library the project uses.
 // Names are random per run so the tests can run beside a demo or another test run.
-const env = { ...parseEnv(kafkaEnv), ...parseEnv(clickhouseEnv), ...parseEnv(postgresEnv), ...parseEnv(redisEnv), ...parseEnv(s3Env) };
+const env = {
+  ...parseEnv(kafkaEnv),
+  ...parseEnv(clickhouseEnv),
+  ...parseEnv(postgresEnv),
+  ...parseEnv(redisEnv),
+  ...parseEnv(s3Env),
+};
 const run = randomUUID().slice(0, 8);
 
 describe('Kafka (kafkajs)', () => {
-  const kafka = new Kafka({ clientId: `stack-test-${run}`, brokers: env.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: `stack-test-${run}`,
+    brokers: env.KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   const topic = `stack-test-${run}`;
   afterAll(async () => {
@@ -67,10 +84,16 @@ describe('schema registry (@kafkajs/confluent-schema-registry)', () => {
       ],
     };
     const subject = `stack-test-${run}-value`;
-    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject },
+    );
     expect(id).toBeGreaterThan(0);
     // Registering the same schema again is idempotent: same id.
-    const again = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
+    const again = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject },
+    );
     expect(again.id).toBe(id);
     const buf = await registry.encode(id, { id: 'abc', hr: 142 });
     expect(buf[0]).toBe(0);
@@ -80,7 +103,11 @@ describe('schema registry (@kafkajs/confluent-schema-registry)', () => {
 });
 
 describe('ClickHouse (@clickhouse/client)', () => {
-  const ch = createClient({ url: env.CLICKHOUSE_URL, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD });
+  const ch = createClient({
+    url: env.CLICKHOUSE_URL,
+    username: env.CLICKHOUSE_USER,
+    password: env.CLICKHOUSE_PASSWORD,
+  });
   const table = `default.stack_test_${run}`;
   afterAll(async () => {
     await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => {});
@@ -89,10 +116,22 @@ describe('ClickHouse (@clickhouse/client)', () => {
 
   test('ping, create, insert JSONEachRow, select', async () => {
     expect((await ch.ping()).success).toBe(true);
-    await ch.command({ query: `CREATE TABLE ${table} (id UInt32, name String) ENGINE = MergeTree ORDER BY id` });
-    await ch.insert({ table, values: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], format: 'JSONEachRow' });
+    await ch.command({
+      query: `CREATE TABLE ${table} (id UInt32, name String) ENGINE = MergeTree ORDER BY id`,
+    });
+    await ch.insert({
+      table,
+      values: [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+      ],
+      format: 'JSONEachRow',
+    });
     const rs = await ch.query({ query: `SELECT id, name FROM ${table} ORDER BY id`, format: 'JSONEachRow' });
-    expect(await rs.json()).toEqual([{ id: 1, name: 'a' }, { id: 2, name: 'b' }]);
+    expect(await rs.json()).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
   });
 });
 
@@ -156,7 +195,11 @@ describe('S3 (@aws-sdk/client-s3)', () => {
 describe('Mosquitto (mqtt.js, MQTT 5)', () => {
   test('publishes and receives through a shared subscription', async () => {
     const url = process.env.MOSQUITTO_URL ?? 'mqtt://127.0.0.1:1884';
-    const opts = { protocolVersion: 5 as const, username: process.env.MOSQUITTO_USER ?? 'bridge', password: process.env.MOSQUITTO_PASSWORD ?? 'bridge' };
+    const opts = {
+      protocolVersion: 5 as const,
+      username: process.env.MOSQUITTO_USER ?? 'bridge',
+      password: process.env.MOSQUITTO_PASSWORD ?? 'bridge',
+    };
     const sub = await mqtt.connectAsync(url, { ...opts, clientId: `sub-${run}` });
     const pub = await mqtt.connectAsync(url, { ...opts, clientId: `pub-${run}` });
     try {

@@ -46,7 +46,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
       try {
         token = await issueDeviceToken(deps.pg, userId, deviceId, req.body.name);
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new ApiError('conflict', `device ${deviceId} exists`);
+        if ((err as { code?: string }).code === '23505')
+          throw new ApiError('conflict', `device ${deviceId} exists`);
         throw err;
       }
       reply.code(201);

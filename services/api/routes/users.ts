@@ -65,7 +65,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
         reply.code(201);
         return toUser(rows[0]!);
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new ApiError('conflict', 'email already registered');
+        if ((err as { code?: string }).code === '23505')
+          throw new ApiError('conflict', 'email already registered');
         throw err;
       }
     },
