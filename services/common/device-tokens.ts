@@ -138,3 +138,12 @@ export async function verifyDevice(
   if (d.revoked) return { ok: false, reason: 'revoked' };
   return { ok: true, userId: d.userId };
 }
+
+/**
+ * The owner of a device that is allowed to send (exists, not revoked), or null. Used in bridge mode, where
+ * the external broker authenticated the device and the gateway only needs the user id for the records.
+ */
+export async function lookupDeviceOwner(deps: VerifyDeps, deviceId: string): Promise<string | null> {
+  const d = await loadDevice(deps, deviceId);
+  return d.hash === '' || d.revoked ? null : d.userId;
+}

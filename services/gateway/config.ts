@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_LIMITS } from '../../schemas/payload.js';
 import {
   ConfigError,
   commonEnv,
@@ -50,10 +51,10 @@ export const gatewayEnv = {
   INFLIGHT_HIGH_BYTES: positiveInt.default(64 * 1024 * 1024),
   INFLIGHT_LOW_BYTES: positiveInt.default(48 * 1024 * 1024),
   KAFKA_REQUEST_TIMEOUT_MS: positiveInt.default(10_000),
-  MAX_PAYLOAD_BYTES: positiveInt.default(64 * 1024),
-  MAX_SAMPLES_PER_BATCH: positiveInt.default(600),
-  MAX_FUTURE_MS: positiveInt.default(5 * 60_000),
-  MAX_AGE_MS: positiveInt.default(7 * 24 * 3600_000),
+  MAX_PAYLOAD_BYTES: positiveInt.default(DEFAULT_LIMITS.maxPayloadBytes),
+  MAX_SAMPLES_PER_BATCH: positiveInt.default(DEFAULT_LIMITS.maxSamplesPerBatch),
+  MAX_FUTURE_MS: positiveInt.default(DEFAULT_LIMITS.maxFutureMs),
+  MAX_AGE_MS: positiveInt.default(DEFAULT_LIMITS.maxAgeMs),
   ABUSE_MAX_REJECTS: positiveInt.default(100),
   ABUSE_WINDOW_MS: positiveInt.default(60_000),
   TOKEN_CACHE_TTL_MS: positiveInt.default(5_000),

@@ -1,0 +1,168 @@
+import { avroTypes } from '../../schemas/avro.js';
+import { type PayloadLimits, parseDeviceSession, parseDeviceTelemetry } from '../../schemas/payload.js';
+import type { SchemaIds } from '../../schemas/registry.js';
+import type { DlqReason } from '../../schemas/vocabulary.js';
+import { encodeConfluent } from '../../schemas/wire.js';
+import type { Batcher, OutRecord } from './batcher.js';
+import type { GatewayMetrics } from './metrics.js';
+import { type DeviceTopic, parseDeviceTopic } from './topics.js';
+
+/** Who sent a message: from the authenticated connection (embedded) or the topic + device table (bridge). */
+export interface DeviceIdentity {
+  deviceId: string;
+  userId: string;
+}
+
+export interface IngestOptions {
+  batcher: Batcher;
+  schemaIds: SchemaIds;
+  topicSamples: string;
+  topicDlq: string;
+  limits: PayloadLimits;
+  metrics: GatewayMetrics;
+  now?: () => number;
+}
+
+/** What became of a message. `rejected` messages are in the DLQ (acknowledged all the same). */
+export type IngestResult = { accepted: true; samples: number } | { accepted: false; reason: DlqReason };
+
+/**
+ * The one path every device message takes, in both gateway modes: size check, parse + validate
+ * (schemas/payload.ts), encode as a Confluent-framed Avro record, and hand it to the batcher. A message
+ * that fails any check becomes a DlqRecord on the DLQ topic instead; it never stops anything.
+ *
+ * `ingest()` resolves once Kafka acknowledged the record (QoS 1 semantics). `admit()` must be awaited first:
+ * it is where back-pressure holds a connection.
+ */
+export class Ingest {
+  private readonly now: () => number;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** null when a message may enter now; otherwise wait for the promise (back-pressure). */
+  admit(): Promise<void> | null {
+    return this.opts.batcher.admission();
+  }
+
+  /** Validate, route and produce one message; resolves when Kafka acknowledged its record. */
+  async ingest(who: DeviceIdentity, topic: string, payload: Buffer): Promise<IngestResult> {
+    const t0 = performance.now();
+    const { record, result } = this.toRecord(who, topic, payload);
+    await this.opts.batcher.add(record);
+    const m = this.opts.metrics;
+    m.ackLatency.observe((performance.now() - t0) / 1000);
+    if (result.accepted) {
+      m.messagesOut.inc({ topic: 'samples' });
+      if (result.samples > 0) m.samplesOut.inc(result.samples);
+    } else {
+      m.messagesOut.inc({ topic: 'dlq' });
+    }
+    return result;
+  }
+
+  /**
+   * Send a message to the DLQ without looking at it (bridge mode: the device is unknown or revoked).
+   * Resolves when Kafka acknowledged the DLQ record.
+   */
+  async refuse(
+    deviceId: string | null,
+    topic: string,
+    payload: Buffer,
+    reason: DlqReason,
+    message: string,
+  ): Promise<void> {
+    this.opts.metrics.messagesIn.inc({ kind: 'other' });
+    const { record } = this.dlq(
+      deviceId === null ? null : { deviceId, userId: '' },
+      topic,
+      payload,
+      reason,
+      message,
+    );
+    await this.opts.batcher.add(record);
+    this.opts.metrics.messagesOut.inc({ topic: 'dlq' });
+  }
+
+  /** Pure part of `ingest`: the Kafka record a message turns into. */
+  toRecord(who: DeviceIdentity, topic: string, payload: Buffer): { record: OutRecord; result: IngestResult } {
+    const m = this.opts.metrics;
+    const parsed: DeviceTopic | null = parseDeviceTopic(topic);
+    m.messagesIn.inc({ kind: parsed?.kind ?? 'other' });
+    m.bytesIn.inc(payload.length);
+    if (payload.length > this.opts.limits.maxPayloadBytes) {
+      return this.dlq(
+        who,
+        topic,
+        payload,
+        'payload_too_large',
+        `payload of ${payload.length} bytes exceeds ${this.opts.limits.maxPayloadBytes}`,
+      );
+    }
+    if (parsed === null || parsed.deviceId !== who.deviceId) {
+      return this.dlq(who, topic, payload, 'unknown_topic', `topic ${topic} is not a device topic`);
+    }
+    const ctx = { deviceId: who.deviceId, userId: who.userId, nowMs: this.now(), limits: this.opts.limits };
+    const ids = this.opts.schemaIds;
+    if (parsed.kind === 'telemetry') {
+      const r = parseDeviceTelemetry(parsed.format, payload, ctx);
+      if (!r.ok) return this.dlq(who, topic, payload, r.reason, r.message);
+      const samples = r.batch.samples.length;
+      m.samplesIn.inc(samples);
+      return {
+        record: {
+          topic: this.opts.topicSamples,
+          key: sessionKey(who.deviceId, r.batch.sessionId),
+          value: encodeConfluent(ids.TelemetryBatch, avroTypes.TelemetryBatch, r.batch),
+        },
+        result: { accepted: true, samples },
+      };
+    }
+    const r = parseDeviceSession(parsed.format, payload, ctx);
+    if (!r.ok) return this.dlq(who, topic, payload, r.reason, r.message);
+    return {
+      record: {
+        topic: this.opts.topicSamples,
+        key: sessionKey(who.deviceId, r.control.sessionId),
+        value: encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.control),
+      },
+      result: { accepted: true, samples: 0 },
+    };
+  }
+
+  private dlq(
+    who: DeviceIdentity | null,
+    topic: string,
+    payload: Buffer,
+    reason: DlqReason,
+    message: string,
+  ): { record: OutRecord; result: IngestResult } {
+    this.opts.metrics.dlq.inc({ reason });
+    // Kafka refuses records above message.max.bytes (1 MB by default): an oversized payload keeps its head.
+    const original =
+      payload.length > this.opts.limits.maxPayloadBytes
+        ? payload.subarray(0, this.opts.limits.maxPayloadBytes)
+        : payload;
+    const value = encodeConfluent(this.opts.schemaIds.DlqRecord, avroTypes.DlqRecord, {
+      original,
+      source: `mqtt:${topic}`,
+      reasonCode: reason,
+      message: original === payload ? message : `${message} (original truncated to ${original.length} bytes)`,
+      deviceId: who?.deviceId ?? null,
+      at: this.now(),
+    });
+    return {
+      record: { topic: this.opts.topicDlq, key: who?.deviceId ?? topic, value },
+      result: { accepted: false, reason },
+    };
+  }
+}
+
+/**
+ * Kafka key of every record of a session (telemetry batches and session control alike), so a session
+ * lives on one partition in order. The client session id is unique per device only, hence the device id.
+ */
+export function sessionKey(deviceId: string, sessionId: string): string {
+  return `${deviceId}:${sessionId}`;
+}

@@ -1,0 +1,87 @@
+import { Kafka, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from '../common/logger.js';
+import type { OutRecord, SendBatch } from './batcher.js';
+
+export interface KafkaProducerOptions {
+  brokers: string[];
+  clientId: string;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+export interface KafkaProducer {
+  send: SendBatch;
+  /** true while the producer holds a connection to the cluster */
+  readonly connected: boolean;
+  disconnect(): Promise<void>;
+}
+
+function kafkaLogCreator(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      if (level === logLevel.ERROR) child.error(extra, message);
+      else if (level === logLevel.WARN) child.warn(extra, message);
+      else child.debug(extra, message);
+    };
+}
+
+/**
+ * The idempotent, acks=all producer behind the batcher. One `send` is one produce request per partition
+ * leader carrying every record of the batch; kafkajs keeps their order per partition, and the batcher
+ * never has two sends in flight, so a session's records stay in order even across retries. The
+ * Java-compatible murmur2 partitioner places a key on the same partition as any Java/librdkafka client.
+ */
+export async function connectKafkaProducer(opts: KafkaProducerOptions): Promise<KafkaProducer> {
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    requestTimeout: opts.requestTimeoutMs,
+    connectionTimeout: 3_000,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(opts.logger),
+    // bounded retries inside kafkajs per attempt; the batcher retries the whole batch forever on top
+    retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 },
+  });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
+  });
+  let connected = false;
+  producer.on(producer.events.CONNECT, () => {
+    connected = true;
+  });
+  producer.on(producer.events.DISCONNECT, () => {
+    connected = false;
+  });
+  await producer.connect();
+  connected = true;
+
+  const send: SendBatch = async (records: readonly OutRecord[]) => {
+    const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
+    for (const r of records) {
+      let list = byTopic.get(r.topic);
+      if (!list) {
+        list = [];
+        byTopic.set(r.topic, list);
+      }
+      list.push({ key: r.key, value: r.value });
+    }
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  };
+
+  return {
+    send,
+    get connected() {
+      return connected;
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

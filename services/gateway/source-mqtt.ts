@@ -1,0 +1,191 @@
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
+import type { Logger } from '../common/logger.js';
+import type { Ingest } from './ingest.js';
+import type { GatewayMetrics } from './metrics.js';
+import { bridgeFilters, topicDeviceId } from './topics.js';
+
+export interface MqttBridgeOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId: string;
+  shareGroup: string;
+  /** MQTT 5 Receive Maximum: QoS 1 messages the external broker may have in flight to us */
+  receiveMaximum: number;
+  ingest: Ingest;
+  /** user id owning a device, or null when unknown/revoked */
+  resolveOwner: (deviceId: string) => Promise<string | null>;
+  ownerCacheMs?: number;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+export interface MqttBridge {
+  readonly connected: boolean;
+  /** resolves once subscribed */
+  ready: Promise<void>;
+  /** stop taking messages, wait for pending acknowledgements, disconnect */
+  close(): Promise<void>;
+}
+
+type SendPacket = (
+  packet: Packet,
+  cb?: (err?: Error) => void,
+  cbStorePut?: unknown,
+  noStore?: boolean,
+) => void;
+
+/**
+ * Bridge mode: an MQTT 5 client of an external broker (Mosquitto, EMQX) with a shared subscription, so N
+ * gateway replicas split the devices' messages. The external broker authenticates devices and enforces
+ * the topic ACL; the device id is taken from the topic and its owner from the device table.
+ *
+ * Acknowledgement: the PUBACK to the external broker waits for Kafka. mqtt.js handles one incoming packet
+ * at a time and sends the PUBACK from inside that handling, which would allow one Kafka round trip per
+ * message. So `handleMessage` finishes at once and the PUBACK packet itself is deferred until the record
+ * is acknowledged (mqtt.js `_sendPacket` is wrapped for PUBACKs of pending messages only). Receive Maximum
+ * bounds how many unacknowledged messages the broker sends us, which is the back-pressure in this mode.
+ * The session is persistent (clean start off, session expiry 1 h), so messages not acknowledged when a
+ * gateway dies are redelivered when it reconnects.
+ */
+export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
+  const { ingest, logger, metrics: m } = opts;
+  const pendingAcks = new Map<number, Promise<unknown>>();
+  const outstanding = new Set<Promise<unknown>>();
+  const owners = new Map<string, { userId: string | null; until: number } | Promise<string | null>>();
+  const ownerCacheMs = opts.ownerCacheMs ?? 5_000;
+  let closing = false;
+
+  const clientOptions: IClientOptions = {
+    protocolVersion: 5,
+    clientId: opts.clientId,
+    clean: false,
+    reconnectPeriod: 1_000,
+    connectTimeout: 5_000,
+    keepalive: 30,
+    resubscribe: true,
+    properties: { sessionExpiryInterval: 3600, receiveMaximum: opts.receiveMaximum },
+  };
+  if (opts.username) clientOptions.username = opts.username;
+  if (opts.password) clientOptions.password = opts.password;
+  const client: MqttClient = mqtt.connect(opts.url, clientOptions);
+
+  const clientInternals = client as unknown as { _sendPacket: SendPacket };
+  const sendPacket = clientInternals._sendPacket.bind(client);
+  clientInternals._sendPacket = (packet, cb, cbStorePut, noStore) => {
+    if (packet.cmd === 'puback' && packet.messageId !== undefined) {
+      const acked = pendingAcks.get(packet.messageId);
+      if (acked) {
+        pendingAcks.delete(packet.messageId);
+        // let mqtt.js go on with the next packet now; the PUBACK leaves when Kafka has the record
+        cb?.();
+        const sent = acked.then(
+          () => sendPacket(packet),
+          (err) =>
+            logger.debug({ err, messageId: packet.messageId }, 'not acknowledged (will be redelivered)'),
+        );
+        outstanding.add(sent);
+        void sent.finally(() => outstanding.delete(sent));
+        return;
+      }
+    }
+    sendPacket(packet, cb, cbStorePut, noStore);
+  };
+
+  const ownerOf = (deviceId: string): { userId: string | null } | Promise<string | null> => {
+    const hit = owners.get(deviceId);
+    if (hit !== undefined && !(hit instanceof Promise) && hit.until > Date.now()) return hit;
+    if (hit instanceof Promise) return hit;
+    const p = opts.resolveOwner(deviceId).then(
+      (userId) => {
+        owners.set(deviceId, { userId, until: Date.now() + ownerCacheMs });
+        return userId;
+      },
+      (err) => {
+        owners.delete(deviceId);
+        throw err;
+      },
+    );
+    owners.set(deviceId, p);
+    return p;
+  };
+
+  const process = async (topic: string, payload: Buffer): Promise<void> => {
+    const gate = ingest.admit();
+    if (gate !== null) await gate;
+    const deviceId = topicDeviceId(topic);
+    if (deviceId === null) {
+      return ingest.refuse(null, topic, payload, 'unknown_topic', `topic ${topic} is not a device topic`);
+    }
+    const o = ownerOf(deviceId);
+    const userId = o instanceof Promise ? await o : o.userId;
+    if (userId === null) {
+      return ingest.refuse(
+        deviceId,
+        topic,
+        payload,
+        'unauthorized',
+        `device ${deviceId} is unknown or revoked`,
+      );
+    }
+    await ingest.ingest({ deviceId, userId }, topic, payload);
+  };
+
+  client.handleMessage = (packet, callback) => {
+    if (packet.cmd !== 'publish') return callback();
+    // while closing, a QoS 1 message is left unacknowledged (the broker redelivers it to another replica or
+    // to us after a restart); calling back would PUBACK it
+    if (closing) return packet.qos === 0 ? callback() : undefined;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const done = process(packet.topic, payload);
+    if (packet.qos > 0 && packet.messageId !== undefined) {
+      pendingAcks.set(packet.messageId, done);
+      callback();
+    } else {
+      done.then(
+        () => callback(),
+        (err) => {
+          logger.warn({ err }, 'QoS 0 message not produced');
+          callback();
+        },
+      );
+    }
+  };
+
+  let connected = false;
+  let resolveReady: () => void = () => {};
+  const ready = new Promise<void>((r) => {
+    resolveReady = r;
+  });
+  client.on('connect', (connack) => {
+    connected = true;
+    logger.info({ url: opts.url, sessionPresent: connack.sessionPresent }, 'bridge connected');
+    // (re)subscribe every time: the session may be new
+    client.subscribe(bridgeFilters(opts.shareGroup), { qos: 1 }, (err) => {
+      if (err) logger.error({ err }, 'bridge subscribe failed');
+      else resolveReady();
+    });
+  });
+  client.on('close', () => {
+    if (connected) logger.warn('bridge connection closed, reconnecting');
+    connected = false;
+  });
+  client.on('error', (err) => logger.warn({ err: err.message }, 'bridge error'));
+  m.connections.set(0);
+
+  return {
+    get connected() {
+      return connected;
+    },
+    ready,
+    async close() {
+      closing = true;
+      // the acknowledgements already promised go out before we leave
+      await Promise.allSettled([...pendingAcks.values(), ...outstanding]);
+      await new Promise<void>((r) => setTimeout(r, 20));
+      const ended = client.endAsync();
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2_000).unref());
+      if ((await Promise.race([ended, timer])) === 'timeout') await client.endAsync(true);
+    },
+  };
+}
