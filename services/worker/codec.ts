@@ -1,50 +1,59 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { type AvroRecordName, fullName, schemaText } from '../../schemas/avro.js';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { avroTypes, type KafkaRecordName } from '../../schemas/avro.js';
+import { SchemaError } from '../../schemas/errors.js';
+import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
 import type { SessionControl, TelemetryBatch } from '../../schemas/types.js';
 import { SESSION_CONTROL_KINDS } from '../../schemas/vocabulary.js';
+import { ConfluentDecoder, encodeConfluent } from '../../schemas/wire.js';
 import { RecordInvalidError, RecordUndecodableError } from './errors.js';
 import type { Decoded } from './records.js';
 
 /**
- * Confluent wire format (magic 0, 4-byte schema id, Avro body) through the schema registry. The
- * writer schema is fetched by id once and cached, so decoding is a map lookup plus avsc.
+ * Confluent wire format through the schema registry (schemas/wire.ts): decoding asks the registry
+ * once per schema id; encoding uses the ids that registerSchemas returned at start. A record that
+ * cannot be decoded throws RecordUndecodableError (dead-lettered); an unreachable registry throws
+ * the retryable SchemaError('registry_unavailable') so the caller waits instead.
  */
 export interface RecordCodec {
   decode(value: Buffer | null): Promise<Decoded>;
-  encode(name: AvroRecordName, value: unknown): Promise<Buffer>;
+  encode<N extends KafkaRecordName>(
+    name: N,
+    value: Parameters<(typeof avroTypes)[N]['toBuffer']>[0],
+  ): Promise<Buffer>;
 }
 
 const kinds: ReadonlySet<string> = new Set(SESSION_CONTROL_KINDS);
 
 export function createRecordCodec(registryUrl: string): RecordCodec {
   const registry = new SchemaRegistry({ host: registryUrl });
-  const ids = new Map<AvroRecordName, Promise<number>>();
-  const idOf = (name: AvroRecordName): Promise<number> => {
-    let p = ids.get(name);
-    if (!p) {
-      p = registry
-        .register({ type: SchemaType.AVRO, schema: schemaText(name) }, { subject: fullName(name) })
-        .then((r) => r.id);
-      p.catch(() => ids.delete(name));
-      ids.set(name, p);
+  const decoder = new ConfluentDecoder(registry);
+  let ids: Promise<SchemaIds> | undefined;
+  const idsOnce = (): Promise<SchemaIds> => {
+    if (!ids) {
+      ids = registerSchemas(registry);
+      ids.catch(() => {
+        ids = undefined;
+      });
     }
-    return p;
+    return ids;
   };
   return {
     async decode(value) {
-      if (!value || value.length < 5 || value[0] !== 0) {
-        throw new RecordUndecodableError('not Confluent wire format (no magic byte)');
-      }
-      let obj: unknown;
+      if (!value) throw new RecordUndecodableError('record has no value');
       try {
-        obj = await registry.decode(value);
+        const d = decoder.decodeCached(value) ?? (await decoder.decode(value));
+        if (d.name === 'TelemetryBatch' || d.name === 'SessionControl') return classify(d.value);
+        throw new RecordUndecodableError(`unexpected record ${d.name} on the samples topic`);
       } catch (err) {
-        throw new RecordUndecodableError(`avro decode failed: ${(err as Error).message}`, { cause: err });
+        if (err instanceof SchemaError && !err.retryable) {
+          throw new RecordUndecodableError(`${err.code}: ${err.message}`, { cause: err });
+        }
+        throw err;
       }
-      return classify(obj);
     },
     async encode(name, value) {
-      return registry.encode(await idOf(name), value);
+      const id = (await idsOnce())[name];
+      return encodeConfluent(id, avroTypes[name] as never, value as never);
     },
   };
 }

@@ -1,10 +1,10 @@
-import { computeActivity } from '../../pipelines/index.js';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { startOpsServer } from '../common/ops-server.js';
 import { onShutdown } from '../common/shutdown.js';
 import { startWorker } from './app.js';
+import { computeActivity } from './compute.js';
 import { checkWorkerConfig, workerEnv } from './config.js';
 
 const config = checkWorkerConfig(loadConfigOrExit('worker', workerEnv));

@@ -95,7 +95,7 @@ export class Worker {
     this.raw.push(raw);
     this.metrics.records.inc();
     try {
-      const decoded = await this.d.codec.decode(raw.value);
+      const decoded = await this.decodeWaiting(raw.value);
       this.records.push({ raw, decoded });
       const n = decoded.kind === 'batch' ? decoded.batch.samples.length : 1;
       this.metrics.samples.inc(decoded.kind === 'batch' ? n : 0);
@@ -106,6 +106,25 @@ export class Worker {
       this.dead.push({ raw, reason, message: err.message, deviceId: null });
       this.metrics.dlq.inc({ reason });
       return 1;
+    }
+  }
+
+  /** Decodes; while the registry is unreachable (a retryable error) it waits rather than dead-letters. */
+  private async decodeWaiting(value: Buffer | null) {
+    let delay = 100;
+    for (;;) {
+      try {
+        return await this.d.codec.decode(value);
+      } catch (err) {
+        const retryable = (err as { retryable?: unknown }).retryable === true;
+        if (!retryable || this.stopping) throw err;
+        this.d.logger.warn(
+          { err: (err as Error).message, delayMs: delay },
+          'schema registry unavailable, waiting',
+        );
+        await sleep(delay);
+        delay = Math.min(this.d.retryMaxMs, delay * 2);
+      }
     }
   }
 

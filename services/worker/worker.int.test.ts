@@ -1,0 +1,105 @@
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateSession } from '../../bench/synth/index.js';
+import { createLogger } from '../common/logger.js';
+import { createS3, type RunningWorker, startWorker } from './app.js';
+import { computeActivity } from './compute.js';
+import { liveKeys } from './store-redis.js';
+import {
+  batchOf,
+  controlOf,
+  type Isolated,
+  isolate,
+  type Outbound,
+  produce,
+  rid,
+  rows,
+  waitFor,
+} from './testkit.js';
+
+// Kafka -> worker -> ClickHouse + Redis + S3 on the real local stack, isolated by random names.
+describe('worker end to end', () => {
+  let iso: Isolated;
+  let w: RunningWorker;
+  const redis = new Redis('redis://127.0.0.1:6379');
+
+  beforeAll(async () => {
+    iso = await isolate();
+    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  });
+  afterAll(async () => {
+    await w?.close();
+    await iso?.cleanup();
+    redis.disconnect();
+  });
+
+  test('samples land in ClickHouse, Redis and S3; an end message yields one activity', async () => {
+    const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
+    const { samples } = generateSession({ sport: 'running', seed: 7, durationS: 600 });
+    const recs: Outbound[] = [{ name: 'SessionControl', value: controlOf(ids, 'start', samples[0]!.ts) }];
+    for (let i = 0; i < samples.length; i += 30) {
+      recs.push({ name: 'TelemetryBatch', value: batchOf(ids, samples.slice(i, i + 30)) });
+    }
+    const sub = new Redis('redis://127.0.0.1:6379');
+    const messages: string[] = [];
+    await sub.subscribe(liveKeys.sessionChannel(ids.sessionId));
+    sub.on('message', (_c, m) => messages.push(m));
+    await produce(iso, recs);
+
+    const db = iso.database;
+    await waitFor(async () => {
+      const [r] = await rows<{ n: number }>(
+        iso.ch,
+        `SELECT count() AS n FROM ${db}.samples_v WHERE session_id = '${ids.sessionId}'`,
+      );
+      return Number(r?.n) === samples.length;
+    });
+    const live = await waitFor(async () => {
+      const h = await redis.hgetall(liveKeys.hash(ids.sessionId));
+      return Number(h.samples) === samples.length ? h : null;
+    });
+    expect(live.userId).toBe(ids.userId);
+    expect(Number(live.distanceM)).toBeGreaterThan(500);
+    expect(await redis.ttl(liveKeys.hash(ids.sessionId))).toBeGreaterThan(3000);
+    expect(messages.length).toBeGreaterThan(0);
+
+    await produce(iso, [{ name: 'SessionControl', value: controlOf(ids, 'end', samples.at(-1)!.ts) }]);
+    const acts = await waitFor(async () => {
+      const r = await rows<Record<string, unknown>>(
+        iso.ch,
+        `SELECT * FROM ${db}.activities_v WHERE session_id = '${ids.sessionId}'`,
+      );
+      return r.length ? r : null;
+    });
+    expect(acts).toHaveLength(1);
+    const a = acts[0]!;
+    expect(Number(a.sample_count)).toBe(samples.length);
+    expect(Number(a.distance_m)).toBeGreaterThan(1000);
+    expect(String(a.polyline).length).toBeGreaterThan(10);
+    const cleaned = await rows<{ n: number; c: number }>(
+      iso.ch,
+      `SELECT count() AS n, sum(cleaned) AS c FROM ${db}.samples_v WHERE session_id = '${ids.sessionId}'`,
+    );
+    expect(Number(cleaned[0]!.c)).toBe(samples.length);
+    const ended = await waitFor(async () => {
+      const h = await redis.hgetall(liveKeys.hash(ids.sessionId));
+      return h.status === 'ended' ? h : null;
+    });
+    expect(ended.status).toBe('ended');
+
+    // S3: objects + manifests under the test's prefix, holding every record exactly once
+    const s3 = createS3(iso.config);
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: iso.config.S3_BUCKET, Prefix: `${iso.prefix}/manifest/` }),
+    );
+    let archived = 0;
+    for (const o of listed.Contents ?? []) {
+      const body = await s3.send(new GetObjectCommand({ Bucket: iso.config.S3_BUCKET, Key: o.Key! }));
+      archived += JSON.parse(await body.Body!.transformToString()).count as number;
+    }
+    expect(archived).toBe(recs.length + 1);
+    s3.destroy();
+    sub.disconnect();
+  });
+});
