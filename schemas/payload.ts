@@ -348,10 +348,18 @@ function checkSample(
   return undefined;
 }
 
+/** Length in characters (code points), as JSON Schema counts it; UTF-16 length is an upper bound. */
+function codePoints(str: string): number {
+  if (str.length <= MAX_EXERCISE_LENGTH) return str.length;
+  let n = 0;
+  for (const _ of str) n++;
+  return n;
+}
+
 function checkSet(x: unknown, i: number, minTs: number, maxTs: number, json: boolean): Rejection | undefined {
   if (!isObject(x)) return reject('schema_violation', `${at('sets', i)} must be an object`);
   const ex = x.exercise;
-  if (typeof ex !== 'string' || ex.length === 0 || ex.length > MAX_EXERCISE_LENGTH) {
+  if (typeof ex !== 'string' || ex.length === 0 || codePoints(ex) > MAX_EXERCISE_LENGTH) {
     return reject(
       'schema_violation',
       `${at('sets', i)}.exercise must be a string of 1-${MAX_EXERCISE_LENGTH} characters`,
