@@ -1,0 +1,144 @@
+import type { Sport } from '../schemas/types.js';
+
+/**
+ * Versioned per-sport thresholds. An activity stores the version it was computed with, so a change
+ * of algorithm or threshold is a new version string and history can be replayed under it. Never edit
+ * a released version in place: add a new entry to CONFIGS and bump ALGORITHM_VERSION.
+ *
+ * Version format: `YYYY.MM-N` (release month, N-th revision in that month).
+ */
+export const ALGORITHM_VERSION = '2026.11-1';
+
+export interface SportConfig {
+  /** false for sports without GPS (strength): GPS stages are skipped. */
+  readonly gps: boolean;
+  /** fixes with reported horizontal accuracy worse than this (m) are dropped as invalid */
+  readonly maxAccuracyM: number;
+  /** accuracy assumed when the device reports none (m, 1 sigma) */
+  readonly defaultAccuracyM: number;
+  /** floor on the accuracy fed to the Kalman filter (devices over-promise) */
+  readonly minAccuracyM: number;
+  /** hard speed gate: implied speed between accepted fixes above this is a jump (m/s) */
+  readonly maxSpeedMps: number;
+  /** Kalman process noise: acceleration spectral density (m^2/s^3) */
+  readonly processNoise: number;
+  /** Doppler (device) speed 1-sigma (m/s) for the speed-aided pass; 0 disables it */
+  readonly speedSigmaMps: number;
+  /** speed-aided passes (each takes its heading from the previous one); 0 disables speed aiding */
+  readonly aidedPasses: number;
+  /** share of the pass-1 velocity variance added to the speed measurement (heading uncertainty) */
+  readonly headingWeight: number;
+  /** speed-aided pass: position variance multiplier (GPS error is time-correlated, so a fix carries
+   * less independent information than its accuracy suggests once the velocity is measured) */
+  readonly aidedPositionVarScale: number;
+  /** Kalman innovation gate: squared Mahalanobis distance (2 dof) above which a fix is rejected */
+  readonly gateChi2: number;
+  /** after this many consecutive gated fixes the filter re-anchors (the jump was real) */
+  readonly maxConsecutiveRejects: number;
+  /** auto-pause: smoothed speed below this (m/s) counts as stopped */
+  readonly pauseSpeedMps: number;
+  /** auto-pause: a stop shorter than this (s) still counts as moving */
+  readonly minPauseS: number;
+  /** a gap between samples longer than this (s) is treated as paused unless the implied speed says moving */
+  readonly maxGapS: number;
+  /** altitude Kalman: terrain process noise per distance (scaled by v^3 in time) and measurement sigma (m) */
+  readonly altProcessNoise: number;
+  readonly altSigmaM: number;
+  /** elevation hysteresis: a climb or descent must exceed this (m) to count */
+  readonly elevHysteresisM: number;
+  /** HR: accepted range (bpm) and maximum plausible change per second */
+  readonly hrMin: number;
+  readonly hrMax: number;
+  readonly hrMaxDeltaPerS: number;
+  /** MET used for calories when no HR and no speed-based formula applies */
+  readonly met: number;
+  /** Douglas–Peucker polyline: max points kept and the starting tolerance (m) */
+  readonly polylineMaxPoints: number;
+  readonly polylineToleranceM: number;
+}
+
+const base: SportConfig = {
+  gps: true,
+  maxAccuracyM: 50,
+  defaultAccuracyM: 10,
+  minAccuracyM: 2,
+  maxSpeedMps: 12,
+  processNoise: 0.5,
+  speedSigmaMps: 0.2,
+  headingWeight: 0,
+  aidedPasses: 2,
+  aidedPositionVarScale: 1000,
+  gateChi2: 30,
+  maxConsecutiveRejects: 8,
+  pauseSpeedMps: 0.5,
+  minPauseS: 5,
+  maxGapS: 10,
+  altProcessNoise: 2e-6,
+  altSigmaM: 3,
+  elevHysteresisM: 3,
+  hrMin: 30,
+  hrMax: 230,
+  hrMaxDeltaPerS: 20,
+  met: 8,
+  polylineMaxPoints: 500,
+  polylineToleranceM: 2,
+};
+
+type SportTable = Readonly<Record<Sport, SportConfig>>;
+
+const v2026_11_1: SportTable = Object.freeze({
+  running: Object.freeze({ ...base, maxSpeedMps: 12, processNoise: 0.5, pauseSpeedMps: 0.6, met: 9.8 }),
+  walking: Object.freeze({
+    ...base,
+    maxSpeedMps: 4,
+    processNoise: 0.05,
+    altProcessNoise: 4e-6,
+    pauseSpeedMps: 0.3,
+    met: 3.5,
+  }),
+  hiking: Object.freeze({
+    ...base,
+    maxSpeedMps: 5,
+    processNoise: 0.05,
+    altProcessNoise: 4e-6,
+    pauseSpeedMps: 0.25,
+    met: 6.0,
+  }),
+  cycling: Object.freeze({
+    ...base,
+    maxSpeedMps: 30,
+    processNoise: 1.0,
+    altProcessNoise: 1e-6,
+    pauseSpeedMps: 1.0,
+    met: 7.5,
+  }),
+  strength: Object.freeze({ ...base, gps: false, maxSpeedMps: 4, pauseSpeedMps: 0, met: 3.5 }),
+});
+
+/** Every released configuration, by version. Old versions stay so history replays bit-for-bit. */
+export const CONFIGS: Readonly<Record<string, SportTable>> = Object.freeze({
+  [ALGORITHM_VERSION]: v2026_11_1,
+});
+
+export class UnknownAlgorithmVersionError extends Error {
+  readonly code = 'unknown_algorithm_version' as const;
+  constructor(version: string) {
+    super(`unknown algorithm version '${version}' (known: ${Object.keys(CONFIGS).join(', ')})`);
+  }
+}
+
+export function sportConfig(sport: Sport, version: string = ALGORITHM_VERSION): SportConfig {
+  const table = CONFIGS[version];
+  if (!table) throw new UnknownAlgorithmVersionError(version);
+  return table[sport] ?? table.running;
+}
+
+/** Session-level knobs that are not per sport. */
+export const SESSION_DEFAULTS = Object.freeze({
+  /** samples up to this far (device time, ms) behind the newest one are reordered silently */
+  reorderWindowMs: 10_000,
+});
+
+/** Best-effort targets. */
+export const RUN_BEST_EFFORTS_M: readonly number[] = [400, 1000, 1609.344, 5000, 10000, 21097.5, 42195];
+export const RIDE_BEST_EFFORTS_S: readonly number[] = [300, 1200, 3600];

@@ -1,0 +1,115 @@
+import type { SportConfig } from '../config.js';
+import { COORD_NONE, FLAG_BREAK, FLAG_INVALID, FLAG_JUMP, type SampleColumns } from '../types.js';
+import { haversine } from './distance.js';
+
+/**
+ * GPS cleaning, first line: physically impossible fixes.
+ *
+ * 1. Invalid: no fix, (0,0) (a classic "no fix yet" placeholder), |lat| > 90 or |lon| > 180, or a
+ *    reported accuracy worse than `maxAccuracyM`.
+ * 2. Jump: the implied speed from the last accepted fix exceeds the sport's `maxSpeedMps`, with an
+ *    allowance of 3 sigma of the two fixes' combined accuracy (so noise alone is never a jump).
+ *    After `maxConsecutiveRejects` rejected fixes in a row the track re-anchors on the current fix
+ *    (the rejected run was the truth — e.g. the anchor itself was the outlier) and the row is
+ *    marked FLAG_BREAK so no distance is added across the discontinuity.
+ * The Kalman stage (smooth-gps) adds a statistical innovation gate on top of this hard gate.
+ */
+export function isPlausibleCoord(latE7: number, lonE7: number): boolean {
+  if (latE7 === COORD_NONE || lonE7 === COORD_NONE) return false;
+  if (latE7 > 900_000_000 || latE7 < -900_000_000 || lonE7 > 1_800_000_000 || lonE7 < -1_800_000_000) {
+    return false;
+  }
+  // (0,0) within ~1 m: "null island", sent by devices before the first fix
+  return !(latE7 > -100 && latE7 < 100 && lonE7 > -100 && lonE7 < 100);
+}
+
+export interface CleanGpsCounts {
+  invalid: number;
+  jumps: number;
+  breaks: number;
+}
+
+/** Streaming state of the hard gate, so the live path and the batch path share one rule. */
+export class JumpGate {
+  private lat = 0;
+  private lon = 0;
+  private ts = 0;
+  private acc = 0;
+  private has = false;
+  private rejects = 0;
+
+  constructor(private readonly cfg: SportConfig) {}
+
+  reset(): void {
+    this.has = false;
+    this.rejects = 0;
+  }
+
+  copyFrom(o: JumpGate): void {
+    this.lat = o.lat;
+    this.lon = o.lon;
+    this.ts = o.ts;
+    this.acc = o.acc;
+    this.has = o.has;
+    this.rejects = o.rejects;
+  }
+
+  /** Returns 0 (accepted), FLAG_JUMP, or FLAG_BREAK (accepted, re-anchored). */
+  check(lat: number, lon: number, ts: number, acc: number): number {
+    if (!this.has) {
+      this.accept(lat, lon, ts, acc);
+      return 0;
+    }
+    const dt = (ts - this.ts) * 0.001;
+    const d = haversine(this.lat, this.lon, lat, lon);
+    const allow = this.cfg.maxSpeedMps * dt + 3 * Math.sqrt(acc * acc + this.acc * this.acc);
+    if (d <= allow) {
+      this.accept(lat, lon, ts, acc);
+      return 0;
+    }
+    if (++this.rejects > this.cfg.maxConsecutiveRejects) {
+      this.accept(lat, lon, ts, acc);
+      return FLAG_BREAK;
+    }
+    return FLAG_JUMP;
+  }
+
+  private accept(lat: number, lon: number, ts: number, acc: number): void {
+    this.lat = lat;
+    this.lon = lon;
+    this.ts = ts;
+    this.acc = acc;
+    this.has = true;
+    this.rejects = 0;
+  }
+}
+
+/** Accuracy (m, 1 sigma) of row i as the stages use it: reported, else the sport default, floored. */
+export function rowAccuracy(acc: number, cfg: SportConfig): number {
+  const a = !Number.isNaN(acc) ? acc : cfg.defaultAccuracyM;
+  return Math.max(a, cfg.minAccuracyM);
+}
+
+/** Flags rows of `cols` into `flags` (ORs FLAG_INVALID / FLAG_JUMP / FLAG_BREAK). */
+export function cleanGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Array): CleanGpsCounts {
+  const n = cols.length;
+  const gate = new JumpGate(cfg);
+  let invalid = 0;
+  let jumps = 0;
+  let breaks = 0;
+  for (let i = 0; i < n; i++) {
+    const la = cols.lat[i]!;
+    const lo = cols.lon[i]!;
+    const accRaw = cols.acc[i]!;
+    if (!isPlausibleCoord(la, lo) || accRaw > cfg.maxAccuracyM) {
+      flags[i]! |= FLAG_INVALID;
+      invalid++;
+      continue;
+    }
+    const r = gate.check(la * 1e-7, lo * 1e-7, cols.ts[i]!, rowAccuracy(accRaw, cfg));
+    if (r === FLAG_JUMP) jumps++;
+    else if (r === FLAG_BREAK) breaks++;
+    flags[i]! |= r;
+  }
+  return { invalid, jumps, breaks };
+}

@@ -1,0 +1,161 @@
+import type { SportConfig } from '../config.js';
+import { Cv2 } from './smooth-gps.js';
+
+/**
+ * Elevation: altitude smoothed by the same constant-velocity Kalman + RTS smoother as positions
+ * (one axis; `altProcessNoise`, `altSigmaM`; a 5-sigma innovation gate drops altitude spikes), then
+ * gain/loss by hysteresis on the smoothed profile: a climb or descent counts only once it has
+ * reversed by at least `elevHysteresisM`, so residual wiggles never add up. Min/max come from the
+ * smoothed profile (a single noisy reading is not a summit).
+ */
+export interface ElevationResult {
+  /** smoothed altitude m, NaN before the first altitude */
+  alt: Float32Array;
+  gainM: number;
+  lossM: number;
+  minM: number | null;
+  maxM: number | null;
+}
+
+const GATE_CHI2_1D = 25;
+
+export function smoothAltitude(
+  ts: Float64Array,
+  altRaw: Float32Array,
+  speed: Float32Array,
+  n: number,
+  cfg: SportConfig,
+): Float32Array {
+  const out = new Float32Array(n).fill(Number.NaN);
+  const fz = new Float64Array(n);
+  const fv = new Float64Array(n);
+  const c00 = new Float64Array(n);
+  const c01 = new Float64Array(n);
+  const c10 = new Float64Array(n);
+  const c11 = new Float64Array(n);
+  const kf = new Cv2();
+  const q = cfg.altProcessNoise;
+  const r = cfg.altSigmaM * cfg.altSigmaM;
+  let first = -1;
+  for (let i = 0; i < n; i++) {
+    const z = altRaw[i]!;
+    if (first < 0) {
+      if (Number.isNaN(z)) continue;
+      first = i;
+      kf.init(z, 0, r, 1);
+    } else {
+      const dt = (ts[i]! - ts[i - 1]!) * 0.001;
+      const a00 = kf.p00 + dt * kf.p01;
+      const a01 = kf.p01;
+      const a10 = kf.p01 + dt * kf.p11;
+      const a11 = kf.p11;
+      // Terrain is a function of distance, so vertical motion needs horizontal motion: process
+      // noise white in distance is q·v³ in time (v: smoothed horizontal speed; unknown -> 3 m/s).
+      let v = speed[i]!;
+      if (Number.isNaN(v)) v = 3;
+      kf.predict(dt, q * (v * v * v + 1e-4));
+      const b00 = kf.p00;
+      const b01 = kf.p01;
+      const b11 = kf.p11;
+      const inv = 1 / (b00 * b11 - b01 * b01);
+      c00[i] = (a00 * b11 - a01 * b01) * inv;
+      c01[i] = (a01 * b00 - a00 * b01) * inv;
+      c10[i] = (a10 * b11 - a11 * b01) * inv;
+      c11[i] = (a11 * b00 - a10 * b01) * inv;
+      if (!Number.isNaN(z)) {
+        const e = z - kf.x;
+        if ((e * e) / (kf.p00 + r) <= GATE_CHI2_1D) kf.update(z, 0, r);
+      }
+    }
+    fz[i] = kf.x;
+    fv[i] = kf.vx;
+  }
+  if (first < 0) return out;
+  for (let k = n - 2; k >= first; k--) {
+    const j = k + 1;
+    const dt = (ts[j]! - ts[k]!) * 0.001;
+    const ez = fz[j]! - (fz[k]! + fv[k]! * dt);
+    const ev = fv[j]! - fv[k]!;
+    fz[k] = fz[k]! + c00[j]! * ez + c01[j]! * ev;
+    fv[k] = fv[k]! + c10[j]! * ez + c11[j]! * ev;
+  }
+  for (let i = first; i < n; i++) out[i] = fz[i]!;
+  return out;
+}
+
+/** Hysteresis gain/loss over rows [from, to) of a smoothed profile. */
+export function gainLoss(
+  alt: Float32Array,
+  from: number,
+  to: number,
+  h: number,
+): { gain: number; loss: number } {
+  let gain = 0;
+  let loss = 0;
+  let dir = 0;
+  let lo = Number.NaN;
+  let hi = Number.NaN;
+  let anchor = 0;
+  let ext = 0;
+  for (let i = from; i < to; i++) {
+    const a = alt[i]!;
+    if (Number.isNaN(a)) continue;
+    if (dir === 0) {
+      if (Number.isNaN(lo)) {
+        lo = a;
+        hi = a;
+        continue;
+      }
+      if (a < lo) lo = a;
+      if (a > hi) hi = a;
+      if (a - lo >= h) {
+        dir = 1;
+        anchor = lo;
+        ext = a;
+      } else if (hi - a >= h) {
+        dir = -1;
+        anchor = hi;
+        ext = a;
+      }
+    } else if (dir > 0) {
+      if (a > ext) ext = a;
+      else if (ext - a >= h) {
+        gain += ext - anchor;
+        anchor = ext;
+        dir = -1;
+        ext = a;
+      }
+    } else {
+      if (a < ext) ext = a;
+      else if (a - ext >= h) {
+        loss += anchor - ext;
+        anchor = ext;
+        dir = 1;
+        ext = a;
+      }
+    }
+  }
+  if (dir > 0) gain += ext - anchor;
+  else if (dir < 0) loss += anchor - ext;
+  return { gain, loss };
+}
+
+export function elevation(
+  ts: Float64Array,
+  altRaw: Float32Array,
+  speed: Float32Array,
+  n: number,
+  cfg: SportConfig,
+): ElevationResult {
+  const alt = smoothAltitude(ts, altRaw, speed, n, cfg);
+  const { gain, loss } = gainLoss(alt, 0, n, cfg.elevHysteresisM);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const a = alt[i]!;
+    if (a < min) min = a;
+    if (a > max) max = a;
+  }
+  const has = min <= max;
+  return { alt, gainM: gain, lossM: loss, minM: has ? min : null, maxM: has ? max : null };
+}

@@ -1,0 +1,107 @@
+import type { SessionControl } from '../../schemas/types.js';
+import type { SportConfig } from '../config.js';
+import { FLAG_PAUSED } from '../types.js';
+
+/**
+ * Moving time vs elapsed time.
+ *
+ * Each interval between consecutive rows (k-1, k) is moving or paused; FLAG_PAUSED on row k marks
+ * a paused interval, and paused intervals add neither moving time nor distance.
+ * 1. Explicit device pause wins: an interval is paused when the device's pause/resume/end state in
+ *    effect just before ts[k] is "paused" (controls strictly before ts[k], duplicates ignored).
+ * 2. Auto-pause elsewhere: an interval is stopped when the smoothed speed (mean of both ends; the
+ *    device speed where there is no GPS track) is below the sport's `pauseSpeedMps`. A run of
+ *    stopped intervals becomes a pause only when it lasts at least `minPauseS` — a traffic-light
+ *    hesitation of two seconds is still moving. With no speed at all an interval is moving, unless
+ *    it is a gap longer than `maxGapS` (the device stopped sending).
+ * Elapsed time is last minus first device time.
+ */
+export interface MovingTimeResult {
+  elapsedS: number;
+  movingS: number;
+  explicitPausedS: number;
+  autoPausedS: number;
+}
+
+/** Paused ranges [from, to) in device time from pause/resume/end controls, order-insensitive. */
+export function explicitPauses(controls: readonly SessionControl[]): Float64Array {
+  const evs = controls
+    .filter((c) => c.kind === 'pause' || c.kind === 'resume' || c.kind === 'end')
+    .map((c) => ({ ts: c.ts, k: c.kind === 'resume' ? 1 : 0 }))
+    // at equal ts a pause/end sorts before a resume: "pause then resume" in the same ms is a no-op
+    .sort((a, b) => a.ts - b.ts || a.k - b.k);
+  const out: number[] = [];
+  let pausedAt = Number.NaN;
+  for (const e of evs) {
+    if (e.k === 0) {
+      if (Number.isNaN(pausedAt)) pausedAt = e.ts;
+    } else if (!Number.isNaN(pausedAt)) {
+      out.push(pausedAt, e.ts);
+      pausedAt = Number.NaN;
+    }
+  }
+  if (!Number.isNaN(pausedAt)) out.push(pausedAt, Number.POSITIVE_INFINITY);
+  return Float64Array.from(out);
+}
+
+export function movingTime(
+  ts: Float64Array,
+  speed: Float32Array,
+  deviceSpeed: Float32Array,
+  n: number,
+  pauses: Float64Array,
+  cfg: SportConfig,
+  flags: Uint8Array,
+): MovingTimeResult {
+  if (n === 0) return { elapsedS: 0, movingS: 0, explicitPausedS: 0, autoPausedS: 0 };
+  const elapsedS = (ts[n - 1]! - ts[0]!) * 0.001;
+  const thr = cfg.pauseSpeedMps;
+  const minPause = cfg.minPauseS;
+  let movingS = 0;
+  let explicitPausedS = 0;
+  let autoPausedS = 0;
+  let p = 0; // index into pauses (pairs)
+  // current run of stopped intervals: first row and accumulated seconds
+  let runStart = -1;
+  let runS = 0;
+  const closeRun = (end: number): void => {
+    if (runStart < 0) return;
+    if (runS >= minPause) {
+      for (let k = runStart; k < end; k++) flags[k]! |= FLAG_PAUSED;
+      autoPausedS += runS;
+    } else {
+      movingS += runS;
+    }
+    runStart = -1;
+    runS = 0;
+  };
+  for (let k = 1; k < n; k++) {
+    const t = ts[k]!;
+    const dt = (t - ts[k - 1]!) * 0.001;
+    while (p < pauses.length && pauses[p + 1]! < t) p += 2;
+    // explicit pause in effect just before t: a range [from, to) with from < t <= to
+    if (p < pauses.length && pauses[p]! < t) {
+      closeRun(k);
+      flags[k]! |= FLAG_PAUSED;
+      explicitPausedS += dt;
+      continue;
+    }
+    let s0 = speed[k - 1]!;
+    let s1 = speed[k]!;
+    if (Number.isNaN(s0)) s0 = deviceSpeed[k - 1]!;
+    if (Number.isNaN(s1)) s1 = deviceSpeed[k]!;
+    let stopped: boolean;
+    if (!Number.isNaN(s0) && !Number.isNaN(s1)) stopped = (s0 + s1) * 0.5 < thr;
+    else if (!Number.isNaN(s0) || !Number.isNaN(s1)) stopped = (!Number.isNaN(s0) ? s0 : s1) < thr;
+    else stopped = dt > cfg.maxGapS;
+    if (stopped) {
+      if (runStart < 0) runStart = k;
+      runS += dt;
+    } else {
+      closeRun(k);
+      movingS += dt;
+    }
+  }
+  closeRun(n);
+  return { elapsedS, movingS, explicitPausedS, autoPausedS };
+}

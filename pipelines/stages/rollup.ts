@@ -1,0 +1,293 @@
+import { createHash } from 'node:crypto';
+import type { Sample } from '../../schemas/types.js';
+import { columnsFromSamples } from '../columns.js';
+import { ALGORITHM_VERSION, type SportConfig, sportConfig } from '../config.js';
+import {
+  type ActivityResult,
+  type ActivitySummary,
+  type CleanSamples,
+  type ComputeInput,
+  FLAG_PAUSED,
+  type SampleColumns,
+  type SampleFailure,
+  type Track,
+  U16_NONE,
+} from '../types.js';
+import { bestEfforts } from './best-efforts.js';
+import { calories } from './calories.js';
+import { cleanGps } from './clean-gps.js';
+import { sortAndDedupe } from './dedupe.js';
+import { cumulativeDistance, deviceDistance, rawDistance } from './distance.js';
+import { elevation } from './elevation.js';
+import { heartRate } from './heart-rate.js';
+import { laps } from './laps.js';
+import { explicitPauses, movingTime } from './moving-time.js';
+import { pace } from './pace.js';
+import { encodePolyline, simplify } from './polyline.js';
+import { type SmoothGpsResult, smoothGps } from './smooth-gps.js';
+import { MILE_M, splits } from './splits.js';
+import { setsSpan, strength } from './strength.js';
+
+/**
+ * Roll-up: runs every stage over one session and assembles the activity summary (everything
+ * GET /activities/{id} returns) plus the per-sample rows for the samples table.
+ *
+ * Pure and deterministic: the input is sorted into canonical order and deduplicated first, so
+ * any permutation, any number of duplicates, or a full replay of the same samples yields a
+ * deep-equal result. The activity id is a UUIDv5 of (userId, sessionId) — the activity's identity.
+ */
+const ACTIVITY_NS = 'b0e1f5a4-6c1d-4a7e-9a53-7f1c2d3e4f50';
+
+/** UUIDv5 (RFC 4122, SHA-1) of `name` in the Fitstream activity namespace. */
+export function activityIdFor(userId: string, sessionId: string): string {
+  const ns = Buffer.from(ACTIVITY_NS.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(`${userId}\u0000${sessionId}`, 'utf8').digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+function isColumns(s: ComputeInput['samples']): s is SampleColumns {
+  return !Array.isArray(s) && typeof (s as SampleColumns).length === 'number' && 'ts' in (s as object);
+}
+
+export function computeActivity(input: ComputeInput, opts: { version?: string } = {}): ActivityResult {
+  const version = opts.version ?? ALGORITHM_VERSION;
+  const cfg = sportConfig(input.sport, version);
+  let raw: SampleColumns;
+  let failures: SampleFailure[] = [];
+  if (isColumns(input.samples)) raw = input.samples;
+  else ({ columns: raw, failures } = columnsFromSamples(input.samples as readonly Sample[]));
+  const { columns: c, duplicates } = sortAndDedupe(raw);
+  const n = c.length;
+  const ts = c.ts;
+  const flags = c.flags.slice(0, n);
+
+  // GPS: clean, smooth
+  let sm: SmoothGpsResult;
+  let rejectedCount = 0;
+  if (cfg.gps) {
+    const counts = cleanGps(c, cfg, flags);
+    sm = smoothGps(c, cfg, flags);
+    rejectedCount = counts.invalid + counts.jumps + sm.gated;
+  } else {
+    sm = {
+      lat: new Float64Array(n).fill(Number.NaN),
+      lon: new Float64Array(n).fill(Number.NaN),
+      speed: new Float32Array(n).fill(Number.NaN),
+      segment: new Int32Array(n).fill(-1),
+      gated: 0,
+    };
+  }
+
+  // moving time, then distance (paused intervals add none)
+  const mt = movingTime(ts, sm.speed, c.speed, n, explicitPauses(input.controls), cfg, flags);
+  const dist = new Float64Array(n);
+  let distanceM = cumulativeDistance(sm.lat, sm.lon, sm.segment, flags, n, dist);
+  const deviceDistanceM = deviceDistance(c.dist, n);
+  let hasTrack = false;
+  for (let i = 0; i < n && !hasTrack; i++) hasTrack = !Number.isNaN(sm.lat[i]);
+  if (!hasTrack && deviceDistanceM !== null) distanceM = deviceCumulative(c.dist, n, dist);
+
+  const moving = new Float64Array(n);
+  for (let k = 1; k < n; k++) {
+    moving[k] = moving[k - 1]! + (flags[k]! & FLAG_PAUSED ? 0 : (ts[k]! - ts[k - 1]!) * 0.001);
+  }
+  const movingS = n > 0 ? moving[n - 1]! : 0;
+
+  const elev = elevation(ts, c.alt, sm.speed, n, cfg);
+  const hr = heartRate(ts, c.hr, n, cfg, input.athlete, flags);
+  const speed = sm.speed;
+  if (!hasTrack) for (let i = 0; i < n; i++) speed[i] = c.speed[i]!;
+
+  const track: Track = {
+    n,
+    ts,
+    dist,
+    moving,
+    speed,
+    hr: hr.hr,
+    alt: elev.alt,
+    power: c.power,
+    flags,
+    elevHysteresisM: cfg.elevHysteresisM,
+  };
+  const pc = pace(track, distanceM, movingS);
+  const str = strength(input.sets);
+  let startTs = n > 0 ? ts[0]! : 0;
+  let endTs = n > 0 ? ts[n - 1]! : 0;
+  let elapsedS = mt.elapsedS;
+  let metTimeS = movingS;
+  if (str) {
+    const span = setsSpan(str);
+    if (n === 0 || span.startTs < startTs) startTs = span.startTs;
+    if (n === 0 || span.endTs > endTs) endTs = span.endTs;
+    elapsedS = (endTs - startTs) * 0.001;
+  }
+  if (input.sport === 'strength' || !hasTrack) metTimeS = n > 0 ? movingS : elapsedS;
+  const kcal = calories({
+    sport: input.sport,
+    cfg,
+    athlete: input.athlete,
+    startTs,
+    ts,
+    hr: hr.hr,
+    flags,
+    n,
+    distanceM,
+    gainM: elev.gainM,
+    movingS,
+    metTimeS,
+  });
+  const poly = simplify(sm.lat, sm.lon, n, cfg.polylineToleranceM, cfg.polylineMaxPoints);
+  const sensors = sensorStats(c, flags, cfg);
+
+  const summary: ActivitySummary = {
+    activityId: activityIdFor(input.userId, input.sessionId),
+    userId: input.userId,
+    deviceId: input.deviceId,
+    sessionId: input.sessionId,
+    sport: input.sport,
+    startTs,
+    endTs,
+    elapsedS,
+    movingS: n > 0 ? movingS : elapsedS,
+    distanceM,
+    deviceDistanceM,
+    rawDistanceM: cfg.gps ? rawDistance(c.lat, c.lon, n) : 0,
+    avgSpeedMps: pc.avgSpeedMps,
+    maxSpeedMps: pc.maxSpeedMps,
+    avgPaceSPerKm: pc.avgPaceSPerKm,
+    elevGainM: elev.gainM,
+    elevLossM: elev.lossM,
+    minAltM: elev.minM,
+    maxAltM: elev.maxM,
+    hr: hr.summary,
+    cadenceAvg: sensors.cadenceAvg,
+    powerAvg: sensors.powerAvg,
+    powerMax: sensors.powerMax,
+    normalizedPower: sensors.normalizedPower,
+    calories: kcal.kcal,
+    caloriesMethod: kcal.method,
+    laps: n > 0 ? laps(track, input.controls) : [],
+    splitsKm: splits(track, 1000),
+    splitsMile: splits(track, MILE_M),
+    bestEfforts: bestEfforts(track, input.sport),
+    polyline: encodePolyline(poly.lat, poly.lon, poly.lat.length),
+    sampleCount: n,
+    rejectedCount,
+    duplicateCount: duplicates,
+    strength: str,
+    algorithmVersion: version,
+  };
+
+  const latRaw = new Float64Array(n);
+  const lonRaw = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const la = c.lat[i]!;
+    const lo = c.lon[i]!;
+    latRaw[i] = la === -0x80000000 ? Number.NaN : la * 1e-7;
+    lonRaw[i] = lo === -0x80000000 ? Number.NaN : lo * 1e-7;
+  }
+  const samples: CleanSamples = {
+    deviceId: input.deviceId,
+    sessionId: input.sessionId,
+    length: n,
+    ts: ts.subarray(0, n),
+    seq: c.seq.subarray(0, n),
+    lat: latRaw,
+    lon: lonRaw,
+    latSmooth: sm.lat,
+    lonSmooth: sm.lon,
+    alt: c.alt.subarray(0, n),
+    altSmooth: elev.alt,
+    speed,
+    distance: dist,
+    hr: c.hr.subarray(0, n),
+    cadence: c.cadence.subarray(0, n),
+    power: c.power.subarray(0, n),
+    flags,
+  };
+  return { summary, samples, failures };
+}
+
+/** Cumulative distance from the device counter when there is no GPS track (treadmill, indoor). */
+function deviceCumulative(d: Float32Array, n: number, out: Float64Array): number {
+  let base = Number.NaN;
+  let cur = 0;
+  for (let i = 0; i < n; i++) {
+    const v = d[i]!;
+    if (!Number.isNaN(v)) {
+      if (Number.isNaN(base)) base = v;
+      // a counter never goes backwards; a reset or glitch does not subtract distance
+      if (v - base > cur) cur = v - base;
+    }
+    out[i] = cur;
+  }
+  return cur;
+}
+
+/**
+ * Cadence average (unpaused rows with cadence > 0: coasting and standing are not cadence), power
+ * average and max (unpaused rows with power, zeros included), and normalized power (Coggan:
+ * 4th root of the mean of the 4th power of the 30 s rolling average), null without power.
+ */
+function sensorStats(
+  c: SampleColumns,
+  flags: Uint8Array,
+  cfg: SportConfig,
+): {
+  cadenceAvg: number | null;
+  powerAvg: number | null;
+  powerMax: number | null;
+  normalizedPower: number | null;
+} {
+  const n = c.length;
+  let cs = 0;
+  let cn = 0;
+  let ps = 0;
+  let pn = 0;
+  let pmax = 0;
+  // normalized power over a 30-sample window (1 Hz devices), gaps capped
+  const win = new Float64Array(30);
+  let wsum = 0;
+  let wi = 0;
+  let wfill = 0;
+  let np4 = 0;
+  let npn = 0;
+  const gapMs = cfg.maxGapS * 1000;
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && c.ts[i]! - c.ts[i - 1]! > gapMs) {
+      win.fill(0);
+      wsum = 0;
+      wfill = 0;
+    }
+    const paused = (flags[i]! & FLAG_PAUSED) !== 0;
+    const cad = c.cadence[i]!;
+    if (!paused && cad !== U16_NONE && cad > 0) {
+      cs += cad;
+      cn++;
+    }
+    const p = c.power[i]!;
+    if (p === U16_NONE || paused) continue;
+    ps += p;
+    pn++;
+    if (p > pmax) pmax = p;
+    wsum += p - win[wi]!;
+    win[wi] = p;
+    wi = (wi + 1) % 30;
+    if (wfill < 30) wfill++;
+    if (wfill === 30) {
+      const a = wsum / 30;
+      np4 += a * a * a * a;
+      npn++;
+    }
+  }
+  return {
+    cadenceAvg: cn > 0 ? cs / cn : null,
+    powerAvg: pn > 0 ? ps / pn : null,
+    powerMax: pn > 0 ? pmax : null,
+    normalizedPower: npn > 0 ? (np4 / npn) ** 0.25 : pn > 0 ? ps / pn : null,
+  };
+}

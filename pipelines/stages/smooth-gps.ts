@@ -1,0 +1,347 @@
+import type { SportConfig } from '../config.js';
+import { FLAG_BREAK, FLAG_INVALID, FLAG_JUMP, type SampleColumns } from '../types.js';
+import { rowAccuracy } from './clean-gps.js';
+import { EARTH_RADIUS_M } from './distance.js';
+
+/**
+ * GPS smoothing: constant-velocity Kalman filter + Rauch–Tung–Striebel smoother, in a local
+ * east/north plane (metres) around the first accepted fix.
+ *
+ * - State per axis: position and velocity. Both axes share one covariance because the measurement
+ *   noise (reported horizontal accuracy, isotropic) and the process noise are the same for both,
+ *   so the filter costs one 2×2 covariance update per sample, not two.
+ * - Process noise: white acceleration with spectral density `processNoise` (m²/s³), per sport.
+ * - Measurement noise: (reported accuracy, floored at `minAccuracyM`; sport default when absent)².
+ * - Innovation gate: a fix whose squared Mahalanobis distance to the prediction exceeds
+ *   `gateChi2` is rejected (FLAG_JUMP) and only predicted through. After `maxConsecutiveRejects`
+ *   gated fixes in a row the filter re-starts on the current fix (a new segment).
+ * - RTS backward pass: each position uses past and future fixes, so corners are not cut by lag
+ *   the way a causal filter or moving average cuts them.
+ * Rows without an accepted fix (invalid, jump) still get a smoothed position inside a segment
+ * (interpolated by the model), so the track stays continuous and a jump never adds distance.
+ */
+export const DEG = Math.PI / 180;
+
+/** One constant-velocity filter over two axes with a shared covariance. */
+export class Cv2 {
+  x = 0;
+  vx = 0;
+  y = 0;
+  vy = 0;
+  p00 = 0;
+  p01 = 0;
+  p11 = 0;
+
+  init(x: number, y: number, r: number, velVar: number): void {
+    this.x = x;
+    this.y = y;
+    this.vx = 0;
+    this.vy = 0;
+    this.p00 = r;
+    this.p01 = 0;
+    this.p11 = velVar;
+  }
+
+  copyFrom(o: Cv2): void {
+    this.x = o.x;
+    this.vx = o.vx;
+    this.y = o.y;
+    this.vy = o.vy;
+    this.p00 = o.p00;
+    this.p01 = o.p01;
+    this.p11 = o.p11;
+  }
+
+  predict(dt: number, q: number): void {
+    this.x += this.vx * dt;
+    this.y += this.vy * dt;
+    const dt2 = dt * dt;
+    const p00 = this.p00;
+    const p01 = this.p01;
+    const p11 = this.p11;
+    this.p00 = p00 + 2 * dt * p01 + dt2 * p11 + (q * dt2 * dt) / 3;
+    this.p01 = p01 + dt * p11 + q * dt2 * 0.5;
+    this.p11 = p11 + q * dt;
+  }
+
+  /** Squared Mahalanobis distance of a measurement (2 dof) against the current prediction. */
+  mahalanobis2(zx: number, zy: number, r: number): number {
+    const ex = zx - this.x;
+    const ey = zy - this.y;
+    return (ex * ex + ey * ey) / (this.p00 + r);
+  }
+
+  /** Velocity measurement (both axes), variance r per axis. */
+  updateVelocity(zvx: number, zvy: number, r: number): void {
+    const s = this.p11 + r;
+    const k0 = this.p01 / s;
+    const k1 = this.p11 / s;
+    const ex = zvx - this.vx;
+    const ey = zvy - this.vy;
+    this.x += k0 * ex;
+    this.y += k0 * ey;
+    this.vx += k1 * ex;
+    this.vy += k1 * ey;
+    const p01 = this.p01;
+    const p11 = this.p11;
+    this.p00 -= k0 * p01;
+    this.p01 = (1 - k1) * p01;
+    this.p11 = (1 - k1) * p11;
+  }
+
+  update(zx: number, zy: number, r: number): void {
+    const s = this.p00 + r;
+    const k0 = this.p00 / s;
+    const k1 = this.p01 / s;
+    const ex = zx - this.x;
+    const ey = zy - this.y;
+    this.x += k0 * ex;
+    this.y += k0 * ey;
+    this.vx += k1 * ex;
+    this.vy += k1 * ey;
+    const p01 = this.p01;
+    this.p11 -= k1 * p01;
+    this.p01 = (1 - k0) * p01;
+    this.p00 = (1 - k0) * this.p00;
+  }
+}
+
+/** Local tangent-plane projection (equirectangular around an origin): fine for the noise model. */
+export class LocalPlane {
+  lat0 = 0;
+  lon0 = 0;
+  kx = 1;
+  readonly ky = EARTH_RADIUS_M * DEG;
+
+  setOrigin(lat: number, lon: number): void {
+    this.lat0 = lat;
+    this.lon0 = lon;
+    this.kx = EARTH_RADIUS_M * DEG * Math.cos(lat * DEG);
+  }
+  x(lon: number): number {
+    return (lon - this.lon0) * this.kx;
+  }
+  y(lat: number): number {
+    return (lat - this.lat0) * this.ky;
+  }
+  lon(x: number): number {
+    return this.lon0 + x / this.kx;
+  }
+  lat(y: number): number {
+    return this.lat0 + y / this.ky;
+  }
+}
+
+export interface SmoothGpsResult {
+  /** smoothed degrees; NaN before the first accepted fix */
+  lat: Float64Array;
+  lon: Float64Array;
+  /** smoothed speed m/s; NaN where no track */
+  speed: Float32Array;
+  /** filter segment id per row (-1 before the first fix) */
+  segment: Int32Array;
+  /** fixes rejected by the innovation gate */
+  gated: number;
+}
+
+const VEL_VAR0 = 100;
+
+/** Filtered-then-smoothed state arrays of one pass (reused across passes). */
+interface PassBuffers {
+  fx: Float64Array;
+  fvx: Float64Array;
+  fy: Float64Array;
+  fvy: Float64Array;
+  p11: Float64Array;
+  c00: Float64Array;
+  c01: Float64Array;
+  c10: Float64Array;
+  c11: Float64Array;
+}
+
+/** Velocity (pseudo-)measurements per row: NaN where none. */
+interface VelocityMeasurements {
+  vx: Float64Array;
+  vy: Float64Array;
+  r: Float64Array;
+}
+
+/**
+ * One forward Kalman pass + RTS backward pass. In the first pass (`gate`), fixes are gated and
+ * segments assigned; later passes replay the same accepted fixes and segments.
+ */
+function pass(
+  cols: SampleColumns,
+  cfg: SportConfig,
+  flags: Uint8Array,
+  plane: LocalPlane,
+  segment: Int32Array,
+  gate: boolean,
+  vel: VelocityMeasurements | null,
+  b: PassBuffers,
+): { first: number; gated: number } {
+  const n = cols.length;
+  const ts = cols.ts;
+  const q = cfg.processNoise;
+  const { fx, fvx, fy, fvy, p11, c00, c01, c10, c11 } = b;
+  const kf = new Cv2();
+  let seg = -1;
+  let first = -1;
+  let rejects = 0;
+  let gated = 0;
+  for (let i = 0; i < n; i++) {
+    const f = flags[i]!;
+    const hasFix = (f & (FLAG_INVALID | FLAG_JUMP)) === 0;
+    if (first < 0) {
+      if (!hasFix) continue;
+      first = i;
+      if (gate) plane.setOrigin(cols.lat[i]! * 1e-7, cols.lon[i]! * 1e-7);
+    }
+    const startSeg = gate
+      ? seg < 0 || (hasFix && (f & FLAG_BREAK) !== 0)
+      : i === first || segment[i] !== segment[i - 1];
+    if (startSeg) {
+      const r = rowAccuracy(cols.acc[i]!, cfg);
+      kf.init(plane.x(cols.lon[i]! * 1e-7), plane.y(cols.lat[i]! * 1e-7), r * r, VEL_VAR0);
+      seg++;
+      rejects = 0;
+      c00[i] = 0;
+      c01[i] = 0;
+      c10[i] = 0;
+      c11[i] = 0;
+    } else {
+      const dt = (ts[i]! - ts[i - 1]!) * 0.001;
+      const a00 = kf.p00 + dt * kf.p01;
+      const a01 = kf.p01;
+      const a10 = kf.p01 + dt * kf.p11;
+      const a11 = kf.p11;
+      kf.predict(dt, q);
+      const b00 = kf.p00;
+      const b01 = kf.p01;
+      const b11 = kf.p11;
+      const inv = 1 / (b00 * b11 - b01 * b01);
+      let reset = false;
+      if (hasFix) {
+        const r0 = rowAccuracy(cols.acc[i]!, cfg);
+        const r = vel ? r0 * r0 * cfg.aidedPositionVarScale : r0 * r0;
+        const zx = plane.x(cols.lon[i]! * 1e-7);
+        const zy = plane.y(cols.lat[i]! * 1e-7);
+        if (gate && kf.mahalanobis2(zx, zy, r) > cfg.gateChi2) {
+          gated++;
+          flags[i]! |= FLAG_JUMP;
+          if (++rejects > cfg.maxConsecutiveRejects) {
+            kf.init(zx, zy, r, VEL_VAR0);
+            flags[i]! = (flags[i]! & ~FLAG_JUMP) | FLAG_BREAK;
+            gated--;
+            seg++;
+            rejects = 0;
+            reset = true;
+          }
+        } else {
+          kf.update(zx, zy, r);
+          rejects = 0;
+        }
+      }
+      if (vel && !reset) {
+        const vr = vel.r[i]!;
+        if (!Number.isNaN(vr)) kf.updateVelocity(vel.vx[i]!, vel.vy[i]!, vr);
+      }
+      if (reset) {
+        c00[i] = 0;
+        c01[i] = 0;
+        c10[i] = 0;
+        c11[i] = 0;
+      } else {
+        c00[i] = (a00 * b11 - a01 * b01) * inv;
+        c01[i] = (a01 * b00 - a00 * b01) * inv;
+        c10[i] = (a10 * b11 - a11 * b01) * inv;
+        c11[i] = (a11 * b00 - a10 * b01) * inv;
+      }
+    }
+    if (gate) segment[i] = seg;
+    fx[i] = kf.x;
+    fvx[i] = kf.vx;
+    fy[i] = kf.y;
+    fvy[i] = kf.vy;
+    p11[i] = kf.p11;
+  }
+  if (first < 0) return { first, gated };
+  for (let k = n - 2; k >= first; k--) {
+    const j = k + 1;
+    if (segment[j] !== segment[k]) continue;
+    const dt = (ts[j]! - ts[k]!) * 0.001;
+    const ex = fx[j]! - (fx[k]! + fvx[k]! * dt);
+    const evx = fvx[j]! - fvx[k]!;
+    const ey = fy[j]! - (fy[k]! + fvy[k]! * dt);
+    const evy = fvy[j]! - fvy[k]!;
+    const g00 = c00[j]!;
+    const g01 = c01[j]!;
+    const g10 = c10[j]!;
+    const g11 = c11[j]!;
+    fx[k] = fx[k]! + g00 * ex + g01 * evx;
+    fvx[k] = fvx[k]! + g10 * ex + g11 * evx;
+    fy[k] = fy[k]! + g00 * ey + g01 * evy;
+    fvy[k] = fvy[k]! + g10 * ey + g11 * evy;
+  }
+  return { first, gated };
+}
+
+export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Array): SmoothGpsResult {
+  const n = cols.length;
+  const lat = new Float64Array(n).fill(Number.NaN);
+  const lon = new Float64Array(n).fill(Number.NaN);
+  const speed = new Float32Array(n).fill(Number.NaN);
+  const segment = new Int32Array(n).fill(-1);
+  const b: PassBuffers = {
+    fx: new Float64Array(n),
+    fvx: new Float64Array(n),
+    fy: new Float64Array(n),
+    fvy: new Float64Array(n),
+    p11: new Float64Array(n),
+    c00: new Float64Array(n),
+    c01: new Float64Array(n),
+    c10: new Float64Array(n),
+    c11: new Float64Array(n),
+  };
+  const plane = new LocalPlane();
+  const { first, gated } = pass(cols, cfg, flags, plane, segment, true, null, b);
+  if (first < 0) return { lat, lon, speed, segment, gated };
+
+  // Pass 2: device (Doppler) speed along the pass-1 heading as a velocity measurement. Doppler
+  // speed is an order of magnitude more precise than position differences, and it anchors the
+  // length of each step, so the smoothed path neither jitters (long) nor cuts corners (short).
+  for (let it = 0; it < cfg.aidedPasses; it++) {
+    let hasSpeed = false;
+    const vel: VelocityMeasurements = {
+      vx: new Float64Array(n),
+      vy: new Float64Array(n),
+      r: new Float64Array(n).fill(Number.NaN),
+    };
+    const s2 = cfg.speedSigmaMps * cfg.speedSigmaMps;
+    for (let i = first; i < n; i++) {
+      const s = cols.speed[i]!;
+      if (Number.isNaN(s) || s > cfg.maxSpeedMps) continue;
+      const vx = b.fvx[i]!;
+      const vy = b.fvy[i]!;
+      const v = Math.sqrt(vx * vx + vy * vy);
+      // heading is meaningless while (nearly) standing: then only the magnitude ~0 is informative
+      const ux = v > 1e-6 ? vx / v : 0;
+      const uy = v > 1e-6 ? vy / v : 0;
+      vel.vx[i] = s * ux;
+      vel.vy[i] = s * uy;
+      vel.r[i] = s2 + cfg.headingWeight * b.p11[i]!;
+      hasSpeed = true;
+    }
+    if (!hasSpeed) break;
+    pass(cols, cfg, flags, plane, segment, false, vel, b);
+  }
+
+  for (let i = first; i < n; i++) {
+    lat[i] = plane.lat(b.fy[i]!);
+    lon[i] = plane.lon(b.fx[i]!);
+    const vx = b.fvx[i]!;
+    const vy = b.fvy[i]!;
+    speed[i] = Math.sqrt(vx * vx + vy * vy);
+  }
+  return { lat, lon, speed, segment, gated };
+}
