@@ -23,7 +23,7 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function classify(name: string, subject: string, err: unknown): SchemaError {
+function classify(subject: string, err: unknown): SchemaError {
   const e = err as { name?: string; status?: number };
   if (e?.name === 'ConfluentSchemaRegistryCompatibilityError') {
     return new SchemaError('compatibility_mismatch', `${subject}: ${describe(err)}`, { cause: err });
@@ -31,7 +31,7 @@ function classify(name: string, subject: string, err: unknown): SchemaError {
   if (e?.status === 409 || e?.status === 422) {
     return new SchemaError(
       'incompatible_schema',
-      `${name} is incompatible with ${subject}: ${describe(err)}`,
+      `schema is incompatible with ${subject}: ${describe(err)}`,
       {
         cause: err,
       },
@@ -41,9 +41,28 @@ function classify(name: string, subject: string, err: unknown): SchemaError {
 }
 
 /**
+ * Registers one schema text under `subject` (idempotent) and returns its id. A subject created here
+ * gets `compatibility`; an existing subject with another level is a `compatibility_mismatch`; a
+ * schema the registry refuses under the subject's level is an `incompatible_schema`.
+ */
+export async function registerSchema(
+  registry: SchemaRegistry,
+  subject: string,
+  schema: string,
+  compatibility: COMPATIBILITY = COMPATIBILITY.BACKWARD,
+): Promise<number> {
+  try {
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility });
+    return id;
+  } catch (err) {
+    throw classify(subject, err);
+  }
+}
+
+/**
  * Registers every Kafka record schema (idempotent: the same schema gets the same id again) with
- * BACKWARD compatibility set on subjects it creates, and fails when an existing subject has another
- * level or the registry refuses a schema as incompatible.
+ * BACKWARD compatibility set on the subjects it creates. Fails with a SchemaError when an existing
+ * subject has another level or the registry refuses a schema as incompatible.
  */
 export async function registerSchemas(
   registry: SchemaRegistry,
@@ -53,15 +72,7 @@ export async function registerSchemas(
   const ids: Partial<Record<KafkaRecordName, number>> = {};
   for (const name of Object.keys(KAFKA_RECORDS) as KafkaRecordName[]) {
     const subject = opts.subjectOf ? opts.subjectOf(fullName(name)) : fullName(name);
-    try {
-      const { id } = await registry.register(
-        { type: SchemaType.AVRO, schema: schemaText(name) },
-        { subject, compatibility },
-      );
-      ids[name] = id;
-    } catch (err) {
-      throw classify(name, subject, err);
-    }
+    ids[name] = await registerSchema(registry, subject, schemaText(name), compatibility);
   }
   return ids as SchemaIds;
 }
