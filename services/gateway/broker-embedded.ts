@@ -263,12 +263,15 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     wsPort = (http.address() as AddressInfo).port;
   }
 
+  // net/http `close()` only calls back once every connection has ended, which happens in `close()` below;
+  // stopping the listeners must not wait for it.
+  let listenersClosed: Promise<void> | null = null;
   const stopAccepting = async () => {
     accepting = false;
-    await Promise.all([
+    listenersClosed ??= Promise.all([
       new Promise<void>((r) => tcp.close(() => r())),
       http ? new Promise<void>((r) => http.close(() => r())) : Promise.resolve(),
-    ]);
+    ]).then(() => {});
   };
 
   return {
@@ -289,12 +292,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     },
     stopAccepting,
     async close() {
-      if (accepting) void stopAccepting();
-      accepting = false;
+      await stopAccepting();
+      await new Promise<void>((r) => aedes.close(() => r()));
       for (const c of wss?.clients ?? []) c.terminate();
       wss?.close();
-      await new Promise<void>((r) => aedes.close(() => r()));
       http?.closeAllConnections();
+      await listenersClosed;
     },
   };
 }

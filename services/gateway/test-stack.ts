@@ -1,0 +1,175 @@
+// Helpers for the gateway's integration tests: a gateway on free ports, writing to private random topics,
+// against the real local stack (infra/local/up). Not a test file itself.
+import { randomUUID } from 'node:crypto';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
+import { type DecodedRecord, decodeConfluent } from '../../schemas/wire.js';
+import { issueDeviceToken } from '../common/device-tokens.js';
+import { createLogger } from '../common/logger.js';
+import { type GatewayConfig, parseGatewayConfig } from './config.js';
+import { type Gateway, startGateway } from './gateway.js';
+import { connectKafkaProducer, type KafkaProducer } from './producer-kafka.js';
+
+export const STACK = {
+  kafka: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+  registry: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081',
+  postgres: process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream',
+  redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  mosquitto: process.env.BRIDGE_URL ?? 'mqtt://127.0.0.1:1884',
+};
+
+export const testKafka = () =>
+  new Kafka({
+    clientId: `gw-test-${randomUUID().slice(0, 8)}`,
+    brokers: STACK.kafka.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+
+/** Creates private topics with random names; returns their names and a drop function. */
+export async function privateTopics(
+  partitions = 3,
+): Promise<{ samples: string; dlq: string; drop: () => Promise<void> }> {
+  const id = randomUUID().slice(0, 8);
+  const samples = `test.gw.samples.${id}`;
+  const dlq = `test.gw.dlq.${id}`;
+  const admin = testKafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: samples, numPartitions: partitions, replicationFactor: 1 },
+      { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+    ],
+  });
+  await admin.disconnect();
+  return {
+    samples,
+    dlq,
+    drop: async () => {
+      const a = testKafka().admin();
+      await a.connect();
+      await a.deleteTopics({ topics: [samples, dlq] }).catch(() => {});
+      await a.disconnect();
+    },
+  };
+}
+
+/** Reads a topic from the beginning and decodes every value through the schema registry. */
+export class TopicReader {
+  readonly records: Array<{ key: string; partition: number; offset: string; decoded: DecodedRecord }> = [];
+  private readonly consumer;
+  private readonly registry = new SchemaRegistry({ host: STACK.registry });
+
+  constructor(private readonly topic: string) {
+    this.consumer = testKafka().consumer({ groupId: `gw-test-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const decoded = await decodeConfluent(this.registry, message.value as Buffer);
+        this.records.push({ key: message.key?.toString() ?? '', partition, offset: message.offset, decoded });
+      },
+    });
+  }
+
+  async waitFor(n: number, timeoutMs = 20_000): Promise<void> {
+    const t0 = Date.now();
+    while (this.records.length < n) {
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`${this.topic}: ${this.records.length}/${n} records after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  values<N extends DecodedRecord['name']>(name: N): Extract<DecodedRecord, { name: N }>['value'][] {
+    return this.records.filter((r) => r.decoded.name === name).map((r) => r.decoded.value) as never;
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  config: GatewayConfig;
+  producer: KafkaProducer;
+  pool: pg.Pool;
+  redis: Redis;
+  redisSub: Redis;
+  schemaIds: SchemaIds;
+  url: string;
+  wsUrl: string;
+  /** registers a device for a fresh user; returns its id and token */
+  device(): Promise<{ deviceId: string; token: string; userId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(env: Record<string, string>): Promise<TestGateway> {
+  const config = parseGatewayConfig({
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    GATEWAY_HOST: '127.0.0.1',
+    TOKEN_CACHE_TTL_MS: '1000',
+    ...env,
+  });
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const pool = new pg.Pool({ connectionString: STACK.postgres, max: 4 });
+  const redis = new Redis(STACK.redis);
+  const redisSub = new Redis(STACK.redis);
+  const schemaIds = await registerSchemas(new SchemaRegistry({ host: STACK.registry }));
+  const producer = await connectKafkaProducer({
+    brokers: STACK.kafka.split(','),
+    clientId: 'gw-test',
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    logger,
+  });
+  const gateway = await startGateway(config, {
+    pg: pool,
+    redis,
+    redisSub,
+    schemaIds,
+    send: producer.send,
+    registry: new Registry(),
+    logger,
+  });
+  const users: string[] = [];
+  return {
+    gateway,
+    config,
+    producer,
+    pool,
+    redis,
+    redisSub,
+    schemaIds,
+    url: `mqtt://127.0.0.1:${gateway.broker?.port ?? 0}`,
+    wsUrl: `ws://127.0.0.1:${gateway.broker?.wsPort ?? 0}`,
+    async device() {
+      const u = await pool.query<{ id: string }>(
+        'INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id',
+        [`gw-${randomUUID()}@test.invalid`, 'gateway test'],
+      );
+      const userId = u.rows[0]!.id;
+      users.push(userId);
+      const deviceId = `gwt-${randomUUID()}`;
+      const token = await issueDeviceToken(pool, userId, deviceId, 'test device');
+      return { deviceId, token, userId };
+    },
+    async close() {
+      await gateway.close();
+      await producer.disconnect();
+      if (users.length > 0) await pool.query('DELETE FROM users WHERE id = ANY($1)', [users]);
+      await pool.end();
+      redis.disconnect();
+      redisSub.disconnect();
+    },
+  };
+}
