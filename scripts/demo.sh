@@ -25,7 +25,7 @@ if [ "${1:-}" = "stop" ]; then stop_services; exit 0; fi
 
 echo "==> npm ci"; npm ci --no-audit --no-fund
 echo "==> local stack"; bash infra/local/up
-echo "==> build"; npx tsc -p tsconfig.json
+echo "==> build"; npm run build
 
 start() { # name, entry
   local svc=$1 entry=$2

@@ -5,7 +5,7 @@ import { API_ERRORS, ApiError, problem } from './errors.js';
 const doc = readFileSync(new URL('../../docs/api-errors.md', import.meta.url), 'utf8');
 
 test.each(Object.entries(API_ERRORS))('error code %s is documented with its status', (code, { status }) => {
-  expect(doc).toMatch(new RegExp(`\\| \`${code}\` \\| ${status} \\|`));
+  expect(doc).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|`));
 });
 
 test('problem bodies carry the stable code and status', () => {

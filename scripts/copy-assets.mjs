@@ -1,0 +1,11 @@
+// tsc compiles only .ts: copy the runtime assets that sit beside the code into dist/.
+import { cpSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const assets = [
+  ['services/api', /\.html$/],
+  ['schemas', /\.(avsc|json)$/],
+];
+for (const [dir, pattern] of assets) {
+  for (const f of readdirSync(dir)) if (pattern.test(f)) cpSync(join(dir, f), join('dist', dir, f));
+}

@@ -1,0 +1,189 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ident, int, str } from '../../worker/sql.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { ProblemSchema } from './shared.js';
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
+const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength'].map((s) => Type.Literal(s)));
+
+/** The list view: key figures of each activity (the full summary is on GET /v1/activities/{id}). */
+const ActivityListItem = Type.Object({
+  activityId: Type.String(),
+  userId: Type.String(),
+  sport: Type.String(),
+  version: Type.Integer(),
+  startTs: Type.Integer(),
+  endTs: Type.Integer(),
+  elapsedS: Type.Number(),
+  movingS: Type.Number(),
+  distanceM: Type.Number(),
+  elevGainM: Type.Number(),
+  avgSpeedMps: Type.Number(),
+  hrAvg: Type.Union([Type.Number(), Type.Null()]),
+  calories: Type.Number(),
+  polyline: Type.String(),
+});
+
+interface ListRow {
+  activity_id: string;
+  user_id: string;
+  sport: string;
+  version: string | number;
+  start_ts: string | number;
+  end_ts: string | number;
+  elapsed_s: number;
+  moving_s: number;
+  distance_m: number;
+  elev_gain_m: number;
+  avg_speed_mps: number;
+  hr_avg: number | null;
+  calories: number;
+  polyline: string;
+}
+
+export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const db = ident(deps.clickhouseDatabase);
+
+  const select = async <T>(query: string): Promise<T[]> => {
+    try {
+      const rs = await deps.clickhouse.query({ query, format: 'JSONEachRow' });
+      return await rs.json<T>();
+    } catch (err) {
+      throw new ApiError('dependency_unavailable', 'ClickHouse did not answer', { cause: err });
+    }
+  };
+
+  app.get(
+    '/activities',
+    {
+      schema: {
+        tags: ['activities'],
+        summary: "A user's activities, newest first (latest version of each)",
+        querystring: Type.Object({
+          userId: Type.String({ format: 'uuid' }),
+          sport: Type.Optional(Sport),
+          before: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'start time in ms: page with the last startTs' }),
+          ),
+          limit: Type.Integer({ minimum: 1, maximum: 200, default: 20 }),
+        }),
+        response: { 200: Type.Object({ items: Type.Array(ActivityListItem) }), 400: ProblemSchema },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const where = [`user_id = ${str(q.userId)}`];
+      if (q.sport) where.push(`sport = ${str(q.sport)}`);
+      if (q.before !== undefined) where.push(`start_ts < ${int(q.before)}`);
+      const rows = await select<ListRow>(
+        `SELECT activity_id, user_id, sport, version, start_ts, end_ts, elapsed_s, moving_s, distance_m,
+                elev_gain_m, avg_speed_mps, hr_avg, calories, polyline
+         FROM ${db}.activities FINAL WHERE ${where.join(' AND ')}
+         ORDER BY start_ts DESC LIMIT ${int(q.limit)}`,
+      );
+      return {
+        items: rows.map((r) => ({
+          activityId: r.activity_id,
+          userId: r.user_id,
+          sport: r.sport,
+          version: Number(r.version),
+          startTs: Number(r.start_ts),
+          endTs: Number(r.end_ts),
+          elapsedS: r.elapsed_s,
+          movingS: r.moving_s,
+          distanceM: r.distance_m,
+          elevGainM: r.elev_gain_m,
+          avgSpeedMps: r.avg_speed_mps,
+          hrAvg: r.hr_avg,
+          calories: r.calories,
+          polyline: r.polyline,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/activities/:activityId',
+    {
+      schema: {
+        tags: ['activities'],
+        summary:
+          'One activity: the full summary (laps, splits, best efforts, zones, polyline) of its latest version',
+        params: Type.Object({ activityId: Id }),
+        response: {
+          200: Type.Object({ version: Type.Integer(), summary: Type.Record(Type.String(), Type.Unknown()) }),
+          404: ProblemSchema,
+        },
+      },
+    },
+    async (req) => {
+      const rows = await select<{ version: string | number; summary: string }>(
+        `SELECT version, summary FROM ${db}.activities FINAL
+         WHERE activity_id = ${str(req.params.activityId)} LIMIT 1`,
+      );
+      const row = rows[0];
+      if (!row) throw new ApiError('not_found', `activity ${req.params.activityId} not found`);
+      return { version: Number(row.version), summary: JSON.parse(row.summary) as Record<string, unknown> };
+    },
+  );
+
+  app.get(
+    '/users/:userId/stats',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'Totals per sport over a date range (UTC days), from the daily roll-up',
+        params: Type.Object({ userId: Type.String({ format: 'uuid' }) }),
+        querystring: Type.Object({
+          from: Type.String({ format: 'date', description: 'first day, inclusive (YYYY-MM-DD)' }),
+          to: Type.String({ format: 'date', description: 'last day, inclusive (YYYY-MM-DD)' }),
+        }),
+        response: {
+          200: Type.Object({
+            sports: Type.Array(
+              Type.Object({
+                sport: Type.String(),
+                activities: Type.Integer(),
+                distanceM: Type.Number(),
+                movingS: Type.Number(),
+                elevGainM: Type.Number(),
+                calories: Type.Number(),
+              }),
+            ),
+          }),
+          400: ProblemSchema,
+        },
+      },
+    },
+    async (req) => {
+      const { from, to } = req.query;
+      if (from > to) throw new ApiError('validation_failed', 'from must not be after to');
+      const rows = await select<{
+        sport: string;
+        activities: string | number;
+        distance_m: number;
+        moving_s: number;
+        elev_gain_m: number;
+        calories: number;
+      }>(
+        `SELECT sport, sum(activities) AS activities, sum(total_distance_m) AS distance_m,
+                sum(total_moving_s) AS moving_s, sum(total_elev_gain_m) AS elev_gain_m, sum(total_calories) AS calories
+         FROM ${db}.daily_user_stats
+         WHERE user_id = ${str(req.params.userId)} AND day >= toDate(${str(from)}) AND day <= toDate(${str(to)})
+         GROUP BY sport ORDER BY sport`,
+      );
+      return {
+        sports: rows.map((r) => ({
+          sport: r.sport,
+          activities: Number(r.activities),
+          distanceM: r.distance_m,
+          movingS: r.moving_s,
+          elevGainM: r.elev_gain_m,
+          calories: r.calories,
+        })),
+      };
+    },
+  );
+};

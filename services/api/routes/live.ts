@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { LiveHub } from '../live-hub.js';
+import { ProblemSchema } from './shared.js';
+
+// Redis keys written by the worker (services/worker/store-redis.ts, docs/live.md).
+const keys = {
+  hash: (sessionId: string) => `fitstream:live:${sessionId}`,
+  active: (userId: string) => `fitstream:live:active:${userId}`,
+  sessionChannel: (sessionId: string) => `fitstream:live:session:${sessionId}`,
+  userChannel: (userId: string) => `fitstream:live:user:${userId}`,
+};
+
+const STRING_FIELDS = new Set(['userId', 'deviceId', 'sessionId', 'sport', 'status']);
+
+/** The worker stores numbers as decimal strings and null as ''. */
+export function parseLiveHash(h: Record<string, string>): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (STRING_FIELDS.has(k)) out[k] = v;
+    else out[k] = v === '' ? null : Number(v);
+  }
+  return out;
+}
+
+const LiveSnapshot = Type.Object(
+  {
+    sessionId: Type.String(),
+    userId: Type.String(),
+    sport: Type.String(),
+    status: Type.String(),
+    ts: Type.Number(),
+    lat: Type.Union([Type.Number(), Type.Null()]),
+    lon: Type.Union([Type.Number(), Type.Null()]),
+    hr: Type.Union([Type.Number(), Type.Null()]),
+    speedMps: Type.Number(),
+    paceSPerKm: Type.Union([Type.Number(), Type.Null()]),
+    distanceM: Type.Number(),
+    elapsedS: Type.Number(),
+    movingS: Type.Number(),
+  },
+  { additionalProperties: true },
+);
+
+const livePage = readFileSync(new URL('../live-page.html', import.meta.url), 'utf8');
+const HEARTBEAT_MS = 15_000;
+
+export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const hub = new LiveHub(deps.redisSub());
+  app.addHook('onClose', async () => hub.close());
+
+  const snapshot = async (sessionId: string) => {
+    const h = await deps.redis.hgetall(keys.hash(sessionId));
+    // The worker writes every LiveSnapshot field; the hash is typed by that contract.
+    return Object.keys(h).length === 0 ? null : (parseLiveHash(h) as unknown as Static<typeof LiveSnapshot>);
+  };
+
+  /**
+   * Server-sent events: the current state first, then every update published on `channel`.
+   * Subscribes BEFORE reading the current state, and holds updates back until it is written, so
+   * nothing published in between is lost or overtaken.
+   */
+  const stream = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    channel: string,
+    loadInitial: () => Promise<unknown[]>,
+  ) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let held: string[] | null = [];
+    const send = (json: string) => res.write(`event: snapshot\ndata: ${json}\n\n`);
+    const stop = await hub.listen(channel, (message) => (held ? held.push(message) : send(message)));
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    req.raw.on('close', () => {
+      clearInterval(heartbeat);
+      void stop();
+    });
+    for (const s of await loadInitial()) send(JSON.stringify(s));
+    for (const m of held) send(m);
+    held = null;
+  };
+
+  const activeSnapshots = async (userId: string) => {
+    const ids = await deps.redis.zrevrange(keys.active(userId), 0, 49);
+    return (await Promise.all(ids.map(snapshot))).filter((s) => s !== null);
+  };
+
+  app.get(
+    '/v1/live/sessions/:sessionId',
+    {
+      schema: {
+        tags: ['live'],
+        summary: 'Latest live state of a session in progress (or ended within the last hour)',
+        params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        response: { 200: LiveSnapshot, 404: ProblemSchema },
+      },
+    },
+    async (req) => {
+      const s = await snapshot(req.params.sessionId);
+      if (!s) throw new ApiError('not_found', `no live session ${req.params.sessionId}`);
+      return s;
+    },
+  );
+
+  app.get(
+    '/v1/live/users/:userId/sessions',
+    {
+      schema: {
+        tags: ['live'],
+        summary: "An athlete's sessions in progress with their latest state",
+        params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        response: { 200: Type.Object({ items: Type.Array(LiveSnapshot) }) },
+      },
+    },
+    async (req) => ({ items: await activeSnapshots(req.params.userId) }),
+  );
+
+  app.get(
+    '/v1/live/sessions/:sessionId/stream',
+    {
+      schema: {
+        tags: ['live'],
+        summary:
+          'Server-sent events (event: snapshot) with the live state of one session, about every second',
+        params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 128 }) }),
+      },
+    },
+    async (req, reply) => {
+      const { sessionId } = req.params;
+      await stream(req, reply, keys.sessionChannel(sessionId), async () => {
+        const s = await snapshot(sessionId);
+        return s ? [s] : [];
+      });
+    },
+  );
+
+  app.get(
+    '/v1/live/users/:userId/stream',
+    {
+      schema: {
+        tags: ['live'],
+        summary: "Server-sent events with every live session of one athlete (what a coach's page watches)",
+        params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
+      },
+    },
+    async (req, reply) => {
+      const { userId } = req.params;
+      await stream(req, reply, keys.userChannel(userId), () => activeSnapshots(userId));
+    },
+  );
+
+  app.get('/live', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type('text/html; charset=utf-8');
+    return livePage;
+  });
+};
