@@ -1,0 +1,266 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { generateSession } from '../bench/synth/index.js';
+import type { Sample, SessionControl } from '../schemas/types.js';
+import { SessionAccumulator } from './accumulator.js';
+import { SESSION_DEFAULTS } from './config.js';
+import { SeqSet } from './stages/dedupe.js';
+import { decodePolyline, encodePolyline } from './stages/polyline.js';
+import { computeActivity } from './stages/rollup.js';
+import type { ActivitySummary } from './types.js';
+
+const { samples: SAMPLES } = generateSession({
+  sport: 'running',
+  seed: 7,
+  durationS: 900,
+  jumpProbability: 0.01,
+  lapEveryM: 1000,
+});
+const CONTROLS: SessionControl[] = [
+  {
+    deviceId: 'd',
+    userId: 'u',
+    sessionId: 's',
+    kind: 'pause',
+    sport: 'running',
+    ts: SAMPLES[300]!.ts + 500,
+    receivedAt: 0,
+  },
+  {
+    deviceId: 'd',
+    userId: 'u',
+    sessionId: 's',
+    kind: 'resume',
+    sport: 'running',
+    ts: SAMPLES[340]!.ts + 500,
+    receivedAt: 0,
+  },
+];
+const ID = { userId: 'u', deviceId: 'd', sessionId: 's', sport: 'running' as const };
+
+function summaryOf(samples: readonly Sample[]): ActivitySummary {
+  return computeActivity({ ...ID, samples, controls: CONTROLS, sets: [], athlete: { maxHr: 190 } }).summary;
+}
+/** Summary minus the fields that count the input rather than describe the activity. */
+function stable(s: ActivitySummary): Omit<ActivitySummary, 'duplicateCount'> {
+  const { duplicateCount: _, ...rest } = s;
+  return rest;
+}
+
+const BASE = stable(summaryOf(SAMPLES));
+
+/** A permutation where no sample moves later than `maxDelayMs` of device time behind its slot. */
+function boundedShuffle(xs: readonly Sample[], keys: readonly number[], maxDelayMs: number): Sample[] {
+  return xs
+    .map((s, i) => ({ s, k: s.ts + (keys[i % keys.length]! % (maxDelayMs + 1)) }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.s);
+}
+
+const shuffleArb = fc.array(fc.nat(), { minLength: 1, maxLength: 64 });
+const dupArb = fc.array(fc.nat({ max: SAMPLES.length - 1 }), { maxLength: 200 });
+const cutsArb = fc.array(fc.nat({ max: SAMPLES.length }), { maxLength: 40 });
+
+/** Copies of samples at arbitrary positions (a copy may arrive long before or after its original). */
+function withDuplicates(xs: readonly Sample[], dups: readonly number[]): Sample[] {
+  const out = xs.slice();
+  for (const d of dups) out.splice((d * 7919) % (out.length + 1), 0, { ...SAMPLES[d]! });
+  return out;
+}
+
+/** Copies re-sent right after their original (a device retrying within the window). */
+function withRetries(xs: readonly Sample[], dups: readonly number[]): Sample[] {
+  const again = new Map<number, number>();
+  for (const d of dups) again.set(d, (again.get(d) ?? 0) + 1);
+  const out: Sample[] = [];
+  for (const s of xs) {
+    out.push(s);
+    for (let k = again.get(s.seq!) ?? 0; k > 0; k--) out.push({ ...s });
+  }
+  return out;
+}
+
+function batches<T>(xs: readonly T[], cuts: readonly number[]): T[][] {
+  const cs = [...new Set(cuts.map((c) => c % (xs.length + 1)))].sort((a, b) => a - b);
+  const out: T[][] = [];
+  let prev = 0;
+  for (const c of [...cs, xs.length]) {
+    out.push(xs.slice(prev, c));
+    prev = c;
+  }
+  return out;
+}
+
+describe('computeActivity is order- and duplicate-insensitive', () => {
+  it('any permutation and any duplicates give the identical summary', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(), { minLength: SAMPLES.length, maxLength: SAMPLES.length }),
+        dupArb,
+        (keys, dups) => {
+          const perm = SAMPLES.map((s, i) => ({ s, k: keys[i]! }))
+            .sort((a, b) => a.k - b.k)
+            .map((x) => x.s);
+          expect(stable(summaryOf(withDuplicates(perm, dups)))).toEqual(BASE);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('a full replay is a no-op', () => {
+    const twice = summaryOf([...SAMPLES, ...SAMPLES]);
+    expect(stable(twice)).toEqual(BASE);
+    expect(twice.duplicateCount).toBe(SAMPLES.length);
+  });
+});
+
+describe('SessionAccumulator', () => {
+  function feed(parts: readonly Sample[][]): { acc: SessionAccumulator; late: number; dups: number } {
+    const acc = new SessionAccumulator(ID);
+    for (const c of CONTROLS) acc.control(c);
+    let late = 0;
+    let dups = 0;
+    for (const p of parts) {
+      const r = acc.add(p);
+      late += r.late;
+      dups += r.duplicates;
+      expect(r.failures).toEqual([]);
+      acc.live();
+    }
+    return { acc, late, dups };
+  }
+
+  it('permutations within the window, retries and arbitrary batches: identical summary, nothing late', () => {
+    fc.assert(
+      fc.property(shuffleArb, dupArb, cutsArb, (keys, dups, cuts) => {
+        const perm = boundedShuffle(SAMPLES, keys, SESSION_DEFAULTS.reorderWindowMs - 1000);
+        const { acc, late } = feed(batches(withRetries(perm, dups), cuts));
+        expect(late).toBe(0);
+        expect(acc.length).toBe(SAMPLES.length);
+        expect(stable(acc.compute({ maxHr: 190 }).summary)).toEqual(BASE);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('any order, duplicates anywhere and arbitrary batches give the identical summary', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(), { minLength: 1, maxLength: 2000 }),
+        dupArb,
+        cutsArb,
+        (keys, dups, cuts) => {
+          const perm = SAMPLES.map((s, i) => ({ s, k: keys[i % keys.length]! ^ i }))
+            .sort((a, b) => a.k - b.k)
+            .map((x) => x.s);
+          const { acc } = feed(batches(withDuplicates(perm, dups), cuts));
+          expect(acc.length).toBe(SAMPLES.length);
+          expect(stable(acc.compute({ maxHr: 190 }).summary)).toEqual(BASE);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('a full replay adds nothing', () => {
+    const { acc } = feed([SAMPLES]);
+    const r = acc.add(SAMPLES);
+    expect(r).toEqual({ accepted: 0, duplicates: SAMPLES.length, late: 0, failures: [] });
+    expect(stable(acc.compute({ maxHr: 190 }).summary)).toEqual(BASE);
+  });
+
+  it('late samples beyond the window are merged, flagged and trigger a recompute', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: SAMPLES.length - 50 }), { minLength: 1, maxLength: 30 }),
+        (held) => {
+          const heldSet = new Set(held);
+          const first = SAMPLES.filter((_, i) => !heldSet.has(i));
+          const later = SAMPLES.filter((_, i) => heldSet.has(i));
+          const acc = new SessionAccumulator(ID);
+          for (const c of CONTROLS) acc.control(c);
+          acc.add(first);
+          acc.compute({});
+          const r = acc.add(later);
+          expect(r.accepted).toBe(later.length);
+          expect(r.late).toBeGreaterThan(0);
+          expect(acc.needsRecompute).toBe(true);
+          expect(stable(acc.compute({ maxHr: 190 }).summary)).toEqual(BASE);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('invalid samples become failures with stable codes; the rest is kept', () => {
+    const acc = new SessionAccumulator(ID);
+    const bad = [
+      { ...SAMPLES[0]!, ts: Number.NaN },
+      SAMPLES[1]!,
+      { ...SAMPLES[2]!, seq: -3 },
+      null as unknown as Sample,
+    ];
+    const r = acc.add(bad);
+    expect(r.accepted).toBe(1);
+    expect(r.failures.map((f) => [f.index, f.error.code])).toEqual([
+      [0, 'ts_invalid'],
+      [2, 'seq_invalid'],
+      [3, 'sample_malformed'],
+    ]);
+  });
+
+  it('holds at most 64 bytes per sample', () => {
+    const { acc } = feed(batches(SAMPLES, [1, 10, 100, 500]));
+    expect(acc.bytesHeld() / acc.length).toBeLessThanOrEqual(64);
+  });
+
+  it('live() tracks distance and time close to the final numbers', () => {
+    const { acc } = feed(batches(SAMPLES, [100, 200, 300, 400, 500, 600, 700, 800]));
+    const live = acc.live();
+    const s = acc.compute({}).summary;
+    expect(live.sampleCount).toBe(SAMPLES.length);
+    expect(live.elapsedS).toBe(s.elapsedS);
+    expect(Math.abs(live.distanceM / s.distanceM - 1)).toBeLessThan(0.05);
+    expect(Math.abs(live.movingS / s.movingS - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('building blocks', () => {
+  it('SeqSet agrees with a Set', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 1 << 20 }), { maxLength: 300 }),
+        fc.array(fc.nat({ max: 1 << 20 })),
+        (add, probe) => {
+          const a = new SeqSet();
+          const b = new Set<number>();
+          for (const x of add) {
+            a.add(x);
+            b.add(x);
+          }
+          for (const x of [...add, ...probe]) expect(a.has(x)).toBe(b.has(x));
+        },
+      ),
+    );
+  });
+
+  it('polyline encode/decode round-trips at 1e-5 degrees', () => {
+    const coord = fc.tuple(
+      fc.double({ min: -90, max: 90, noNaN: true }),
+      fc.double({ min: -180, max: 180, noNaN: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(coord, { maxLength: 50 }), (pts) => {
+        const lat = Float64Array.from(pts.map((p) => p[0]));
+        const lon = Float64Array.from(pts.map((p) => p[1]));
+        const back = decodePolyline(encodePolyline(lat, lon, pts.length));
+        expect(back.length).toBe(pts.length);
+        back.forEach(([la, lo], i) => {
+          expect(Math.abs(la - pts[i]![0])).toBeLessThanOrEqual(0.5e-5 + 1e-9);
+          expect(Math.abs(lo - pts[i]![1])).toBeLessThanOrEqual(0.5e-5 + 1e-9);
+        });
+      }),
+    );
+  });
+});
