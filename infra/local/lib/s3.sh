@@ -35,6 +35,6 @@ s3_stop() { stop_pid s3 20; }
 
 # Idempotent bucket creation with the AWS SDK v3 (same client the services use).
 s3_bucket() {
-  S3_ENDPOINT="http://127.0.0.1:$S3_PORT" S3_ACCESS_KEY="$S3_ACCESS_KEY" S3_SECRET_KEY="$S3_SECRET_KEY" \
+  NODE_NO_WARNINGS=1 S3_ENDPOINT="http://127.0.0.1:$S3_PORT" S3_ACCESS_KEY="$S3_ACCESS_KEY" S3_SECRET_KEY="$S3_SECRET_KEY" \
     node "$FS_INFRA/local/lib/s3-bucket.mjs" "$S3_BUCKET"
 }
