@@ -73,6 +73,7 @@ describe('docs/payloads.md', () => {
   });
 
   it('documents every DLQ reason in the reasons table', () => {
-    for (const reason of DLQ_REASONS) expect(doc, reason).toMatch(new RegExp(`^\\| \`${reason}\` \\|`, 'm'));
+    for (const reason of DLQ_REASONS)
+      expect(doc, reason).toMatch(new RegExp(`^\\|\\s*\`${reason}\`\\s*\\|`, 'm'));
   });
 });
