@@ -1,8 +1,8 @@
 import type { Sample, SessionControl, Sport, StrengthSet } from '../schemas/types.js';
 import {
   allocColumns,
-  compareRows,
-  copyRow,
+  compareRows as compareRows_,
+  copyRow as copyRow_,
   removeRow,
   resizeColumns,
   shiftRight,
@@ -10,9 +10,13 @@ import {
   writeSample,
 } from './columns.js';
 import { SESSION_DEFAULTS, type SportConfig, sportConfig } from './config.js';
-import { isPlausibleCoord, JumpGate, rowAccuracy } from './stages/clean-gps.js';
+import {
+  isPlausibleCoord as isPlausibleCoord_,
+  JumpGate,
+  rowAccuracy as rowAccuracy_,
+} from './stages/clean-gps.js';
 import { SeqSet } from './stages/dedupe.js';
-import { haversine } from './stages/distance.js';
+import { haversine as haversine_ } from './stages/distance.js';
 import { explicitPauses } from './stages/moving-time.js';
 import { findIdentity, insertionPoint, ReorderWindow } from './stages/reorder.js';
 import { computeActivity } from './stages/rollup.js';
@@ -20,13 +24,24 @@ import { Cv2, LocalPlane } from './stages/smooth-gps.js';
 import {
   type ActivityResult,
   type AthleteProfile,
-  FLAG_BREAK,
-  FLAG_JUMP,
-  FLAG_LATE,
+  FLAG_BREAK as FLAG_BREAK_,
+  FLAG_JUMP as FLAG_JUMP_,
+  FLAG_LATE as FLAG_LATE_,
   type SampleColumns,
   type SampleFailure,
-  SEQ_NONE,
+  SEQ_NONE as SEQ_NONE_,
 } from './types.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const FLAG_BREAK = FLAG_BREAK_;
+const FLAG_JUMP = FLAG_JUMP_;
+const FLAG_LATE = FLAG_LATE_;
+const SEQ_NONE = SEQ_NONE_;
+const compareRows = compareRows_;
+const copyRow = copyRow_;
+const haversine = haversine_;
+const isPlausibleCoord = isPlausibleCoord_;
+const rowAccuracy = rowAccuracy_;
 
 export interface AddResult {
   /** samples stored (includes `late` ones) */
@@ -70,6 +85,7 @@ export interface AccumulatorOptions {
  */
 export class SessionAccumulator {
   readonly userId: string;
+
   readonly deviceId: string;
   readonly sessionId: string;
   readonly sport: Sport;

@@ -1,5 +1,10 @@
-import { allocColumns, compareRows, copyRow } from '../columns.js';
-import { type SampleColumns, SEQ_NONE } from '../types.js';
+import { allocColumns, compareRows as compareRows_, copyRow as copyRow_ } from '../columns.js';
+import { type SampleColumns, SEQ_NONE as SEQ_NONE_ } from '../types.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const SEQ_NONE = SEQ_NONE_;
+const compareRows = compareRows_;
+const copyRow = copyRow_;
 
 /**
  * Dedupe: one row per sample identity, in canonical order.

@@ -1,5 +1,9 @@
-import { FLAG_PAUSED } from '../types.js';
-import { isPlausibleCoord } from './clean-gps.js';
+import { FLAG_PAUSED as FLAG_PAUSED_ } from '../types.js';
+import { isPlausibleCoord as isPlausibleCoord_ } from './clean-gps.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const FLAG_PAUSED = FLAG_PAUSED_;
+const isPlausibleCoord = isPlausibleCoord_;
 
 /**
  * Distance: great-circle (haversine) length of a track on a sphere of the IUGG mean Earth radius
@@ -21,6 +25,21 @@ export function haversine(lat1: number, lon1: number, lat2: number, lon2: number
   return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1)));
 }
 
+/** Haversine with the cosines of both latitudes supplied (a track reuses each one twice). */
+export function haversineCos(
+  lat1: number,
+  lon1: number,
+  cos1: number,
+  lat2: number,
+  lon2: number,
+  cos2: number,
+): number {
+  const sdp = Math.sin((lat2 - lat1) * RAD * 0.5);
+  const sdl = Math.sin((lon2 - lon1) * RAD * 0.5);
+  const h = sdp * sdp + cos1 * cos2 * sdl * sdl;
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1)));
+}
+
 /**
  * Cumulative distance along the smoothed track. An interval (i-1, i) contributes when both ends
  * have a smoothed position, it lies in the same filter segment, and row i is not paused (explicit
@@ -36,17 +55,20 @@ export function cumulativeDistance(
 ): number {
   let total = 0;
   let prev = -1;
+  let cosPrev = 0;
   for (let i = 0; i < n; i++) {
     const la = lat[i]!;
     if (Number.isNaN(la)) {
       out[i] = total;
       continue;
     }
+    const cosCur = Math.cos(la * RAD);
     if (prev >= 0 && segment[i] === segment[prev] && (flags[i]! & FLAG_PAUSED) === 0) {
-      total += haversine(lat[prev]!, lon[prev]!, la, lon[i]!);
+      total += haversineCos(lat[prev]!, lon[prev]!, cosPrev, la, lon[i]!, cosCur);
     }
     out[i] = total;
     prev = i;
+    cosPrev = cosCur;
   }
   return total;
 }
@@ -57,12 +79,20 @@ export function cumulativeDistance(
  */
 export function rawDistance(latE7: Int32Array, lonE7: Int32Array, n: number): number {
   let total = 0;
-  let prev = -1;
+  let prevLat = 0;
+  let prevLon = 0;
+  let cosPrev = 0;
+  let has = false;
   for (let i = 0; i < n; i++) {
     if (!isPlausibleCoord(latE7[i]!, lonE7[i]!)) continue;
-    if (prev >= 0)
-      total += haversine(latE7[prev]! * 1e-7, lonE7[prev]! * 1e-7, latE7[i]! * 1e-7, lonE7[i]! * 1e-7);
-    prev = i;
+    const la = latE7[i]! * 1e-7;
+    const lo = lonE7[i]! * 1e-7;
+    const cosCur = Math.cos(la * RAD);
+    if (has) total += haversineCos(prevLat, prevLon, cosPrev, la, lo, cosCur);
+    prevLat = la;
+    prevLon = lo;
+    cosPrev = cosCur;
+    has = true;
   }
   return total;
 }

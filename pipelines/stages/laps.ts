@@ -1,7 +1,10 @@
 import type { SessionControl } from '../../schemas/types.js';
-import { FLAG_LAP, type Lap, type Track } from '../types.js';
+import { FLAG_LAP as FLAG_LAP_, type Lap, type Track } from '../types.js';
 import { lowerBound } from './pace.js';
 import { rangeStats } from './splits.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const FLAG_LAP = FLAG_LAP_;
 
 /**
  * Laps from device markers: a sample with `lap: true` or a `lap` control closes the current lap at

@@ -1,5 +1,9 @@
-import { EARTH_RADIUS_M } from './distance.js';
-import { DEG } from './smooth-gps.js';
+import { EARTH_RADIUS_M as EARTH_RADIUS_M_ } from './distance.js';
+import { DEG as DEG_ } from './smooth-gps.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const DEG = DEG_;
+const EARTH_RADIUS_M = EARTH_RADIUS_M_;
 
 /**
  * Polyline: the smoothed track simplified with Douglas–Peucker (perpendicular distance in a local

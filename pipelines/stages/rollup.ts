@@ -7,11 +7,11 @@ import {
   type ActivitySummary,
   type CleanSamples,
   type ComputeInput,
-  FLAG_PAUSED,
+  FLAG_PAUSED as FLAG_PAUSED_,
   type SampleColumns,
   type SampleFailure,
   type Track,
-  U16_NONE,
+  U16_NONE as U16_NONE_,
 } from '../types.js';
 import { bestEfforts } from './best-efforts.js';
 import { calories } from './calories.js';
@@ -27,6 +27,10 @@ import { encodePolyline, simplify } from './polyline.js';
 import { type SmoothGpsResult, smoothGps } from './smooth-gps.js';
 import { MILE_M, splits } from './splits.js';
 import { setsSpan, strength } from './strength.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const FLAG_PAUSED = FLAG_PAUSED_;
+const U16_NONE = U16_NONE_;
 
 /**
  * Roll-up: runs every stage over one session and assembles the activity summary (everything

@@ -1,7 +1,19 @@
 import type { SportConfig } from '../config.js';
-import { FLAG_BREAK, FLAG_INVALID, FLAG_JUMP, type SampleColumns } from '../types.js';
-import { rowAccuracy } from './clean-gps.js';
-import { EARTH_RADIUS_M } from './distance.js';
+import {
+  FLAG_BREAK as FLAG_BREAK_,
+  FLAG_INVALID as FLAG_INVALID_,
+  FLAG_JUMP as FLAG_JUMP_,
+  type SampleColumns,
+} from '../types.js';
+import { rowAccuracy as rowAccuracy_ } from './clean-gps.js';
+import { EARTH_RADIUS_M as EARTH_RADIUS_M_ } from './distance.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const EARTH_RADIUS_M = EARTH_RADIUS_M_;
+const FLAG_BREAK = FLAG_BREAK_;
+const FLAG_INVALID = FLAG_INVALID_;
+const FLAG_JUMP = FLAG_JUMP_;
+const rowAccuracy = rowAccuracy_;
 
 /**
  * GPS smoothing: constant-velocity Kalman filter + Rauch–Tung–Striebel smoother, in a local

@@ -1,6 +1,10 @@
 import type { Split, Track } from '../types.js';
-import { gainLoss } from './elevation.js';
-import { interp, paceFromTotals } from './pace.js';
+import { gainLoss as gainLoss_ } from './elevation.js';
+import { interp as interp_, paceFromTotals } from './pace.js';
+
+// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
+const gainLoss = gainLoss_;
+const interp = interp_;
 
 /**
  * Automatic splits every `splitM` metres of cleaned distance (1000 m and 1609.344 m). Boundaries

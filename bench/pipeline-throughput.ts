@@ -1,0 +1,137 @@
+// Whole-chain throughput of the pipeline stages on one core: dedupe → reorder → clean → smooth →
+// distance → moving time → elevation → HR → pace → laps → splits → best efforts → calories →
+// polyline → roll-up, over large synthetic sessions. Also: SessionAccumulator ingest rate and
+// bytes held per sample. Writes bench/results/pipeline-throughput.{json,md}.
+//   npx tsx bench/pipeline-throughput.ts            (full: 4 h sessions)
+//   SMOKE=1 npx tsx bench/pipeline-throughput.ts    (small, for CI)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { columnsFromSamples, computeActivity, SessionAccumulator } from '../pipelines/index.js';
+import type { Sample } from '../schemas/types.js';
+import { generateSession, type SynthSport } from './synth/index.js';
+
+const SMOKE = process.env.SMOKE === '1';
+const DURATION_S = SMOKE ? 1800 : 4 * 3600;
+const ROUNDS = SMOKE ? 3 : 10;
+const SPORTS: SynthSport[] = ['running', 'cycling'];
+
+interface Row {
+  scenario: string;
+  sport: SynthSport;
+  samples: number;
+  rounds: number;
+  bestMs: number;
+  medianMs: number;
+  samplesPerSec: number;
+}
+
+function time(fn: () => void, rounds: number): { best: number; median: number } {
+  fn(); // warm-up
+  fn();
+  const ts: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return { best: ts[0]!, median: ts[Math.floor(ts.length / 2)]! };
+}
+
+const rows: Row[] = [];
+let bytesPerSample = 0;
+for (const sport of SPORTS) {
+  const { samples } = generateSession({ sport, seed: 42, durationS: DURATION_S, lapEveryM: 1000 });
+  const n = samples.length;
+  const base = {
+    userId: 'u',
+    deviceId: 'd',
+    sessionId: 's',
+    sport,
+    controls: [],
+    sets: [],
+    athlete: { maxHr: 190 },
+  };
+  const { columns } = columnsFromSamples(samples);
+  const add = (scenario: string, t: { best: number; median: number }) =>
+    rows.push({
+      scenario,
+      sport,
+      samples: n,
+      rounds: ROUNDS,
+      bestMs: t.best,
+      medianMs: t.median,
+      samplesPerSec: n / (t.median / 1000),
+    });
+
+  add(
+    'computeActivity(columns) — whole chain',
+    time(() => computeActivity({ ...base, samples: columns }), ROUNDS),
+  );
+  add(
+    'computeActivity(Sample[]) — incl. conversion',
+    time(() => computeActivity({ ...base, samples }), ROUNDS),
+  );
+  // shuffled input with 10 % duplicates: the O(n log n) sort path
+  const shuffled: Sample[] = samples.slice();
+  for (let i = 0; i < n / 10; i++) shuffled.push(samples[(i * 7919) % n]!);
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = (i * 2654435761) % (i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  add(
+    'computeActivity(Sample[]) — shuffled + 10 % dups',
+    time(() => computeActivity({ ...base, samples: shuffled }), Math.max(2, ROUNDS / 2)),
+  );
+  // live path: ingest in 10-sample batches with live() each batch, then compute
+  let acc: SessionAccumulator | null = null;
+  add(
+    'SessionAccumulator add(10)+live() then compute()',
+    time(
+      () => {
+        acc = new SessionAccumulator({ userId: 'u', deviceId: 'd', sessionId: 's', sport });
+        for (let i = 0; i < n; i += 10) {
+          acc.add(samples.slice(i, i + 10));
+          acc.live();
+        }
+        acc.compute({ maxHr: 190 });
+      },
+      Math.max(2, ROUNDS / 2),
+    ),
+  );
+  const held = acc as SessionAccumulator | null;
+  if (held) bytesPerSample = Math.max(bytesPerSample, held.bytesHeld() / held.length);
+}
+
+const env = {
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  durationS: DURATION_S,
+  smoke: SMOKE,
+};
+const result = { env, bytesPerSampleHeld: bytesPerSample, rows };
+const here = dirname(fileURLToPath(import.meta.url));
+const outDir = join(here, 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(
+  join(outDir, `pipeline-throughput${SMOKE ? '.smoke.tmp' : ''}.json`),
+  `${JSON.stringify(result, null, 2)}\n`,
+);
+const md = [
+  `# Pipeline throughput (one core)`,
+  '',
+  `Node ${env.node}, ${env.cpu}; sessions of ${DURATION_S} s at 1 Hz (${DURATION_S + 1} samples).`,
+  `Bytes held per sample by SessionAccumulator (incl. growth headroom): **${bytesPerSample.toFixed(1)} B** (target ≤ 64).`,
+  '',
+  '| scenario | sport | samples | median ms | best ms | samples/s (median) |',
+  '|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.sport} | ${r.samples} | ${r.medianMs.toFixed(1)} | ${r.bestMs.toFixed(1)} | ${Math.round(r.samplesPerSec).toLocaleString('en-US')} |`,
+  ),
+  '',
+].join('\n');
+if (!SMOKE) writeFileSync(join(outDir, 'pipeline-throughput.md'), md);
+console.log(md);
