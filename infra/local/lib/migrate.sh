@@ -17,3 +17,18 @@ ch_migrate() {
   CLICKHOUSE_URL="http://127.0.0.1:${CH_HTTP_PORT:-8123}" fs_tsx "$FS_INFRA/clickhouse/migrate.ts" \
     || fs_die "clickhouse migrations failed"
 }
+
+# fs_provision: Kafka topics, S3 bucket, PostgreSQL + ClickHouse migrations, in parallel
+# (each is a short node process). Works against any stack on the standard ports, so
+# `infra/local/provision` also provisions the docker-compose stack.
+fs_provision() {
+  local jobs_=() j rc=0
+  kafka_topics >&2 & jobs_+=($!)
+  s3_bucket >&2 & jobs_+=($!)
+  if [[ "${FITSTREAM_SKIP_MIGRATIONS:-0}" != 1 ]]; then
+    pg_migrate >&2 & jobs_+=($!)
+    ch_migrate >&2 & jobs_+=($!)
+  fi
+  for j in "${jobs_[@]}"; do wait "$j" || rc=1; done
+  ((rc == 0)) || fs_die "provisioning failed (see the messages above)"
+}
