@@ -106,8 +106,18 @@ apt_install_missing() {
   fs_log "installing Debian packages: $pkgs"
   local sudo=""; [[ $EUID -eq 0 ]] || sudo="sudo"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # The packages' own system services (redis-server, postgresql, clickhouse-server,
+  # mosquitto) must not start on install: they would take our ports. policy-rc.d exit 101
+  # is Debian's standard way to say "do not start services" (honoured by invoke-rc.d and
+  # deb-systemd-invoke); we only add it when none exists, and remove it afterwards.
+  local policy=/usr/sbin/policy-rc.d added=0
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && added=1
+  fi
   # shellcheck disable=SC2086
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs >/dev/null \
+    || { ((added)) && $sudo rm -f "$policy"; fs_die "apt-get install $pkgs failed"; }
+  ((added)) && $sudo rm -f "$policy"
   FS_APT_MISSING=()
 }
 

@@ -53,8 +53,11 @@ postgres_ready() { as_user "$PG_OS_USER" "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p
 postgres_running() { pid_of postgres >/dev/null && port_open "$PG_PORT"; }
 
 postgres_start() {
-  if [[ -s "$PG_PGDATA/postmaster.pid" ]] && kill -0 "$(head -n1 "$PG_PGDATA/postmaster.pid")" 2>/dev/null; then
-    head -n1 "$PG_PGDATA/postmaster.pid" >"$FS_RUN/postgres.pid"
+  local pid
+  pid="$(head -n1 "$PG_PGDATA/postmaster.pid" 2>/dev/null || true)"
+  # running = the postmaster.pid process is alive AND is a postgres (pids get reused)
+  if [[ "$pid" =~ ^[0-9]+$ ]] && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]]; then
+    echo "$pid" >"$FS_RUN/postgres.pid"
     return 0
   fi
   port_open "$PG_PORT" && fs_die "postgres: port $PG_PORT is taken by another process (system postgresql service? stop it)"
