@@ -20,6 +20,9 @@ if [ -f schemas/codegen.ts ]; then
   npx tsx schemas/codegen.ts --check || status=1
 fi
 
+step "docs/configuration.md is current (scripts/config-docs.ts --check)"
+npx tsx scripts/config-docs.ts --check || status=1
+
 step "lint (biome)"
 npx biome check . || status=1
 
