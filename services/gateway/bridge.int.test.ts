@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { encodeAvro } from '../../schemas/avro.js';
+import { sessionKey } from './ingest.js';
+import { privateTopics, STACK, startTestGateway, type TestGateway, TopicReader } from './test-stack.js';
+import { sessionTopic, telemetryTopic } from './topics.js';
+
+// Bridge mode through the local Mosquitto (MQTT 5): two gateway replicas in one shared-subscription group
+// split the messages; devices publish with MQTT 5 to Mosquitto, never to the gateway.
+describe('bridge mode (MQTT 5 through Mosquitto, shared subscription)', () => {
+  let topics: Awaited<ReturnType<typeof privateTopics>>;
+  let replicas: TestGateway[] = [];
+  let samples: TopicReader;
+  let dlq: TopicReader;
+  const group = `gwtest-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    topics = await privateTopics();
+    replicas = await Promise.all(
+      [1, 2].map((n) =>
+        startTestGateway({
+          GATEWAY_MODE: 'bridge',
+          BRIDGE_URL: STACK.mosquitto,
+          BRIDGE_SHARE_GROUP: group,
+          BRIDGE_CLIENT_ID: `${group}-${n}`,
+          TOPIC_SAMPLES: topics.samples,
+          TOPIC_DLQ: topics.dlq,
+        }),
+      ),
+    );
+    await Promise.all(replicas.map((r) => r.gateway.bridge?.ready));
+    samples = new TopicReader(topics.samples);
+    dlq = new TopicReader(topics.dlq);
+    await Promise.all([samples.start(), dlq.start()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([samples?.stop(), dlq?.stop()]);
+    for (const r of replicas) await r.close();
+    await topics?.drop();
+  });
+
+  const deviceClient = (deviceId: string): Promise<MqttClient> =>
+    mqtt.connectAsync(STACK.mosquitto, { protocolVersion: 5, clientId: deviceId, reconnectPeriod: 0 });
+
+  test('MQTT 5 devices reach Kafka through Mosquitto; replicas split the load; records carry the owner', async () => {
+    const devs = await Promise.all([0, 1, 2, 3].map(() => replicas[0]!.device()));
+    const clients = await Promise.all(devs.map((d) => deviceClient(d.deviceId)));
+    const sessionId = `br-${randomUUID()}`;
+    const t0 = Date.now() - 120_000;
+    const PER = 20;
+    await Promise.all(
+      clients.map(async (c, k) => {
+        const id = devs[k]!.deviceId;
+        await c.publishAsync(
+          sessionTopic(id),
+          JSON.stringify({ sessionId, kind: 'start', sport: 'walking', ts: t0 }),
+          {
+            qos: 1,
+          },
+        );
+        for (let i = 0; i < PER; i++) {
+          const s = { ts: t0 + i * 1000, seq: i, lat: 40.4 + i * 1e-5, lon: -3.7, hr: 100 + i };
+          await c.publishAsync(
+            telemetryTopic(id, i % 2 ? 'avro' : 'json'),
+            i % 2
+              ? encodeAvro('DeviceTelemetry', {
+                  sessionId,
+                  sport: 'walking',
+                  samples: [
+                    {
+                      alt: null,
+                      acc: null,
+                      speed: null,
+                      dist: null,
+                      cadence: null,
+                      power: null,
+                      lap: false,
+                      ...s,
+                    },
+                  ],
+                  sets: [],
+                })
+              : JSON.stringify({ sessionId, sport: 'walking', samples: [s] }),
+            { qos: 1 },
+          );
+        }
+      }),
+    );
+    const expected = devs.length * (PER + 1);
+    await samples.waitFor(expected, 20_000);
+    for (const d of devs) {
+      const mine = samples.records.filter((r) => r.key === sessionKey(d.deviceId, sessionId));
+      expect(mine).toHaveLength(PER + 1);
+      expect(mine[0]!.decoded.name).toBe('SessionControl');
+      const seqs = mine.flatMap((r) =>
+        r.decoded.name === 'TelemetryBatch' ? r.decoded.value.samples.map((s) => s.seq) : [],
+      );
+      expect(new Set(seqs).size).toBe(PER);
+      for (const r of mine) expect(r.decoded.value).toMatchObject({ deviceId: d.deviceId, userId: d.userId });
+    }
+    // both replicas took a share
+    const perReplica = await Promise.all(
+      replicas.map(async (r) =>
+        (await r.gateway.metrics.messagesOut.get()).values.reduce((n, v) => n + v.value, 0),
+      ),
+    );
+    expect(perReplica.every((n) => n > 0)).toBe(true);
+    for (const c of clients) await c.endAsync();
+  });
+
+  test('unknown devices and bad payloads go to the DLQ', async () => {
+    const dev = await replicas[0]!.device();
+    const stranger = `stranger-${randomUUID()}`;
+    const c = await deviceClient(dev.deviceId);
+    const s = await deviceClient(stranger);
+    await s.publishAsync(
+      telemetryTopic(stranger, 'json'),
+      JSON.stringify({ sessionId: 'x', sport: 'running', samples: [] }),
+      {
+        qos: 1,
+      },
+    );
+    await c.publishAsync(
+      telemetryTopic(dev.deviceId, 'json'),
+      JSON.stringify({
+        sessionId: 'y',
+        sport: 'running',
+        samples: [{ ts: Date.now(), seq: 1, lat: 0.5, lon: 200, hr: 90 }],
+      }),
+      { qos: 1 },
+    );
+    const t0 = Date.now();
+    const reasons = () =>
+      dlq
+        .values('DlqRecord')
+        .filter((r) => r.deviceId === stranger || r.deviceId === dev.deviceId)
+        .map((r) => `${r.deviceId === stranger ? 'stranger' : 'device'}:${r.reasonCode}`)
+        .sort();
+    while (reasons().length < 2 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect(reasons()).toEqual(['device:invalid_coordinates', 'stranger:unauthorized']);
+    await c.endAsync();
+    await s.endAsync();
+  });
+});
