@@ -20,7 +20,11 @@ postgres_install() {
   fi
   mkdir -p "$PG_DIR" "$PG_SOCK"
   touch "$PG_LOGFILE"
-  [[ $EUID -eq 0 ]] && chown "$PG_OS_USER" "$PG_DIR" "$PG_SOCK" "$PG_LOGFILE"
+  if [[ $EUID -eq 0 ]]; then
+    chown "$PG_OS_USER" "$PG_DIR" "$PG_SOCK" "$PG_LOGFILE"
+    as_user "$PG_OS_USER" test -w "$PG_DIR" \
+      || fs_die "postgres: user $PG_OS_USER cannot write $PG_DIR (every parent folder of FITSTREAM_DATA_DIR needs o+x)"
+  fi
   if [[ ! -s "$PG_PGDATA/PG_VERSION" ]]; then
     fs_log "postgres: initdb $PG_PGDATA"
     as_user "$PG_OS_USER" "$PG_BIN/initdb" -D "$PG_PGDATA" -U postgres -E UTF8 --no-locale \
