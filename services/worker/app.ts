@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -22,6 +22,8 @@ export function createClickHouse(c: WorkerConfig) {
     password: c.CLICKHOUSE_PASSWORD,
     request_timeout: 30_000,
     max_open_connections: 8,
+    // failures surface as typed sink errors with retry logs; the client's own logger would repeat them
+    log: { level: ClickHouseLogLevel.OFF },
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
 }
@@ -93,6 +95,7 @@ export async function startWorker(
       fromBeginning: c.WORKER_FROM_BEGINNING,
       flushIntervalMs: c.WORKER_FLUSH_INTERVAL_MS,
       batchRows: c.WORKER_BATCH_ROWS,
+      sessionTimeoutMs: c.WORKER_KAFKA_SESSION_TIMEOUT_MS,
     },
     worker,
     logger.child({ component: 'source' }),

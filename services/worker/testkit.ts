@@ -14,6 +14,8 @@ export const rid = (n = 6): string => randomBytes(n).toString('hex');
 export interface Isolated {
   id: string;
   topic: string;
+  activities: string;
+  dlq: string;
   database: string;
   group: string;
   prefix: string;
@@ -31,12 +33,16 @@ export async function isolate(
 ): Promise<Isolated> {
   const id = rid();
   const topic = `wtest.samples.${id}`;
+  const activities = `wtest.activities.${id}`;
+  const dlq = `wtest.dlq.${id}`;
   const database = `wtest_${id}`;
   const group = `wtest-${id}`;
   const prefix = `wtest/${id}`;
   const config = checkWorkerConfig(
     parseEnv(workerEnv, {
       TOPIC_SAMPLES: topic,
+      TOPIC_ACTIVITIES: activities,
+      TOPIC_DLQ: dlq,
       CLICKHOUSE_DATABASE: database,
       WORKER_GROUP_ID: group,
       WORKER_ARCHIVE_PREFIX: prefix,
@@ -44,6 +50,7 @@ export async function isolate(
       WORKER_FLUSH_INTERVAL_MS: '300',
       WORKER_SESSION_TIMEOUT_S: '600',
       WORKER_SWEEP_INTERVAL_MS: '500',
+      WORKER_KAFKA_SESSION_TIMEOUT_MS: '10000',
       LOG_LEVEL: 'warn',
       ...opts.env,
     }),
@@ -55,10 +62,18 @@ export async function isolate(
   });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: opts.partitions ?? 4, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
+  for (const [t, n] of [
+    [topic, opts.partitions ?? 4],
+    [activities, 1],
+    [dlq, 1],
+  ] as const) {
+    await admin.createTopics({
+      topics: [{ topic: t, numPartitions: n, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+  }
+  const have = new Set(await admin.listTopics());
+  for (const t of [topic, activities, dlq]) if (!have.has(t)) throw new Error(`topic ${t} was not created`);
   await admin.disconnect();
   const ch = createClient({
     url: config.CLICKHOUSE_URL,
@@ -71,6 +86,8 @@ export async function isolate(
   return {
     id,
     topic,
+    activities,
+    dlq,
     database,
     group,
     prefix,
@@ -83,7 +100,7 @@ export async function isolate(
       await producer.disconnect().catch(() => {});
       const a = kafka.admin();
       await a.connect();
-      await a.deleteTopics({ topics: [topic] }).catch(() => {});
+      await a.deleteTopics({ topics: [topic, activities, dlq] }).catch(() => {});
       await a.disconnect();
       await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => {});
       await ch.close();
@@ -148,4 +165,130 @@ export async function waitFor<T>(
       throw new Error(`waitFor timed out${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A deterministic data set: `sessions` sessions of `durationS` s, start + batches of 30 + end. */
+export function dataset(
+  tag: string,
+  sessions: number,
+  durationS: number,
+  generate: (seed: number, durationS: number) => Sample[],
+): { records: Outbound[]; samples: number } {
+  const records: Outbound[] = [];
+  let total = 0;
+  for (let i = 0; i < sessions; i++) {
+    const ids = { userId: `u-${tag}-${i % 3}`, deviceId: `d-${tag}-${i}`, sessionId: `s-${tag}-${i}` };
+    const samples = generate(i + 1, durationS);
+    total += samples.length;
+    records.push({
+      name: 'SessionControl',
+      value: { ...controlOf(ids, 'start', samples[0]!.ts), receivedAt: 0 },
+    });
+    for (let j = 0; j < samples.length; j += 30) {
+      records.push({
+        name: 'TelemetryBatch',
+        value: { ...batchOf(ids, samples.slice(j, j + 30)), receivedAt: 0 },
+      });
+    }
+    records.push({
+      name: 'SessionControl',
+      value: { ...controlOf(ids, 'end', samples.at(-1)!.ts), receivedAt: 0 },
+    });
+  }
+  return { records, samples: total };
+}
+
+/** Deterministic shuffle (mulberry32). */
+export function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Everything a user or analyst can read from the worker's tables, deduplicated, in a stable order. */
+export async function snapshotTables(ch: ClickHouseClient, db: string) {
+  const samples = await rows(
+    ch,
+    `SELECT * FROM ${db}.samples_v ORDER BY user_id, device_id, session_id, sample_key`,
+  );
+  const activities = await rows(ch, `SELECT * FROM ${db}.activities_v ORDER BY user_id, activity_id`);
+  const daily = await rows(ch, `SELECT * FROM ${db}.daily_user_stats ORDER BY user_id, day, sport`);
+  const [c] = await rows<{ n: number; u: number }>(
+    ch,
+    `SELECT count() AS n, uniqExact(device_id, session_id, sample_key) AS u FROM ${db}.samples_v`,
+  );
+  return { samples, activities, daily, count: Number(c!.n), unique: Number(c!.u) };
+}
+
+/** Total rows the samples_v view returns (for polling until a run is complete). */
+export async function cleanedCount(
+  ch: ClickHouseClient,
+  db: string,
+): Promise<{ rows: number; cleaned: number; activities: number }> {
+  const [r] = await rows<{ n: number; c: number }>(
+    ch,
+    `SELECT count() AS n, sum(cleaned) AS c FROM ${db}.samples_v`,
+  );
+  const [a] = await rows<{ n: number }>(ch, `SELECT count() AS n FROM ${db}.activities_v`);
+  return { rows: Number(r!.n), cleaned: Number(r!.c), activities: Number(a!.n) };
+}
+
+/** A TCP proxy on a random 127.0.0.1 port that a test can cut (refuse + drop) and restore. */
+export async function tcpProxy(targetPort: number): Promise<{
+  port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const net = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const make = () =>
+    net.createServer((c) => {
+      const up = net.connect(targetPort, '127.0.0.1');
+      sockets.add(c);
+      sockets.add(up);
+      c.pipe(up).pipe(c);
+      const end = () => {
+        c.destroy();
+        up.destroy();
+        sockets.delete(c);
+        sockets.delete(up);
+      };
+      c.on('error', end).on('close', end);
+      up.on('error', end).on('close', end);
+    });
+  let server = make();
+  let up = true;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((r) => {
+      if (!up) return r();
+      up = false;
+      server.close(() => r());
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    });
+  return {
+    port,
+    cut: stop,
+    async restore() {
+      if (up) return;
+      server = make();
+      await new Promise<void>((r, j) => server.once('error', j).listen(port, '127.0.0.1', () => r()));
+      up = true;
+    },
+    close: stop,
+  };
 }

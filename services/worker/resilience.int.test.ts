@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateSession } from '../../bench/synth/index.js';
+import { createLogger } from '../common/logger.js';
+import { type RunningWorker, startWorker } from './app.js';
+import { computeActivity } from './compute.js';
+import {
+  cleanedCount,
+  dataset,
+  type Isolated,
+  isolate,
+  produce,
+  rid,
+  rows,
+  shuffled,
+  snapshotTables,
+  tcpProxy,
+  waitFor,
+} from './testkit.js';
+
+// "No loss, no duplicates": every scenario must leave exactly the tables of a clean in-order run.
+const logger = createLogger('worker-test', 'error');
+const tag = rid(4);
+const SESSIONS = 8;
+const DURATION_S = 900;
+const data = dataset(
+  tag,
+  SESSIONS,
+  DURATION_S,
+  (seed, d) => generateSession({ sport: 'running', seed, durationS: d }).samples,
+);
+
+async function complete(iso: Isolated, timeoutMs = 90_000) {
+  return waitFor(async () => {
+    const c = await cleanedCount(iso.ch, iso.database);
+    return c.rows === data.samples && c.cleaned === data.samples && c.activities === SESSIONS ? c : null;
+  }, timeoutMs);
+}
+
+let reference: Awaited<ReturnType<typeof snapshotTables>>;
+
+describe('worker: no loss, no duplicates', () => {
+  beforeAll(async () => {
+    const iso = await isolate();
+    const w = await startWorker(iso.config, computeActivity, logger);
+    try {
+      await produce(iso, data.records);
+      await complete(iso);
+      reference = await snapshotTables(iso.ch, iso.database);
+    } finally {
+      await w.close();
+      await iso.cleanup();
+    }
+  }, 180_000);
+
+  test('reference run: one row per identity, one activity per session', () => {
+    expect(reference.count).toBe(data.samples);
+    expect(reference.unique).toBe(data.samples);
+    expect(reference.activities).toHaveLength(SESSIONS);
+  });
+
+  test('every message twice and out of order gives identical tables', async () => {
+    const iso = await isolate();
+    const w = await startWorker(iso.config, computeActivity, logger);
+    try {
+      const twice = shuffled([...data.records, ...data.records], 42);
+      // several sends so the worker flushes (and finalises early) in between
+      for (let i = 0; i < twice.length; i += 97) await produce(iso, twice.slice(i, i + 97));
+      await complete(iso);
+      await new Promise((r) => setTimeout(r, 1500)); // let any in-flight re-finalisation land
+      const snap = await snapshotTables(iso.ch, iso.database);
+      expect(snap.count).toBe(snap.unique);
+      expect(snap).toEqual(reference);
+    } finally {
+      await w.close();
+      await iso.cleanup();
+    }
+  }, 180_000);
+
+  test('SIGKILL mid-batch and restart gives identical tables', async () => {
+    const iso = await isolate({ env: { WORKER_BATCH_ROWS: '2000' } });
+    const env = {
+      ...process.env,
+      TOPIC_SAMPLES: iso.topic,
+      TOPIC_ACTIVITIES: iso.activities,
+      TOPIC_DLQ: iso.dlq,
+      CLICKHOUSE_DATABASE: iso.database,
+      WORKER_GROUP_ID: iso.group,
+      WORKER_ARCHIVE_PREFIX: iso.prefix,
+      WORKER_OPS_PORT: '0',
+      WORKER_FLUSH_INTERVAL_MS: '300',
+      WORKER_BATCH_ROWS: '2000',
+      WORKER_KAFKA_SESSION_TIMEOUT_MS: '10000',
+      LOG_LEVEL: 'error',
+    };
+    const spawnWorker = (): ChildProcess =>
+      spawn(process.execPath, ['--import', 'tsx', 'services/worker/main.ts'], {
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    let child = spawnWorker();
+    try {
+      await produce(iso, data.records);
+      // kill as soon as the first flush is partly visible
+      const seen = await waitFor(
+        async () => {
+          const [r] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.samples`);
+          return Number(r!.n) > 0 ? Number(r!.n) : 0;
+        },
+        60_000,
+        20,
+      );
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      expect(seen).toBeLessThan(data.samples);
+      child = spawnWorker();
+      await complete(iso);
+      await new Promise((r) => setTimeout(r, 1500));
+      const snap = await snapshotTables(iso.ch, iso.database);
+      expect(snap).toEqual(reference);
+    } finally {
+      child.kill('SIGKILL');
+      await iso.cleanup();
+    }
+  }, 180_000);
+
+  test('ClickHouse unreachable for a while: the worker waits, nothing lost, lag drains', async () => {
+    const proxy = await tcpProxy(8123);
+    const iso = await isolate({ env: { CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}` } });
+    const w = await startWorker(iso.config, computeActivity, logger);
+    try {
+      await produce(iso, data.records.slice(0, 20));
+      await waitFor(async () => (await cleanedCount(iso.ch, iso.database)).rows > 0);
+      await proxy.cut();
+      await produce(iso, data.records.slice(20));
+      await new Promise((r) => setTimeout(r, 8000));
+      const retriesWhileDown = await w.worker.metrics.sinkRetries.get();
+      expect(retriesWhileDown.values.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(0);
+      await proxy.restore();
+      await complete(iso);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await snapshotTables(iso.ch, iso.database)).toEqual(reference);
+      await waitFor(async () => w.source.offsetLag === 0, 20_000);
+    } finally {
+      await proxy.restore().catch(() => {});
+      await w.close();
+      await proxy.close();
+      await iso.cleanup();
+    }
+  }, 180_000);
+
+  test('two workers in one group with a forced rebalance give identical tables', async () => {
+    const iso = await isolate({ partitions: 6, env: { WORKER_BATCH_ROWS: '1500' } });
+    const a = await startWorker(iso.config, computeActivity, logger);
+    let b: RunningWorker | undefined;
+    try {
+      await produce(iso, data.records.slice(0, Math.floor(data.records.length / 3)));
+      b = await startWorker(iso.config, computeActivity, logger); // join: rebalance
+      await produce(
+        iso,
+        data.records.slice(Math.floor(data.records.length / 3), Math.floor((2 * data.records.length) / 3)),
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      await b.close(); // leave: rebalance again
+      b = undefined;
+      await produce(iso, data.records.slice(Math.floor((2 * data.records.length) / 3)));
+      await complete(iso);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await snapshotTables(iso.ch, iso.database)).toEqual(reference);
+    } finally {
+      await b?.close();
+      await a.close();
+      await iso.cleanup();
+    }
+  }, 180_000);
+});
