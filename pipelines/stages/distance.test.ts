@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { columnsFromSamples } from '../columns.js';
+import { FLAG_PAUSED } from '../types.js';
+import { cumulativeDistance, deviceDistance, EARTH_RADIUS_M, haversine, rawDistance } from './distance.js';
+import { computeActivity } from './rollup.js';
+import { M_PER_DEG, northLine, sample } from './testkit.js';
+
+/** 101 rows due north, 10 m apart: a 1 km straight line */
+function line(): { lat: Float64Array; lon: Float64Array } {
+  const lat = Float64Array.from({ length: 101 }, (_, i) => 46.5 + (i * 10) / M_PER_DEG);
+  return { lat, lon: new Float64Array(101).fill(6.6) };
+}
+
+describe('distance', () => {
+  it('haversine: a degree of meridian is R·π/180, a quarter of the equator is R·π/2', () => {
+    expect(haversine(10, 20, 11, 20)).toBeCloseTo((EARTH_RADIUS_M * Math.PI) / 180, 6);
+    expect(haversine(0, 0, 0, 90)).toBeCloseTo((EARTH_RADIUS_M * Math.PI) / 2, 4);
+    // one degree of longitude at 60° N is half of one at the equator
+    expect(haversine(60, 0, 60, 1) / haversine(0, 0, 0, 1)).toBeCloseTo(0.5, 4);
+    expect(haversine(46.5, 6.6, 46.5, 6.6)).toBe(0);
+  });
+
+  it('sums a straight 1 km line, skipping paused intervals and filter-segment breaks', () => {
+    const { lat, lon } = line();
+    const out = new Float64Array(101);
+    const seg = new Int32Array(101);
+    expect(cumulativeDistance(lat, lon, seg, new Uint8Array(101), 101, out)).toBeCloseTo(1000, 6);
+    expect(out[50]).toBeCloseTo(500, 6);
+
+    const flags = new Uint8Array(101);
+    flags[30] = FLAG_PAUSED;
+    seg.fill(1, 60);
+    expect(cumulativeDistance(lat, lon, seg, flags, 101, out)).toBeCloseTo(980, 6);
+    // cumulative series is flat across the skipped intervals
+    expect(out[30]).toBe(out[29]);
+    expect(out[60]).toBe(out[59]);
+  });
+
+  it('bridges rows without a smoothed position (distance is not lost, only not split)', () => {
+    const { lat, lon } = line();
+    lat[40] = Number.NaN;
+    lat[41] = Number.NaN;
+    const out = new Float64Array(101);
+    expect(cumulativeDistance(lat, lon, new Int32Array(101), new Uint8Array(101), 101, out)).toBeCloseTo(
+      1000,
+      6,
+    );
+    expect(out[41]).toBe(out[39]);
+    expect(out[42]).toBeCloseTo(420, 6);
+  });
+
+  it('raw distance skips rows without a plausible fix; device distance is the counter maximum', () => {
+    const { columns: c } = columnsFromSamples([
+      sample(0, { lat: 46.5, lon: 6.6 }),
+      sample(1, { lat: 0, lon: 0 }),
+      sample(2),
+      sample(3, { lat: 46.5 + 100 / M_PER_DEG, lon: 6.6 }),
+    ]);
+    expect(rawDistance(c.lat, c.lon, c.length)).toBeCloseTo(100, 1);
+
+    const nan = Number.NaN;
+    expect(deviceDistance(Float32Array.from([nan, nan]), 2)).toBeNull();
+    // a counter that glitches back keeps its maximum
+    expect(deviceDistance(Float32Array.from([nan, 5, 250, 120, 240]), 5)).toBe(250);
+  });
+
+  it('end to end: a straight 1 km line at 4 m/s is 1 km in 250 s of moving time', () => {
+    const s = computeActivity({
+      userId: 'u',
+      deviceId: 'd',
+      sessionId: 's',
+      sport: 'running',
+      samples: northLine(250, 4),
+      controls: [],
+      sets: [],
+      athlete: {},
+    }).summary;
+    expect(s.distanceM).toBeGreaterThan(999);
+    expect(s.distanceM).toBeLessThan(1001);
+    expect(s.rawDistanceM).toBeCloseTo(1000, 0);
+    expect(s.movingS).toBe(250);
+    expect(s.avgPaceSPerKm).toBeCloseTo(250, 0);
+  });
+});

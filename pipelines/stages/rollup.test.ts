@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { Sample } from '../../schemas/types.js';
+import { ALGORITHM_VERSION, UnknownAlgorithmVersionError } from '../config.js';
+import { type ComputeInput, FLAG_LAP } from '../types.js';
+import { activityIdFor, computeActivity } from './rollup.js';
+import { northLine, T0 } from './testkit.js';
+
+const input = (samples: ComputeInput['samples'], over: Partial<ComputeInput> = {}): ComputeInput => ({
+  userId: 'u1',
+  deviceId: 'd1',
+  sessionId: 's1',
+  sport: 'running',
+  samples,
+  controls: [],
+  sets: [],
+  athlete: { maxHr: 190 },
+  ...over,
+});
+
+/** 2 km due north at 4 m/s, HR 150, climbing 0.02 m per metre (40 m), lap button at 1 km */
+function twoKm(): Sample[] {
+  return northLine(500, 4).map((s, i) => ({ ...s, hr: 150, alt: 300 + i * 4 * 0.02, lap: i === 250 }));
+}
+
+describe('roll-up', () => {
+  it('activity id: a deterministic UUIDv5 of (user, session)', () => {
+    const id = activityIdFor('u1', 's1');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(activityIdFor('u1', 's1')).toBe(id);
+    expect(activityIdFor('u1', 's2')).not.toBe(id);
+    // the separator keeps ('u1', 's1') and ('u1s', '1') apart
+    expect(activityIdFor('u1s', '1')).not.toBe(id);
+  });
+
+  it('assembles every stage on a 2 km straight run with a known answer', () => {
+    const { summary: s, samples, failures } = computeActivity(input(twoKm()));
+    expect(failures).toEqual([]);
+    expect(s.activityId).toBe(activityIdFor('u1', 's1'));
+    expect(s.algorithmVersion).toBe(ALGORITHM_VERSION);
+    expect(s.startTs).toBe(T0);
+    expect(s.elapsedS).toBe(500);
+    expect(s.movingS).toBe(500);
+    expect(Math.abs(s.distanceM - 2000)).toBeLessThan(1);
+    expect(s.avgPaceSPerKm).toBeCloseTo(250, 0);
+    expect(s.elevGainM).toBeCloseTo(40, 0);
+    expect(s.elevLossM).toBe(0);
+    expect(s.hr?.avg).toBe(150);
+    expect(s.laps.map((l) => l.elapsedS)).toEqual([250, 250]);
+    expect(s.splitsKm.map((x) => Math.round(x.elapsedS))).toEqual([250, 250]);
+    expect(s.bestEfforts.map((e) => e.name)).toEqual(['400 m', '1 km', '1 mile']);
+    expect(s.caloriesMethod).toBe('hr');
+    expect(s.sampleCount).toBe(501);
+    expect(samples.length).toBe(501);
+    expect(samples.distance[500]).toBe(s.distanceM);
+    expect(samples.flags[250]! & FLAG_LAP).toBe(FLAG_LAP);
+  });
+
+  it('is order- and duplicate-insensitive, and reports unusable samples by input index', () => {
+    const base = twoKm();
+    const a = computeActivity(input(base)).summary;
+    const shuffled = [...base].reverse();
+    shuffled.splice(7, 0, base[3]!, base[3]!, { ...base[9]!, ts: Number.NaN });
+    const r = computeActivity(input(shuffled));
+    expect(r.summary).toEqual({ ...a, duplicateCount: 2 });
+    expect(r.failures).toEqual([{ index: 9, error: expect.objectContaining({ code: 'ts_invalid' }) }]);
+  });
+
+  it('an unknown algorithm version is a typed error', () => {
+    expect(() => computeActivity(input(twoKm()), { version: '1999.01-1' })).toThrow(
+      UnknownAlgorithmVersionError,
+    );
+  });
+
+  it('without GPS, distance comes from the device counter', () => {
+    const samples = northLine(100, 3, { lat: null, lon: null }).map((s, i) => ({ ...s, dist: i * 3 }));
+    const s = computeActivity(input(samples)).summary;
+    expect(s.distanceM).toBe(300);
+    expect(s.deviceDistanceM).toBe(300);
+    expect(s.rawDistanceM).toBe(0);
+    expect(s.polyline).toBe('');
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { columnsFromSamples } from '../columns.js';
+import { sportConfig } from '../config.js';
+import { FLAG_JUMP } from '../types.js';
+import { cleanGps } from './clean-gps.js';
+import { haversine } from './distance.js';
+import { Cv2, LocalPlane, smoothGps } from './smooth-gps.js';
+import { M_PER_DEG, northLine } from './testkit.js';
+
+function smooth(samples: ReturnType<typeof northLine>, sport: 'running' | 'walking' = 'running') {
+  const { columns } = columnsFromSamples(samples);
+  const cfg = sportConfig(sport);
+  const flags = columns.flags.slice(0, columns.length);
+  cleanGps(columns, cfg, flags);
+  return { ...smoothGps(columns, cfg, flags), flags };
+}
+
+describe('smooth-gps', () => {
+  it('Cv2: predict and update follow the Kalman equations', () => {
+    const kf = new Cv2();
+    kf.init(0, 0, 4, 1);
+    kf.vx = 2;
+    kf.predict(1, 3);
+    // P = F P Fᵀ + q [dt³/3 dt²/2; dt²/2 dt]
+    expect([kf.x, kf.p00, kf.p01, kf.p11]).toEqual([2, 4 + 1 + 1, 1 + 1.5, 1 + 3]);
+    kf.update(5, 0, 6);
+    // K = P[:,0] / (p00 + r) = [6, 2.5] / 12
+    expect(kf.x).toBeCloseTo(2 + 0.5 * 3, 12);
+    expect(kf.vx).toBeCloseTo(2 + (2.5 / 12) * 3, 12);
+    expect(kf.p00).toBeCloseTo(3, 12);
+    expect(kf.mahalanobis2(kf.x + 3, kf.y + 4, 22)).toBeCloseTo(1, 12);
+  });
+
+  it('local plane: metres round-trip to degrees', () => {
+    const p = new LocalPlane();
+    p.setOrigin(46.5, 6.6);
+    expect(p.y(46.5 + 1 / 10)).toBeCloseTo(M_PER_DEG / 10, 6);
+    expect(p.lat(p.y(46.51))).toBeCloseTo(46.51, 12);
+    expect(p.lon(p.x(6.62))).toBeCloseTo(6.62, 12);
+    expect(p.x(6.6 + 0.01)).toBeCloseTo(M_PER_DEG * 0.01 * Math.cos((46.5 * Math.PI) / 180), 6);
+  });
+
+  it('keeps an exact straight line and recovers its speed', () => {
+    const r = smooth(northLine(200, 4));
+    expect(r.gated).toBe(0);
+    for (const i of [10, 100, 190]) {
+      expect(r.speed[i]).toBeCloseTo(4, 2);
+      expect(haversine(r.lat[i]!, r.lon[i]!, 46.5 + (i * 4) / M_PER_DEG, 6.6)).toBeLessThan(0.05);
+    }
+  });
+
+  it('zig-zag noise does not become distance: steps follow the Doppler speed, no lateral jitter', () => {
+    // ±2 m east-west alternation on a walk north at 1.4 m/s (each raw step is ~4.2 m long)
+    const kx = M_PER_DEG * Math.cos((46.5 * Math.PI) / 180);
+    const line = northLine(300, 1.4).map((s, i) => ({ ...s, lon: s.lon! + (i % 2 ? 2 : -2) / kx, acc: 2 }));
+    const r = smooth(line, 'walking');
+    let length = 0;
+    let worstLateralStep = 0;
+    for (let i = 1; i <= 300; i++) {
+      length += haversine(r.lat[i - 1]!, r.lon[i - 1]!, r.lat[i]!, r.lon[i]!);
+      worstLateralStep = Math.max(worstLateralStep, Math.abs(r.lon[i]! - r.lon[i - 1]!) * kx);
+      // along-track position stays on the truth; the lateral offset never exceeds the noise
+      expect(Math.abs((r.lat[i]! - 46.5) * M_PER_DEG - i * 1.4)).toBeLessThan(0.05);
+      expect(Math.abs((r.lon[i]! - 6.6) * kx)).toBeLessThan(2);
+    }
+    expect(length).toBeCloseTo(420, 0);
+    // raw fixes step 4 m sideways every second
+    expect(worstLateralStep).toBeLessThan(0.2);
+  });
+
+  it('gates a 150 m jump the speed gate let through, and interpolates over it', () => {
+    // a walker (gate 4 m/s + 3σ allowance) whose fix jumps 150 m east for one sample after a gap
+    const line = northLine(120, 1.4);
+    line[60] = { ...line[60]!, lon: 6.6 + 150 / (M_PER_DEG * Math.cos((46.5 * Math.PI) / 180)) };
+    const r = smooth(line, 'walking');
+    expect(r.flags[60]! & FLAG_JUMP).toBe(FLAG_JUMP);
+    expect(haversine(r.lat[60]!, r.lon[60]!, 46.5 + (60 * 1.4) / M_PER_DEG, 6.6)).toBeLessThan(0.5);
+    expect(r.segment[119]).toBe(r.segment[0]);
+  });
+
+  it('no valid fix at all: everything NaN', () => {
+    const r = smooth(northLine(5, 3, { lat: null, lon: null }));
+    expect([...r.lat].every(Number.isNaN)).toBe(true);
+    expect([...r.segment]).toEqual([-1, -1, -1, -1, -1, -1]);
+  });
+});
