@@ -20,6 +20,24 @@ const kafka = new Kafka({
 });
 const admin = kafka.admin();
 
+// Right after creation a fresh broker may still answer UNKNOWN_TOPIC_OR_PARTITION or report
+// partitions without a leader: poll (bounded) until every partition has one.
+async function waitForLeaders(names, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        return meta;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics have no leader after ${timeoutMs} ms: ${names.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function main() {
   await admin.connect();
   try {
@@ -41,7 +59,7 @@ async function main() {
     }
     const present = topics.filter((t) => existing.has(t.name));
     if (present.length > 0) {
-      const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+      const meta = await waitForLeaders(present.map((t) => t.name));
       const grow = [];
       for (const t of present) {
         const m = meta.topics.find((x) => x.name === t.name);
@@ -64,7 +82,7 @@ async function main() {
         });
       }
     }
-    const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
+    const meta = await waitForLeaders(topics.map((t) => t.name));
     const summary = meta.topics.map((t) => `${t.name}(${t.partitions.length})`).join(' ');
     console.log(`[topics] ok: ${summary}${missing.length ? ` (created ${missing.length})` : ''}`);
   } finally {
