@@ -80,7 +80,7 @@ export async function startWorker(
     codec,
     sinks: [store, archive],
     live,
-    tracker: new LiveTracker(),
+    tracker: new LiveTracker(c.WORKER_SESSION_TIMEOUT_S * 1000),
     dlq: publisher,
     sessions,
     logger,

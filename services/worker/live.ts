@@ -1,4 +1,5 @@
-import type { Sample, SessionControl } from '../../schemas/types.js';
+import { SessionAccumulator } from '../../pipelines/index.js';
+import type { Sport } from '../../schemas/types.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
 
@@ -28,143 +29,93 @@ export interface LiveSnapshot {
   samples: number;
 }
 
-const R = 6_371_008.8;
-const rad = Math.PI / 180;
-function haversine(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const dLat = (lat2 - lat1) * rad;
-  const dLon = (lon2 - lon1) * rad;
-  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
+interface LiveEntry {
+  acc: SessionAccumulator;
+  userId: string;
+  ended: boolean;
+  lastTouched: number;
 }
 
-const MOVING_MPS = 0.5;
-const MAX_MPS = 60;
-const WINDOW_S = 10;
-
-/** Per-session incremental figures: in-order samples only (late ones are left to finalisation). */
-class LiveSession {
-  startTs = Number.POSITIVE_INFINITY;
-  lastTs = Number.NEGATIVE_INFINITY;
-  lastLat: number | null = null;
-  lastLon: number | null = null;
-  lastFixTs = 0;
-  hr: number | null = null;
-  distanceM = 0;
-  movingS = 0;
-  samples = 0;
-  paused = false;
-  ended = false;
-  /** (ts, cumulative distance) of recent fixes for the pace window */
-  recent: [number, number][] = [];
+/**
+ * Tracks every live session this worker sees with pipelines' SessionAccumulator (the same kernels
+ * as the final numbers, incremental, columnar); `apply` returns the snapshots that changed.
+ * Sessions leave on their end message, or after `idleMs` without records.
+ */
+export class LiveTracker {
+  private readonly sessions = new Map<string, LiveEntry>();
+  private lastEvict = 0;
 
   constructor(
-    readonly userId: string,
-    readonly deviceId: string,
-    readonly sessionId: string,
-    readonly sport: string,
+    private readonly idleMs: number = 10 * 60_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  add(samples: readonly Sample[]): void {
-    for (const s of samples) {
-      if (s.ts <= this.lastTs) continue;
-      if (this.startTs === Number.POSITIVE_INFINITY) this.startTs = s.ts;
-      this.samples++;
-      if (s.hr !== null && s.hr > 0) this.hr = s.hr;
-      if (
-        s.lat !== null &&
-        s.lon !== null &&
-        Math.abs(s.lat) <= 90 &&
-        Math.abs(s.lon) <= 180 &&
-        (s.lat !== 0 || s.lon !== 0)
-      ) {
-        if (this.lastLat !== null && this.lastLon !== null) {
-          const d = haversine(this.lastLat, this.lastLon, s.lat, s.lon);
-          const dt = (s.ts - this.lastFixTs) / 1000;
-          const v = dt > 0 ? d / dt : 0;
-          if (v <= MAX_MPS) {
-            if (!this.paused) {
-              this.distanceM += d;
-              if (v >= MOVING_MPS) this.movingS += dt;
-            }
-          }
-        }
-        this.lastLat = s.lat;
-        this.lastLon = s.lon;
-        this.lastFixTs = s.ts;
-        this.recent.push([s.ts, this.distanceM]);
-        while (this.recent.length > 1 && s.ts - this.recent[0]![0] > WINDOW_S * 1000) this.recent.shift();
-      }
-      this.lastTs = s.ts;
-    }
-  }
-
-  control(c: SessionControl): void {
-    if (c.kind === 'pause') this.paused = true;
-    else if (c.kind === 'resume') this.paused = false;
-    else if (c.kind === 'end') this.ended = true;
-    if (this.startTs === Number.POSITIVE_INFINITY && c.kind === 'start') this.startTs = c.ts;
-  }
-
-  snapshot(): LiveSnapshot {
-    const first = this.recent[0];
-    const last = this.recent[this.recent.length - 1];
-    const span = first && last ? (last[0] - first[0]) / 1000 : 0;
-    const speed = span > 0 && first && last ? (last[1] - first[1]) / span : 0;
-    const started = Number.isFinite(this.startTs);
-    return {
-      userId: this.userId,
-      deviceId: this.deviceId,
-      sessionId: this.sessionId,
-      sport: this.sport,
-      status: this.ended ? 'ended' : this.paused ? 'paused' : 'active',
-      ts: Number.isFinite(this.lastTs) ? this.lastTs : started ? this.startTs : 0,
-      lat: this.lastLat,
-      lon: this.lastLon,
-      hr: this.hr,
-      speedMps: Math.round(speed * 100) / 100,
-      paceSPerKm: speed >= MOVING_MPS ? Math.round(1000 / speed) : null,
-      distanceM: Math.round(this.distanceM * 10) / 10,
-      elapsedS:
-        started && Number.isFinite(this.lastTs) ? Math.max(0, (this.lastTs - this.startTs) / 1000) : 0,
-      movingS: Math.round(this.movingS),
-      samples: this.samples,
-    };
-  }
-}
-
-/** Tracks every live session this worker sees; `apply` returns the snapshots that changed. */
-export class LiveTracker {
-  private readonly sessions = new Map<string, LiveSession>();
-
   apply(batch: FlushBatch): LiveSnapshot[] {
-    const touched = new Set<LiveSession>();
+    const touched = new Set<LiveEntry>();
+    const now = this.now();
     for (const r of batch.records) {
       const d = r.decoded;
       const s = d.kind === 'batch' ? d.batch : d.control;
       const k = sessionKey(s.deviceId, s.sessionId);
-      let live = this.sessions.get(k);
-      if (!live) {
-        live = new LiveSession(s.userId, s.deviceId, s.sessionId, s.sport);
-        this.sessions.set(k, live);
+      let e = this.sessions.get(k);
+      if (!e) {
+        e = {
+          acc: new SessionAccumulator({
+            userId: s.userId,
+            deviceId: s.deviceId,
+            sessionId: s.sessionId,
+            sport: s.sport as Sport,
+          }),
+          userId: s.userId,
+          ended: false,
+          lastTouched: now,
+        };
+        this.sessions.set(k, e);
       }
-      if (d.kind === 'batch') live.add(d.batch.samples);
-      else live.control(d.control);
-      touched.add(live);
+      e.lastTouched = now;
+      if (d.kind === 'batch') e.acc.add(d.batch.samples);
+      else {
+        e.acc.control(d.control);
+        if (d.control.kind === 'end') e.ended = true;
+      }
+      touched.add(e);
     }
     const out: LiveSnapshot[] = [];
-    for (const live of touched) {
-      out.push(live.snapshot());
-      if (live.ended) this.sessions.delete(sessionKey(live.deviceId, live.sessionId));
+    for (const e of touched) {
+      const l = e.acc.live();
+      out.push({
+        userId: e.userId,
+        deviceId: e.acc.deviceId,
+        sessionId: e.acc.sessionId,
+        sport: e.acc.sport,
+        status: e.ended ? 'ended' : l.paused ? 'paused' : 'active',
+        ts: l.ts ?? 0,
+        lat: l.lat,
+        lon: l.lon,
+        hr: l.hr,
+        speedMps: l.speedMps ?? 0,
+        paceSPerKm: l.paceSPerKm,
+        distanceM: l.distanceM,
+        elapsedS: l.elapsedS,
+        movingS: l.movingS,
+        samples: l.sampleCount,
+      });
+      if (e.ended) this.sessions.delete(sessionKey(e.acc.deviceId, e.acc.sessionId));
+    }
+    if (now - this.lastEvict > 10_000) {
+      this.lastEvict = now;
+      for (const [k, e] of this.sessions) if (now - e.lastTouched > this.idleMs) this.sessions.delete(k);
     }
     return out;
   }
 
-  /** Forget sessions that went quiet (finalised by timeout). */
-  forget(deviceId: string, sessionId: string): void {
-    this.sessions.delete(sessionKey(deviceId, sessionId));
-  }
-
   get size(): number {
     return this.sessions.size;
+  }
+
+  bytesHeld(): number {
+    let n = 0;
+    for (const e of this.sessions.values()) n += e.acc.bytesHeld();
+    return n;
   }
 }

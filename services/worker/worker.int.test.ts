@@ -1,7 +1,9 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { ConfluentDecoder } from '../../schemas/wire.js';
 import { createLogger } from '../common/logger.js';
 import { createS3, type RunningWorker, startWorker } from './app.js';
 import { computeActivity } from './compute.js';
@@ -101,5 +103,39 @@ describe('worker end to end', () => {
     expect(archived).toBe(recs.length + 1);
     s3.destroy();
     sub.disconnect();
+
+    // late data for the finalised session: recomputed, version bumped, ActivityUpdated published
+    const late = generateSession({ sport: 'running', seed: 7, durationS: 660 }).samples.slice(samples.length);
+    await produce(iso, [{ name: 'TelemetryBatch', value: batchOf(ids, late) }]);
+    const updated = await waitFor(async () => {
+      const r = await rows<Record<string, unknown>>(
+        iso.ch,
+        `SELECT * FROM ${db}.activities_v WHERE session_id = '${ids.sessionId}'`,
+      );
+      return r.length === 1 && Number(r[0]!.version) > Number(a.version) ? r[0]! : null;
+    });
+    expect(Number(updated.sample_count)).toBe(samples.length + late.length);
+    expect(Number(updated.version) - Number(a.version)).toBe(late.length);
+    const events = await readEvents(iso, 2);
+    expect(events.map((e) => e.name)).toEqual(['ActivityCreated', 'ActivityUpdated']);
+    expect(events[1]!.value.version).toBe(Number(updated.version));
+    expect(events[1]!.value.reason).toBe('late_data');
   });
 });
+
+async function readEvents(iso: Isolated, n: number) {
+  const decoder = new ConfluentDecoder(new SchemaRegistry({ host: iso.config.SCHEMA_REGISTRY_URL }));
+  const consumer = iso.kafka.consumer({ groupId: `wtest-read-${rid()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [iso.activities], fromBeginning: true });
+  const out: { name: string; value: { version: number; reason?: string } }[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const d = await decoder.decode(message.value!);
+      out.push({ name: d.name, value: d.value as { version: number; reason?: string } });
+    },
+  });
+  await waitFor(async () => out.length >= n);
+  await consumer.disconnect();
+  return out;
+}
