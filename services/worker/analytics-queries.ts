@@ -9,7 +9,7 @@ export const ANALYTICS_QUERIES = {
 FROM fitstream.samples FINAL`,
 
   latestWithoutFinal: `SELECT user_id, activity_id,
-       max(version) AS version,
+       max(version) AS latest_version,
        argMax(distance_m, version) AS distance_m,
        argMax(moving_s, version) AS moving_s
 FROM fitstream.activities
@@ -21,7 +21,7 @@ ORDER BY user_id, activity_id`,
        count() AS activities,
        round(avg(distance_m), 1) AS avg_distance_m,
        round(avg(moving_s), 1) AS avg_moving_s,
-       round(sum(distance_m) / greatest(sum(moving_s), 1), 3) AS avg_speed_mps
+       round(sum(distance_m) / greatest(sum(moving_s), 1), 3) AS speed_mps
 FROM fitstream.activities FINAL
 GROUP BY user_id, week
 ORDER BY user_id, week`,
@@ -45,7 +45,7 @@ FROM
 ARRAY JOIN days AS day, dists AS distance_m, cums AS cumulative_m
 ORDER BY user_id, day`,
 
-  movingAverage7: `SELECT user_id, day, distance_m, round(avg7_m, 1) AS avg7_m
+  movingAverage7: `SELECT user_id, day, distance_m, round(avg7_m, 1) AS avg7_distance_m
 FROM
 (
     SELECT user_id,
@@ -69,7 +69,7 @@ ORDER BY user_id, day`,
        count() AS activities,
        quantiles(0.1, 0.5, 0.9)(distance_m) AS distance_p10_p50_p90,
        quantiles(0.1, 0.5, 0.9)(moving_s) AS moving_p10_p50_p90,
-       round(avg(avg_speed_mps), 3) AS avg_speed_mps
+       round(avg(avg_speed_mps), 3) AS mean_speed_mps
 FROM fitstream.activities FINAL
 GROUP BY sport
 ORDER BY sport`,
