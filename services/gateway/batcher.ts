@@ -48,8 +48,10 @@ export function recordBytes(r: OutRecord): number {
 }
 
 /**
- * Coalesces the records of all connections into one produce call per window, sends one batch at a time
- * (so records of a session keep their order, also across retries), and retries a failed batch forever with
+ * Coalesces the records of all connections into one produce call: the first record waits at most
+ * `windowMs` when Kafka is idle; while a produce call is in flight, everything that arrives joins the next
+ * one (up to `maxBytes`). One batch is sent at a time (so records of a session keep their order, also across
+ * retries), and retries a failed batch forever with
  * capped exponential backoff: a record whose promise resolved is in Kafka; a record whose promise has not
  * resolved was never acknowledged to anyone. Memory is bounded by the admission gate: callers wait on
  * `admission()` before `add()`, and while the pending bytes exceed `highBytes` that wait lasts until they
@@ -108,7 +110,8 @@ export class Batcher {
         this.opts.observer?.backpressure?.(true);
       }
       if (this.open.bytes >= this.opts.maxBytes) this.seal();
-      else if (this.timer === null) this.timer = setTimeout(() => this.seal(), this.opts.windowMs);
+      else if (this.timer === null && !this.sending)
+        this.timer = setTimeout(() => this.seal(), this.opts.windowMs);
     });
   }
 
@@ -146,7 +149,16 @@ export class Batcher {
   private async pump(): Promise<void> {
     this.sending = true;
     try {
-      for (let batch = this.ready.shift(); batch !== undefined; batch = this.ready.shift()) {
+      for (;;) {
+        let batch = this.ready.shift();
+        // While a send was in flight, records gathered in the open batch without a timer: send them now,
+        // in one produce call. Under load this makes the batch as large as the produce round trip allows
+        // (adaptive, like Nagle), instead of a queue of window-sized batches sent one after the other.
+        if (batch === undefined && this.open.records.length > 0) {
+          batch = this.open;
+          this.open = newPending();
+        }
+        if (batch === undefined) break;
         await this.sendUntilAcked(batch);
         this.pendingBytes -= batch.bytes;
         for (const w of batch.waiters) w.resolve();
