@@ -13,7 +13,7 @@ import { ClickHouseStore } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
 import { KafkaSource } from './source-kafka.js';
 import { RedisLiveStore } from './store-redis.js';
-import { Worker } from './worker.js';
+import { Worker, type WorkerDeps } from './worker.js';
 
 export function createClickHouse(c: WorkerConfig) {
   return createClient({
@@ -55,6 +55,7 @@ export async function startWorker(
   compute: ComputeActivity,
   logger: Logger,
   registry?: Registry,
+  hooks: { onFlushed?: WorkerDeps['onFlushed'] } = {},
 ): Promise<RunningWorker> {
   const kafka = createKafka(c, `${c.KAFKA_CLIENT_ID}-worker`);
   const codec = createRecordCodec(c.SCHEMA_REGISTRY_URL);
@@ -86,6 +87,7 @@ export async function startWorker(
     logger,
     registry,
     retryMaxMs: c.WORKER_RETRY_MAX_MS,
+    onFlushed: hooks.onFlushed,
   });
   const source = new KafkaSource(
     kafka,

@@ -25,6 +25,17 @@ export interface WorkerDeps {
   logger: Logger;
   registry?: Registry;
   retryMaxMs: number;
+  /** called after each flush is durable (before the commit): for benches and tests */
+  onFlushed?: (s: FlushStats) => void;
+}
+
+export interface FlushStats {
+  records: number;
+  samples: number;
+  /** now − Kafka timestamp of the oldest / newest record in the flush, ms */
+  maxLagMs: number;
+  minLagMs: number;
+  durationMs: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -64,6 +75,12 @@ export function createWorkerMetrics(registry?: Registry) {
       name: 'fitstream_worker_activities_finalised_total',
       help: 'finalisations by outcome (created, updated, unchanged, empty)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    lag: new Histogram({
+      name: 'fitstream_worker_end_to_end_lag_seconds',
+      help: 'Kafka record timestamp to every sink acknowledging it (per record)',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     }),
     openSessions: new Gauge({
@@ -169,7 +186,26 @@ export class Worker {
     ]);
     await this.retry('finalise', () => this.d.sessions.afterFlush(batch), heartbeat);
     this.publishStats();
-    end();
+    const durationMs = end() * 1000;
+    const now = Date.now();
+    let minTs = Number.POSITIVE_INFINITY;
+    let maxTs = 0;
+    let samples = 0;
+    for (const r of batch.raw) {
+      if (r.timestamp < minTs) minTs = r.timestamp;
+      if (r.timestamp > maxTs) maxTs = r.timestamp;
+      this.metrics.lag.observe((now - r.timestamp) / 1000);
+    }
+    for (const r of batch.records) if (r.decoded.kind === 'batch') samples += r.decoded.batch.samples.length;
+    if (batch.raw.length > 0) {
+      this.d.onFlushed?.({
+        records: batch.raw.length,
+        samples,
+        maxLagMs: now - minTs,
+        minLagMs: now - maxTs,
+        durationMs,
+      });
+    }
   }
 
   async sweep(): Promise<void> {

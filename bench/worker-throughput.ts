@@ -1,0 +1,288 @@
+// Worker throughput: Kafka -> decode -> ClickHouse + S3 archive + Redis live + finalisation.
+//
+//   npx tsx bench/worker-throughput.ts [--samples 1000000] [--session-s 1800] [--partitions 12]
+//                                      [--rate 0] [--out bench/results/worker-throughput]
+//
+// Phase 1 (drain): pre-fills a private topic with --samples synthetic samples (bench/synth, in
+// TelemetryBatch records of 10–60 samples, start + end per session), then starts the worker and
+// times it until every offset is committed and every activity is written: samples/s, CPU ms per
+// 1k samples for the worker process and for ClickHouse/Kafka (from /proc), flush durations.
+// Phase 2 (lag, when --rate > 0): produces at --rate samples/s for --lag-s seconds while the
+// worker runs and reports the end-to-end lag (Kafka timestamp → all sinks acked), p50/p99/max.
+// Private topic, consumer group, ClickHouse database and S3 prefix; dropped at the end.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../services/common/logger.js';
+import { startWorker } from '../services/worker/app.js';
+import { computeActivity } from '../services/worker/compute.js';
+import { isolate, type Outbound, rows } from '../services/worker/testkit.js';
+import type { FlushStats } from '../services/worker/worker.js';
+import { generateSession } from './synth/index.js';
+
+const { values } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '1000000' },
+    'session-s': { type: 'string', default: '1800' },
+    partitions: { type: 'string', default: '12' },
+    rate: { type: 'string', default: '0' },
+    'lag-s': { type: 'string', default: '20' },
+    'batch-rows': { type: 'string', default: '50000' },
+    out: { type: 'string', default: 'bench/results/worker-throughput' },
+  },
+});
+const N = Number(values.samples);
+const SESSION_S = Number(values['session-s']);
+const RATE = Number(values.rate);
+
+function procCpuMs(pidFile: string): number | null {
+  try {
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+const serverCpu = () => ({
+  clickhouse: procCpuMs('.data/run/clickhouse.pid'),
+  kafka: procCpuMs('.data/run/kafka.pid'),
+  redis: procCpuMs('.data/run/redis.pid'),
+  s3: procCpuMs('.data/run/s3.pid'),
+});
+
+/** Sessions of SESSION_S samples until N samples, split into records of 10–60 samples. */
+function buildRecords(
+  n: number,
+  tag: string,
+  t0: number,
+): { records: Outbound[]; samples: number; sessions: number } {
+  const records: Outbound[] = [];
+  let total = 0;
+  let i = 0;
+  while (total < n) {
+    const d = Math.min(SESSION_S, n - total - 1);
+    const { samples } = generateSession({
+      sport: i % 4 === 1 ? 'cycling' : 'running',
+      seed: i + 1,
+      durationS: Math.max(1, d),
+      startTs: t0 + i * 1000,
+    });
+    const ids = {
+      userId: `bench-u-${i % 500}`,
+      deviceId: `bench-d-${tag}-${i}`,
+      sessionId: `bench-s-${tag}-${i}`,
+    };
+    const base = { ...ids, sport: i % 4 === 1 ? ('cycling' as const) : ('running' as const) };
+    records.push({
+      name: 'SessionControl',
+      value: { ...base, kind: 'start', ts: samples[0]!.ts, receivedAt: Date.now() },
+    });
+    let j = 0;
+    let k = 0;
+    while (j < samples.length) {
+      const size = 10 + ((i * 7 + k++ * 13) % 51);
+      records.push({
+        name: 'TelemetryBatch',
+        value: {
+          ...base,
+          samples: samples.slice(j, j + size),
+          sets: [],
+          source: 'bench',
+          receivedAt: Date.now(),
+        },
+      });
+      j += size;
+    }
+    records.push({
+      name: 'SessionControl',
+      value: { ...base, kind: 'end', ts: samples.at(-1)!.ts, receivedAt: Date.now() },
+    });
+    total += samples.length;
+    i++;
+  }
+  return { records, samples: total, sessions: i };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
+};
+
+const iso = await isolate({
+  partitions: Number(values.partitions),
+  env: {
+    WORKER_FLUSH_INTERVAL_MS: '1000',
+    WORKER_BATCH_ROWS: values['batch-rows'],
+    WORKER_SESSION_TIMEOUT_S: '3600',
+    WORKER_SWEEP_INTERVAL_MS: '60000',
+    WORKER_FROM_BEGINNING: 'true',
+  },
+});
+const logger = createLogger('bench', 'warn');
+try {
+  // ---- prefill
+  const tag = iso.id;
+  const t0 = Date.UTC(2026, 10, 1);
+  const built = buildRecords(N, tag, t0);
+  const encStart = performance.now();
+  const messages = await Promise.all(
+    built.records.map(async (r) => ({
+      key: r.value.sessionId,
+      value: await iso.codec.encode(r.name, r.value as never),
+    })),
+  );
+  const bytes = messages.reduce((a, m) => a + m.value.length, 0);
+  for (let i = 0; i < messages.length; i += 2000) {
+    await iso.producer.send({ topic: iso.topic, acks: -1, messages: messages.slice(i, i + 2000) });
+  }
+  const prefillS = (performance.now() - encStart) / 1000;
+  console.error(
+    `prefilled ${built.samples} samples in ${built.records.length} records (${(bytes / 1e6).toFixed(1)} MB), ${built.sessions} sessions, ${prefillS.toFixed(1)} s`,
+  );
+
+  // ---- drain
+  const flushes: FlushStats[] = [];
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpu();
+  const start = performance.now();
+  const w = await startWorker(iso.config, computeActivity, logger, undefined, {
+    onFlushed: (s) => flushes.push(s),
+  });
+  const admin = iso.kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(iso.topic);
+  const endOf = new Map(ends.map((e) => [e.partition, e.offset]));
+  let doneAt = 0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const committed = await admin.fetchOffsets({ groupId: iso.group, topics: [iso.topic] });
+    const all = committed[0]!.partitions.every((p) => p.offset === endOf.get(p.partition));
+    if (all) {
+      doneAt = performance.now();
+      break;
+    }
+    if (performance.now() - start > 30 * 60_000) throw new Error('drain did not finish in 30 min');
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const srv1 = serverCpu();
+  const drainS = (doneAt - start) / 1000;
+  const [acts] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.activities_v`);
+  const [smp] = await rows<{ n: number; c: number }>(
+    iso.ch,
+    `SELECT count() AS n, sum(cleaned) AS c FROM ${iso.database}.samples_v`,
+  );
+  const workerCpuMs = (cpu.user + cpu.system) / 1000;
+  const perK = (ms: number | null, ms0: number | null) =>
+    ms === null || ms0 === null ? null : Number((((ms - ms0) / built.samples) * 1000).toFixed(2));
+  const drain = {
+    samples: built.samples,
+    records: built.records.length,
+    sessions: built.sessions,
+    mb: Number((bytes / 1e6).toFixed(1)),
+    seconds: Number(drainS.toFixed(2)),
+    samplesPerS: Math.round(built.samples / drainS),
+    workerCpuMsPer1kSamples: Number(((workerCpuMs / built.samples) * 1000).toFixed(2)),
+    workerCpuCores: Number((workerCpuMs / 1000 / drainS).toFixed(2)),
+    serverCpuMsPer1kSamples: {
+      clickhouse: perK(srv1.clickhouse, srv0.clickhouse),
+      kafka: perK(srv1.kafka, srv0.kafka),
+      redis: perK(srv1.redis, srv0.redis),
+      s3: perK(srv1.s3, srv0.s3),
+    },
+    flushes: flushes.length,
+    flushP50Ms: Math.round(
+      pct(
+        flushes.map((f) => f.durationMs),
+        50,
+      ),
+    ),
+    flushP99Ms: Math.round(
+      pct(
+        flushes.map((f) => f.durationMs),
+        99,
+      ),
+    ),
+    activitiesWritten: Number(acts!.n),
+    sampleRows: Number(smp!.n),
+    cleanedRows: Number(smp!.c),
+  };
+  console.error(JSON.stringify(drain));
+
+  // ---- steady-rate lag
+  let lag: Record<string, number> | null = null;
+  if (RATE > 0) {
+    const lagS = Number(values['lag-s']);
+    const live = buildRecords(RATE * lagS, `${tag}-live`, t0 + 86_400_000);
+    flushes.length = 0;
+    const perTick = Math.ceil(live.records.length / (lagS * 10));
+    const tStart = performance.now();
+    for (let i = 0; i < live.records.length; i += perTick) {
+      const chunk = live.records.slice(i, i + perTick);
+      const msgs = await Promise.all(
+        chunk.map(async (r) => ({
+          key: r.value.sessionId,
+          value: await iso.codec.encode(r.name, r.value as never),
+        })),
+      );
+      await iso.producer.send({ topic: iso.topic, acks: -1, messages: msgs });
+      const due = tStart + (i / perTick + 1) * 100;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+    const lags = flushes.map((f) => f.maxLagMs);
+    lag = {
+      rateSamplesPerS: RATE,
+      seconds: lagS,
+      flushes: flushes.length,
+      p50Ms: Math.round(pct(lags, 50)),
+      p99Ms: Math.round(pct(lags, 99)),
+      maxMs: Math.round(Math.max(0, ...lags)),
+    };
+    console.error(JSON.stringify(lag));
+  }
+  await admin.disconnect();
+  await w.close();
+
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cores: (await import('node:os')).cpus().length, node: process.version },
+    config: {
+      samples: N,
+      sessionS: SESSION_S,
+      partitions: Number(values.partitions),
+      batchRows: Number(values['batch-rows']),
+    },
+    drain,
+    lag,
+  };
+  writeFileSync(`${values.out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const md = [
+    '# Worker throughput',
+    '',
+    `Run ${result.at} on ${result.machine.cores} cores (${result.machine.node}); everything (Kafka, ClickHouse 18.16, Redis, S3, worker) on the same box.`,
+    `Command: \`npx tsx bench/worker-throughput.ts --samples ${N} --session-s ${SESSION_S} --partitions ${values.partitions}${RATE ? ` --rate ${RATE} --lag-s ${values['lag-s']}` : ''}\``,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| samples (records, sessions) | ${drain.samples} (${drain.records}, ${drain.sessions}) |`,
+    `| drain time | ${drain.seconds} s |`,
+    `| **throughput, Kafka → all sinks + finalisation** | **${drain.samplesPerS} samples/s** |`,
+    `| worker CPU per 1k samples | ${drain.workerCpuMsPer1kSamples} ms (${drain.workerCpuCores} cores busy) |`,
+    `| ClickHouse CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.clickhouse ?? 'n/a'} ms |`,
+    `| Kafka CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.kafka ?? 'n/a'} ms |`,
+    `| flushes (p50 / p99 duration) | ${drain.flushes} (${drain.flushP50Ms} / ${drain.flushP99Ms} ms) |`,
+    `| activities written / sample rows / cleaned | ${drain.activitiesWritten} / ${drain.sampleRows} / ${drain.cleanedRows} |`,
+    ...(lag
+      ? [
+          `| end-to-end lag at ${lag.rateSamplesPerS} samples/s (p50 / p99 / max) | ${lag.p50Ms} / ${lag.p99Ms} / ${lag.maxMs} ms |`,
+        ]
+      : []),
+    '',
+  ].join('\n');
+  writeFileSync(`${values.out}.md`, md);
+  console.log(md);
+} finally {
+  await iso.cleanup();
+}
