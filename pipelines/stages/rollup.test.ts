@@ -65,6 +65,15 @@ describe('roll-up', () => {
     expect(r.failures).toEqual([{ index: 9, error: expect.objectContaining({ code: 'ts_invalid' }) }]);
   });
 
+  it('replays history under the version it was computed with', () => {
+    // a 3.5 m rise over 1 km and back: a climb under 2026.11-1 (3 m hysteresis), not under 4 m
+    const bump = northLine(500, 4).map((s, i) => ({ ...s, alt: 300 + 3.5 * Math.sin((Math.PI * i) / 500) }));
+    expect(computeActivity(input(bump), { version: '2026.11-1' }).summary.elevGainM).toBeGreaterThan(3);
+    const now = computeActivity(input(bump)).summary;
+    expect(now.algorithmVersion).toBe('2026.11-2');
+    expect(now.elevGainM).toBe(0);
+  });
+
   it('an unknown algorithm version is a typed error', () => {
     expect(() => computeActivity(input(twoKm()), { version: '1999.01-1' })).toThrow(
       UnknownAlgorithmVersionError,

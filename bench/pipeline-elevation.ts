@@ -1,0 +1,232 @@
+// Elevation-gain variants against synthetic ground truth: the 30 accuracy sessions
+// (pipelines/accuracy-harness.ts) and 30 held-out ones (other seeds, same generator), so a
+// threshold chosen on the first set is checked on sessions it was not chosen on.
+// Writes bench/results/pipeline-elevation.{json,md}.
+//   npx tsx bench/pipeline-elevation.ts
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AccuracyCase, accuracyCases } from '../pipelines/accuracy-harness.js';
+import { type SportConfig, sportConfig } from '../pipelines/config.js';
+import { computeActivity } from '../pipelines/index.js';
+import { gainLoss, smoothAltitude } from '../pipelines/stages/elevation.js';
+import { generateSession } from './synth/index.js';
+
+interface Input {
+  set: 'accuracy' | 'held-out';
+  c: AccuracyCase;
+  ts: Float64Array;
+  alt: Float32Array;
+  speed: Float32Array;
+  truthGainM: number;
+}
+
+function heldOutCases(): AccuracyCase[] {
+  const noise = [3, 4, 5, 6, 7, 8, 3.5, 5.5, 6.5, 7.5];
+  return [
+    ...noise.map((g, k) => ({ sport: 'running' as const, seed: 110 + k, durationS: 3600, gpsNoiseM: g })),
+    ...noise.map((g, k) => ({ sport: 'walking' as const, seed: 310 + k, durationS: 3600, gpsNoiseM: g })),
+    ...noise
+      .slice(0, 5)
+      .map((g, k) => ({ sport: 'cycling' as const, seed: 210 + k, durationS: 7200, gpsNoiseM: g })),
+    ...noise
+      .slice(0, 5)
+      .map((g, k) => ({ sport: 'hiking' as const, seed: 410 + k, durationS: 7200, gpsNoiseM: g })),
+  ];
+}
+
+function load(set: Input['set'], c: AccuracyCase): Input {
+  const { samples, truth } = generateSession({ ...c, altNoiseM: 3 });
+  const r = computeActivity({
+    userId: 'u',
+    deviceId: 'd',
+    sessionId: `s${c.seed}`,
+    sport: c.sport,
+    samples,
+    controls: [],
+    sets: [],
+    athlete: {},
+  });
+  return {
+    set,
+    c,
+    ts: r.samples.ts,
+    alt: r.samples.alt,
+    speed: r.samples.speed,
+    truthGainM: truth.elevationGainM,
+  };
+}
+
+/**
+ * Altitude + vertical rate (process noise q·v³, as shipped) + an AR(1) measurement bias state
+ * (time constant tauS, sigma sigmaB) for the slow drift, white sigmaW on top; Kalman + RTS.
+ */
+function smoothWithBias(x: Input, q: number, sigmaW: number, sigmaB: number, tauS: number): Float64Array {
+  const n = x.ts.length;
+  const m = new Float64Array(n * 3);
+  const p = new Float64Array(n * 9);
+  const pp = new Float64Array(n * 9);
+  const f = new Float64Array(n * 2); // dt, rho per step
+  const R = sigmaW * sigmaW;
+  const mul = (a: ArrayLike<number>, b: ArrayLike<number>, t = false) => {
+    const o = new Float64Array(9);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 3; k++) o[3 * i + j]! += a[3 * i + k]! * (t ? b[3 * j + k]! : b[3 * k + j]!);
+    return o;
+  };
+  const inv = (a: ArrayLike<number>) => {
+    const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = Array.from(a) as number[] as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const c0 = a4 * a8 - a5 * a7;
+    const c1 = a5 * a6 - a3 * a8;
+    const c2 = a3 * a7 - a4 * a6;
+    const d = a0 * c0 + a1 * c1 + a2 * c2;
+    return Float64Array.from([
+      c0,
+      a2 * a7 - a1 * a8,
+      a1 * a5 - a2 * a4,
+      c1,
+      a0 * a8 - a2 * a6,
+      a2 * a3 - a0 * a5,
+      c2,
+      a1 * a6 - a0 * a7,
+      a0 * a4 - a1 * a3,
+    ]).map((v) => v / d);
+  };
+  let s = [x.alt[0]!, 0, 0];
+  let P = Float64Array.from([R + 1, 0, 0, 0, 1, 0, 0, 0, sigmaB * sigmaB]);
+  for (let i = 0; i < n; i++) {
+    if (i > 0) {
+      const dt = (x.ts[i]! - x.ts[i - 1]!) * 0.001;
+      const rho = Math.exp(-dt / tauS);
+      f[2 * i] = dt;
+      f[2 * i + 1] = rho;
+      let v = x.speed[i]!;
+      if (Number.isNaN(v)) v = 3;
+      const qq = q * (v * v * v + 1e-4);
+      const F = [1, dt, 0, 0, 1, 0, 0, 0, rho];
+      P = mul(mul(F, P), F, true);
+      P[0]! += (qq * dt * dt * dt) / 3;
+      P[1]! += (qq * dt * dt) / 2;
+      P[3]! += (qq * dt * dt) / 2;
+      P[4]! += qq * dt;
+      P[8]! += sigmaB * sigmaB * (1 - rho * rho);
+      s = [s[0]! + dt * s[1]!, s[1]!, rho * s[2]!];
+    }
+    pp.set(P, 9 * i);
+    const e = x.alt[i]! - s[0]! - s[2]!;
+    const S = P[0]! + 2 * P[2]! + P[8]! + R;
+    if ((e * e) / S <= 25) {
+      const hp = [P[0]! + P[6]!, P[1]! + P[7]!, P[2]! + P[8]!];
+      s = s.map((v, k) => v + (hp[k]! / S) * e);
+      P = P.map((v, k) => v - (hp[Math.floor(k / 3)]! * hp[k % 3]!) / S);
+    }
+    m.set(s, 3 * i);
+    p.set(P, 9 * i);
+  }
+  const out = new Float64Array(n);
+  let xs = [m[3 * (n - 1)]!, m[3 * (n - 1) + 1]!, m[3 * (n - 1) + 2]!];
+  out[n - 1] = xs[0]!;
+  for (let k = n - 2; k >= 0; k--) {
+    const dt = f[2 * (k + 1)]!;
+    const rho = f[2 * (k + 1) + 1]!;
+    const F = [1, dt, 0, 0, 1, 0, 0, 0, rho];
+    const G = mul(mul(p.subarray(9 * k, 9 * k + 9), F, true), inv(pp.subarray(9 * (k + 1), 9 * (k + 2))));
+    const xk = [m[3 * k]!, m[3 * k + 1]!, m[3 * k + 2]!];
+    const d = [xs[0]! - (xk[0]! + dt * xk[1]!), xs[1]! - xk[1]!, xs[2]! - rho * xk[2]!];
+    xs = [0, 1, 2].map((r) => xk[r]! + G[3 * r]! * d[0]! + G[3 * r + 1]! * d[1]! + G[3 * r + 2]! * d[2]!);
+    out[k] = xs[0]!;
+  }
+  return out;
+}
+
+type Variant = { name: string; gain: (x: Input, cfg: SportConfig) => number };
+const slow = (s: string) => s === 'walking' || s === 'hiking';
+const twoState = (name: string, qScale: number, h: (sport: string) => number): Variant => ({
+  name,
+  gain: (x, cfg) => {
+    const alt = smoothAltitude(x.ts, x.alt, x.speed, x.ts.length, {
+      ...cfg,
+      altProcessNoise: cfg.altProcessNoise * qScale,
+    });
+    return gainLoss(alt, 0, alt.length, h(x.c.sport)).gain;
+  },
+});
+const biasState = (name: string, qScale: number, h: number): Variant => ({
+  name,
+  gain: (x, cfg) => {
+    const alt = Float32Array.from(smoothWithBias(x, cfg.altProcessNoise * qScale, 1.6, 2.5, 30));
+    return gainLoss(alt, 0, alt.length, h).gain;
+  },
+});
+const VARIANTS: Variant[] = [
+  twoState('2026.11-1: Kalman q·v³, hysteresis 3 m', 1, () => 3),
+  twoState('hysteresis 4 m', 1, () => 4),
+  twoState('hysteresis 5 m', 1, () => 5),
+  twoState('hysteresis 6 m', 1, () => 6),
+  twoState('q ×0.5, hysteresis 4 m', 0.5, () => 4),
+  twoState('q ×0.25, hysteresis 4 m', 0.25, () => 4),
+  twoState('q ×2, hysteresis 5 m', 2, () => 5),
+  biasState('+ AR(1) bias state (τ 30 s, σ 2.5 m), q ×2, hysteresis 2 m', 2, 2),
+  biasState('+ AR(1) bias state (τ 30 s, σ 2.5 m), q ×4, hysteresis 2 m', 4, 2),
+  twoState('4 m run/ride, 5 m walk/hike', 1, (s) => (slow(s) ? 5 : 4)),
+  twoState('2026.11-2: 4 m run/ride, 6 m walk/hike (shipped)', 1, (s) => (slow(s) ? 6 : 4)),
+];
+
+const inputs = [
+  ...accuracyCases().map((c) => load('accuracy', c)),
+  ...heldOutCases().map((c) => load('held-out', c)),
+];
+const SPORTS = ['running', 'cycling', 'walking', 'hiking'] as const;
+const rows = VARIANTS.map((v) => {
+  const errs = inputs.map((x) => {
+    const cfg = sportConfig(x.c.sport, '2026.11-1');
+    return {
+      set: x.set,
+      sport: x.c.sport,
+      seed: x.c.seed,
+      errPct: (v.gain(x, cfg) / x.truthGainM - 1) * 100,
+    };
+  });
+  const stat = (set: Input['set'], sport?: string) => {
+    const e = errs
+      .filter((r) => r.set === set && (!sport || r.sport === sport))
+      .map((r) => Math.abs(r.errPct));
+    return { worst: Math.max(...e), over5: e.filter((a) => a > 5).length, of: e.length };
+  };
+  return {
+    variant: v.name,
+    accuracy: stat('accuracy'),
+    heldOut: stat('held-out'),
+    bySport: Object.fromEntries(
+      SPORTS.map((s) => [s, { accuracy: stat('accuracy', s), heldOut: stat('held-out', s) }]),
+    ),
+    errs,
+  };
+});
+
+const f = (s: { worst: number; over5: number; of: number }) => `${s.worst.toFixed(1)} (${s.over5}/${s.of})`;
+const md = [
+  '| variant | worst \\|err\\| % (sessions > 5 %): 30 accuracy | 30 held-out | running | cycling | walking | hiking |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.variant} | ${f(r.accuracy)} | ${f(r.heldOut)} | ${SPORTS.map((s) => `${f(r.bySport[s]!.accuracy)} / ${f(r.bySport[s]!.heldOut)}`).join(' | ')} |`,
+  ),
+  '',
+].join('\n');
+const here = dirname(fileURLToPath(import.meta.url));
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'pipeline-elevation.json'), `${JSON.stringify(rows, null, 2)}\n`);
+writeFileSync(join(here, 'results', 'pipeline-elevation.md'), `# Elevation gain variants\n\n${md}`);
+console.log(md);
