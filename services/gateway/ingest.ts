@@ -1,4 +1,5 @@
 import { avroTypes } from '../../schemas/avro.js';
+import { checkContentType } from '../../schemas/content-type.js';
 import { type PayloadLimits, parseDeviceSession, parseDeviceTelemetry } from '../../schemas/payload.js';
 import type { SchemaIds } from '../../schemas/registry.js';
 import type { DlqReason } from '../../schemas/vocabulary.js';
@@ -47,9 +48,14 @@ export class Ingest {
   }
 
   /** Validate, route and produce one message; resolves when Kafka acknowledged its record. */
-  async ingest(who: DeviceIdentity, topic: string, payload: Buffer): Promise<IngestResult> {
+  async ingest(
+    who: DeviceIdentity,
+    topic: string,
+    payload: Buffer,
+    contentType?: string,
+  ): Promise<IngestResult> {
     const t0 = performance.now();
-    const { record, result } = this.toRecord(who, topic, payload);
+    const { record, result } = this.toRecord(who, topic, payload, contentType);
     await this.opts.batcher.add(record);
     const m = this.opts.metrics;
     m.ackLatency.observe((performance.now() - t0) / 1000);
@@ -86,7 +92,12 @@ export class Ingest {
   }
 
   /** Pure part of `ingest`: the Kafka record a message turns into. */
-  toRecord(who: DeviceIdentity, topic: string, payload: Buffer): { record: OutRecord; result: IngestResult } {
+  toRecord(
+    who: DeviceIdentity,
+    topic: string,
+    payload: Buffer,
+    contentType?: string,
+  ): { record: OutRecord; result: IngestResult } {
     const m = this.opts.metrics;
     const parsed: DeviceTopic | null = parseDeviceTopic(topic);
     m.messagesIn.inc({ kind: parsed?.kind ?? 'other' });
@@ -103,6 +114,9 @@ export class Ingest {
     if (parsed === null || parsed.deviceId !== who.deviceId) {
       return this.dlq(who, topic, payload, 'unknown_topic', `topic ${topic} is not a device topic`);
     }
+    // MQTT 5 only (bridge mode): a Content Type, when given, must agree with the topic suffix
+    const mislabelled = checkContentType(parsed.format, contentType);
+    if (mislabelled) return this.dlq(who, topic, payload, mislabelled.reason, mislabelled.message);
     const ctx = { deviceId: who.deviceId, userId: who.userId, nowMs: this.now(), limits: this.opts.limits };
     const ids = this.opts.schemaIds;
     if (parsed.kind === 'telemetry') {

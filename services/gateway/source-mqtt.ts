@@ -110,7 +110,7 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     return p;
   };
 
-  const process = async (topic: string, payload: Buffer): Promise<void> => {
+  const process = async (topic: string, payload: Buffer, contentType: string | undefined): Promise<void> => {
     const gate = ingest.admit();
     if (gate !== null) await gate;
     const deviceId = topicDeviceId(topic);
@@ -128,7 +128,7 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
         `device ${deviceId} is unknown or revoked`,
       );
     }
-    await ingest.ingest({ deviceId, userId }, topic, payload);
+    await ingest.ingest({ deviceId, userId }, topic, payload, contentType);
   };
 
   client.handleMessage = (packet, callback) => {
@@ -137,7 +137,7 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     // to us after a restart); calling back would PUBACK it
     if (closing) return packet.qos === 0 ? callback() : undefined;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const done = process(packet.topic, payload);
+    const done = process(packet.topic, payload, packet.properties?.contentType);
     if (packet.qos > 0 && packet.messageId !== undefined) {
       pendingAcks.set(packet.messageId, done);
       callback();
