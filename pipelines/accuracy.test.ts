@@ -12,7 +12,6 @@ const GAIN_PCT = 5.0;
 const JUMP_PCT = 0.05;
 
 const KNOWN_SHORTFALLS = new Set([
-  'hiking-400-distance',
   'running-100-gain',
   'running-101-gain',
   'running-105-gain',
