@@ -64,7 +64,7 @@ async function load(ch: ClickHouseClient, db: string): Promise<Record<string, un
   await store.writeBatch({ raw: [], records });
   const sessions = new Sessions(
     store,
-    { publishActivity: async () => {} },
+    { publishActivities: async () => {} },
     computeActivity,
     { timeoutMs: 1 },
     logger,

@@ -35,14 +35,17 @@ export class KafkaPublisher implements EventPublisher {
     return this.producer.connect();
   }
 
-  async publishActivity(e: ActivityEvent): Promise<void> {
-    const value = await this.codec.encode(e.name, e.value);
+  async publishActivities(events: readonly ActivityEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const messages = await Promise.all(
+      events.map(async (e) => ({
+        key: e.value.userId,
+        value: await this.codec.encode(e.name, e.value),
+        headers: { 'fitstream-record': e.name },
+      })),
+    );
     try {
-      await this.producer.send({
-        topic: this.topics.activities,
-        acks: -1,
-        messages: [{ key: e.value.userId, value, headers: { 'fitstream-record': e.name } }],
-      });
+      await this.producer.send({ topic: this.topics.activities, acks: -1, messages });
     } catch (err) {
       throw new SinkUnavailableError('kafka activities', err);
     }

@@ -39,7 +39,7 @@ export interface ReplayResult extends ReplayProgress {
   skippedUndecodable: number;
 }
 
-const noEvents: EventPublisher = { publishActivity: async () => {} };
+const noEvents: EventPublisher = { publishActivities: async () => {} };
 
 function overlaps(m: ArchiveManifest, from?: number, to?: number): boolean {
   return (from === undefined || m.maxTimestamp >= from) && (to === undefined || m.minTimestamp < to);

@@ -1,10 +1,10 @@
-import type { ActivityResult, ComputeInput } from '../../pipelines/types.js';
+import type { ActivityResult, ActivitySummary, ComputeInput } from '../../pipelines/types.js';
 import type { ActivityCreated, ActivityUpdated } from '../../schemas/types.js';
 import type { Logger } from '../common/logger.js';
-import { activityVersion } from './activity-version.js';
+import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
-import type { ClickHouseStore, SessionRef } from './sink-clickhouse.js';
+import type { ActivityWrite, ClickHouseStore, SessionRef } from './sink-clickhouse.js';
 
 export type ComputeActivity = (input: ComputeInput, opts?: { version?: string }) => ActivityResult;
 
@@ -14,7 +14,7 @@ export type ActivityEvent =
 
 /** Publishes activity events (activities.v1, key = userId); resolves when the broker acked. */
 export interface EventPublisher {
-  publishActivity(e: ActivityEvent): Promise<void>;
+  publishActivities(events: readonly ActivityEvent[]): Promise<void>;
 }
 
 export interface SessionsOptions {
@@ -112,6 +112,9 @@ export class Sessions {
       .map(([, t]) => t.ref);
     const stored = await this.store.activityVersions(unknown);
     for (const [k, a] of stored) this.remember(k, a.version);
+    const absent = new Set(
+      unknown.map((r) => sessionKey(r.deviceId, r.sessionId)).filter((k) => !stored.has(k)),
+    );
     const now = this.now();
     const due: SessionRef[] = [];
     for (const [k, t] of touched) {
@@ -121,7 +124,7 @@ export class Sessions {
         this.open.set(k, { ref: t.ref, partition: t.partition, lastSeen: now });
       }
     }
-    for (const ref of due) await this.finalise(ref, 'late_data');
+    await this.finaliseMany(due, 'late_data', absent);
   }
 
   /** Finalise sessions with no records for `timeoutMs` (and, after a rebalance, recover open ones). */
@@ -136,86 +139,125 @@ export class Sessions {
       }
     }
     const due = [...this.open.values()].filter((s) => now - s.lastSeen >= this.opts.timeoutMs);
-    for (const s of due) await this.finalise(s.ref, 'late_data');
+    for (let i = 0; i < due.length; i += 200) {
+      await this.finaliseMany(
+        due.slice(i, i + 200).map((s) => s.ref),
+        'late_data',
+      );
+    }
     return due.length;
   }
 
   async finalise(ref: SessionRef, reason: 'late_data' | 'recompute'): Promise<FinaliseOutcome> {
-    const k = sessionKey(ref.deviceId, ref.sessionId);
-    const stored = await this.store.readSession(ref);
-    if (stored.samples.length === 0 && stored.sets.length === 0) {
-      // An end (or start) without any data: nothing to compute. Late samples re-open it.
-      this.open.delete(k);
-      this.stats.empty++;
-      this.onOutcome('empty');
-      return 'empty';
-    }
-    const result = this.compute(
-      {
-        userId: ref.userId,
-        deviceId: ref.deviceId,
-        sessionId: ref.sessionId,
-        sport: ref.sport as ComputeInput['sport'],
-        samples: stored.samples,
-        controls: stored.controls,
-        sets: stored.sets,
-        athlete: {},
-      },
-      this.opts.algorithmVersion ? { version: this.opts.algorithmVersion } : undefined,
-    );
-    const s = result.summary;
-    const version = activityVersion(
-      stored.samples.length + stored.controls.length + stored.sets.length,
-      s.algorithmVersion,
-    );
-    let previous = this.versions.get(k);
-    if (previous === undefined) previous = (await this.store.activityVersions([ref])).get(k)?.version;
-    this.open.delete(k);
-    if (previous !== undefined && previous >= version) {
-      this.remember(k, previous);
-      this.stats.unchanged++;
-      this.onOutcome('unchanged');
-      return 'unchanged';
-    }
-    const common = {
-      activityId: s.activityId,
-      userId: s.userId,
-      sessionId: s.sessionId,
-      deviceId: s.deviceId,
-      sport: s.sport,
-      version,
-      algorithmVersion: s.algorithmVersion,
-      startTs: s.startTs,
-      endTs: s.endTs,
-      distanceM: s.distanceM,
-      movingS: s.movingS,
-      elapsedS: s.elapsedS,
-      elevationGainM: s.elevGainM,
-      avgHr: s.hr?.avg ?? null,
-      maxHr: s.hr ? Math.round(s.hr.max) : null,
-      samples: s.sampleCount,
-      summaryJson: JSON.stringify({
-        splitsKm: s.splitsKm,
-        laps: s.laps,
-        bestEfforts: s.bestEfforts,
-        hrZonesS: s.hr?.zonesS ?? null,
-        calories: s.calories,
-      }),
-      at: this.now(),
-    };
-    const algorithmChanged =
-      previous !== undefined && Math.floor(previous / 1e6) !== Math.floor(version / 1e6);
-    const event: ActivityEvent =
-      previous === undefined
-        ? { name: 'ActivityCreated', value: common }
-        : { name: 'ActivityUpdated', value: { ...common, reason: algorithmChanged ? 'recompute' : reason } };
-    await this.publisher.publishActivity(event);
-    await this.store.writeActivity(ref, version, s, result.samples, stored.samples);
-    this.remember(k, version);
-    if (previous === undefined) this.stats.created++;
-    else this.stats.updated++;
-    this.onOutcome(previous === undefined ? 'created' : 'updated');
-    this.logger.debug({ sessionId: ref.sessionId, version, event: event.name }, 'activity finalised');
-    return previous === undefined ? 'created' : 'updated';
+    const [o] = await this.finaliseMany([ref], reason);
+    return o!;
   }
+
+  /**
+   * Finalises many sessions with a constant number of round trips: one read of their durable
+   * input, one look-up of unknown stored versions, one Kafka send, one insert per table.
+   * `knownAbsent`: sessions the caller just learnt have no activity yet.
+   */
+  async finaliseMany(
+    refs: readonly SessionRef[],
+    reason: 'late_data' | 'recompute',
+    knownAbsent: ReadonlySet<string> = new Set(),
+  ): Promise<FinaliseOutcome[]> {
+    if (refs.length === 0) return [];
+    const inputs = await this.store.readSessions(refs);
+    const unknown = refs.filter((r) => {
+      const k = sessionKey(r.deviceId, r.sessionId);
+      return !this.versions.has(k) && !knownAbsent.has(k);
+    });
+    const looked = await this.store.activityVersions(unknown);
+    const outcomes: FinaliseOutcome[] = [];
+    const events: ActivityEvent[] = [];
+    const writes: ActivityWrite[] = [];
+    const done: [string, number, boolean][] = [];
+    for (const ref of refs) {
+      const k = sessionKey(ref.deviceId, ref.sessionId);
+      const stored = inputs.get(k)!;
+      this.open.delete(k);
+      if (stored.samples.length === 0 && stored.sets.length === 0) {
+        // An end (or start) without any data: nothing to compute. Late samples re-open it.
+        outcomes.push('empty');
+        continue;
+      }
+      const result = this.compute(
+        {
+          userId: ref.userId,
+          deviceId: ref.deviceId,
+          sessionId: ref.sessionId,
+          sport: ref.sport as ComputeInput['sport'],
+          samples: stored.samples,
+          controls: stored.controls,
+          sets: stored.sets,
+          athlete: {},
+        },
+        this.opts.algorithmVersion ? { version: this.opts.algorithmVersion } : undefined,
+      );
+      const s = result.summary;
+      const version = activityVersion(
+        stored.samples.length + stored.controls.length + stored.sets.length,
+        s.algorithmVersion,
+      );
+      const previous = this.versions.get(k) ?? looked.get(k)?.version;
+      if (previous !== undefined && previous >= version) {
+        this.remember(k, previous);
+        outcomes.push('unchanged');
+        continue;
+      }
+      events.push(eventFor(s, version, previous, reason, this.now()));
+      writes.push({ ref, version, summary: s, clean: result.samples, input: stored.samples });
+      done.push([k, version, previous === undefined]);
+      outcomes.push(previous === undefined ? 'created' : 'updated');
+    }
+    // event first, then the rows: a crash in between re-does both (an event may repeat, never go missing)
+    if (events.length > 0) await this.publisher.publishActivities(events);
+    if (writes.length > 0) await this.store.writeActivities(writes);
+    for (const [k, v] of done) this.remember(k, v);
+    for (const o of outcomes) {
+      this.stats[o]++;
+      this.onOutcome(o);
+    }
+    return outcomes;
+  }
+}
+
+function eventFor(
+  s: ActivitySummary,
+  version: number,
+  previous: number | undefined,
+  reason: 'late_data' | 'recompute',
+  now: number,
+): ActivityEvent {
+  const common = {
+    activityId: s.activityId,
+    userId: s.userId,
+    sessionId: s.sessionId,
+    deviceId: s.deviceId,
+    sport: s.sport,
+    version,
+    algorithmVersion: s.algorithmVersion,
+    startTs: s.startTs,
+    endTs: s.endTs,
+    distanceM: s.distanceM,
+    movingS: s.movingS,
+    elapsedS: s.elapsedS,
+    elevationGainM: s.elevGainM,
+    avgHr: s.hr?.avg ?? null,
+    maxHr: s.hr ? Math.round(s.hr.max) : null,
+    samples: s.sampleCount,
+    summaryJson: JSON.stringify({
+      splitsKm: s.splitsKm,
+      laps: s.laps,
+      bestEfforts: s.bestEfforts,
+      hrZonesS: s.hr?.zonesS ?? null,
+      calories: s.calories,
+    }),
+    at: now,
+  };
+  if (previous === undefined) return { name: 'ActivityCreated', value: common };
+  const algorithmChanged = Math.floor(previous / ROWS_PER_VERSION) !== Math.floor(version / ROWS_PER_VERSION);
+  return { name: 'ActivityUpdated', value: { ...common, reason: algorithmChanged ? 'recompute' : reason } };
 }

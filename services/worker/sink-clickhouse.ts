@@ -5,6 +5,7 @@ import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
 import type { FlushBatch, Sink } from './ports.js';
 import { sessionKey } from './records.js';
+import { encodeString, RowBinaryWriter } from './rowbinary.js';
 import { ident, int, str, tuples } from './sql.js';
 
 /** What identifies a session and who owns it. */
@@ -36,35 +37,72 @@ const uint = (v: number | null | undefined, max: number): number | null =>
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
-export function rawSampleRow(b: TelemetryBatch, s: Sample): Record<string, unknown> {
-  return {
-    user_id: b.userId,
-    device_id: b.deviceId,
-    session_id: b.sessionId,
-    sport: b.sport,
-    sample_key: s.seq ?? s.ts,
-    seq: s.seq,
-    ts: s.ts,
-    lat: fin(s.lat),
-    lon: fin(s.lon),
-    lat_smooth: null,
-    lon_smooth: null,
-    alt: fin(s.alt),
-    alt_smooth: null,
-    acc: fin(s.acc),
-    speed_device: fin(s.speed),
-    dist_device: fin(s.dist),
-    speed: null,
-    distance_m: null,
-    hr: uint(s.hr, 255),
-    cadence: uint(s.cadence, 65535),
-    power: uint(s.power, 65535),
-    lap: s.lap ? 1 : 0,
-    flags: 0,
-    cleaned: 0,
-    activity_version: 0,
-    version: rawSampleVersion(s.ts),
-  };
+/** Column order of the samples table, as RowBinary inserts name them. */
+export const SAMPLE_COLUMNS = [
+  'user_id',
+  'device_id',
+  'session_id',
+  'sport',
+  'sample_key',
+  'seq',
+  'ts',
+  'lat',
+  'lon',
+  'lat_smooth',
+  'lon_smooth',
+  'alt',
+  'alt_smooth',
+  'acc',
+  'speed_device',
+  'dist_device',
+  'speed',
+  'distance_m',
+  'hr',
+  'cadence',
+  'power',
+  'lap',
+  'flags',
+  'cleaned',
+  'activity_version',
+  'version',
+] as const;
+
+const W = RowBinaryWriter.prototype;
+
+/** Appends raw sample rows of one batch (identity strings encoded once per batch). */
+export function writeRawSamples(w: RowBinaryWriter, b: TelemetryBatch): void {
+  const ident = Buffer.concat([
+    encodeString(b.userId),
+    encodeString(b.deviceId),
+    encodeString(b.sessionId),
+    encodeString(b.sport),
+  ]);
+  for (const s of b.samples) {
+    w.raw(ident);
+    w.u64(s.seq ?? s.ts);
+    w.nullable(s.seq, W.u32);
+    w.u64(s.ts);
+    w.nullable(fin(s.lat), W.f64);
+    w.nullable(fin(s.lon), W.f64);
+    w.u8(1); // lat_smooth
+    w.u8(1); // lon_smooth
+    w.nullable(fin(s.alt), W.f32);
+    w.u8(1); // alt_smooth
+    w.nullable(fin(s.acc), W.f32);
+    w.nullable(fin(s.speed), W.f32);
+    w.nullable(fin(s.dist), W.f32);
+    w.u8(1); // speed
+    w.u8(1); // distance_m
+    w.nullable(uint(s.hr, 255), W.u8);
+    w.nullable(uint(s.cadence, 65535), W.u16);
+    w.nullable(uint(s.power, 65535), W.u16);
+    w.u8(s.lap ? 1 : 0);
+    w.u8(0); // flags
+    w.u8(0); // cleaned
+    w.u64(0); // activity_version
+    w.u64(rawSampleVersion(s.ts));
+    w.rows++;
+  }
 }
 
 /**
@@ -103,6 +141,20 @@ export class ClickHouseStore implements Sink {
     });
   }
 
+  /** RowBinary insert into samples (exec with a body stream; the response is drained). */
+  private insertSamples(w: RowBinaryWriter): Promise<void> {
+    if (w.rows === 0) return Promise.resolve();
+    return this.run('insert samples', async () => {
+      const r = await this.client.exec({
+        query: `INSERT INTO ${this.t('samples')} (${SAMPLE_COLUMNS.join(', ')}) FORMAT RowBinary`,
+        values: w.stream(),
+      });
+      for await (const _ of r.stream) {
+        // drain
+      }
+    });
+  }
+
   private async select<T>(what: string, query: string): Promise<T[]> {
     return this.run(what, async () => {
       const rs = await this.client.query({ query, format: 'JSONEachRow' });
@@ -116,7 +168,7 @@ export class ClickHouseStore implements Sink {
   }
 
   async writeBatch(batch: FlushBatch): Promise<void> {
-    const samples: Record<string, unknown>[] = [];
+    const samples = new RowBinaryWriter(1 << 20);
     const controls: Record<string, unknown>[] = [];
     const sets: Record<string, unknown>[] = [];
     const sessions = new Map<string, Record<string, unknown>>();
@@ -135,7 +187,7 @@ export class ClickHouseStore implements Sink {
       }
       if (d.kind === 'batch') {
         const b = d.batch;
-        for (const x of b.samples) samples.push(rawSampleRow(b, x));
+        writeRawSamples(samples, b);
         for (const x of b.sets) {
           sets.push({
             user_id: b.userId,
@@ -161,7 +213,7 @@ export class ClickHouseStore implements Sink {
       }
     }
     await Promise.all([
-      this.insert('samples', samples),
+      this.insertSamples(samples),
       this.insert('session_controls', controls),
       this.insert('strength_sets', sets),
       this.insert('sessions', [...sessions.values()]),
@@ -170,26 +222,43 @@ export class ClickHouseStore implements Sink {
 
   /** The deduplicated durable input of one session, in device-time order. */
   async readSession(ref: SessionRef): Promise<StoredSession> {
-    const where = `user_id = ${str(ref.userId)} AND device_id = ${str(ref.deviceId)} AND session_id = ${str(ref.sessionId)}`;
+    return (await this.readSessions([ref])).get(sessionKey(ref.deviceId, ref.sessionId))!;
+  }
+
+  /** The deduplicated durable input of many sessions (three queries in all), by sessionKey. */
+  async readSessions(refs: readonly SessionRef[]): Promise<Map<string, StoredSession>> {
+    const out = new Map<string, StoredSession>();
+    if (refs.length === 0) return out;
+    const byKey = new Map<string, SessionRef>();
+    for (const r of refs) {
+      const k = sessionKey(r.deviceId, r.sessionId);
+      byKey.set(k, r);
+      out.set(k, { samples: [], controls: [], sets: [] });
+    }
+    const users = [...new Set(refs.map((r) => r.userId))].map(str).join(', ');
+    const pairs = tuples(refs.map((r) => [r.deviceId, r.sessionId]));
     const [samples, controls, sets] = await Promise.all([
       this.select<Record<string, unknown>>(
         'read samples',
-        `SELECT seq, ts, lat, lon, alt, acc, speed_device, dist_device, hr, cadence, power, lap
-         FROM ${this.t('samples')} FINAL WHERE ${where} ORDER BY ts, sample_key`,
+        `SELECT device_id, session_id, seq, ts, lat, lon, alt, acc, speed_device, dist_device, hr, cadence, power, lap
+         FROM ${this.t('samples')} FINAL
+         WHERE user_id IN (${users}) AND (device_id, session_id) IN ${pairs}
+         ORDER BY device_id, session_id, ts, sample_key`,
       ),
       this.select<Record<string, unknown>>(
         'read controls',
-        `SELECT kind, sport, ts FROM ${this.t('session_controls')} FINAL
-         WHERE device_id = ${str(ref.deviceId)} AND session_id = ${str(ref.sessionId)} ORDER BY ts, kind`,
+        `SELECT device_id, session_id, kind, sport, ts FROM ${this.t('session_controls')} FINAL
+         WHERE (device_id, session_id) IN ${pairs} ORDER BY device_id, session_id, ts, kind`,
       ),
       this.select<Record<string, unknown>>(
         'read sets',
-        `SELECT exercise, reps, weight_kg, start_ts, end_ts FROM ${this.t('strength_sets')} FINAL
-         WHERE device_id = ${str(ref.deviceId)} AND session_id = ${str(ref.sessionId)} ORDER BY start_ts, exercise`,
+        `SELECT device_id, session_id, exercise, reps, weight_kg, start_ts, end_ts FROM ${this.t('strength_sets')} FINAL
+         WHERE (device_id, session_id) IN ${pairs} ORDER BY device_id, session_id, start_ts, exercise`,
       ),
     ]);
-    return {
-      samples: samples.map((r) => ({
+    const at = (r: Record<string, unknown>) => out.get(sessionKey(String(r.device_id), String(r.session_id)));
+    for (const r of samples) {
+      at(r)?.samples.push({
         ts: num(r.ts),
         seq: numOrNull(r.seq),
         lat: numOrNull(r.lat),
@@ -202,8 +271,12 @@ export class ClickHouseStore implements Sink {
         cadence: numOrNull(r.cadence),
         power: numOrNull(r.power),
         lap: num(r.lap) === 1,
-      })),
-      controls: controls.map((r) => ({
+      });
+    }
+    for (const r of controls) {
+      const ref = byKey.get(sessionKey(String(r.device_id), String(r.session_id)));
+      if (!ref) continue;
+      at(r)?.controls.push({
         userId: ref.userId,
         deviceId: ref.deviceId,
         sessionId: ref.sessionId,
@@ -211,15 +284,18 @@ export class ClickHouseStore implements Sink {
         sport: r.sport as SessionControl['sport'],
         ts: num(r.ts),
         receivedAt: 0,
-      })),
-      sets: sets.map((r) => ({
+      });
+    }
+    for (const r of sets) {
+      at(r)?.sets.push({
         exercise: String(r.exercise),
         reps: num(r.reps),
         weightKg: numOrNull(r.weight_kg),
         startTs: num(r.start_ts),
         endTs: numOrNull(r.end_ts),
-      })),
-    };
+      });
+    }
+    return out;
   }
 
   /** Latest stored version of the activities of these sessions (absent: never finalised). */
@@ -251,46 +327,18 @@ export class ClickHouseStore implements Sink {
     clean: CleanSamples,
     input: readonly Sample[],
   ): Promise<void> {
-    const byKey = new Map<number, Sample>();
-    for (const s of input) byKey.set(s.seq ?? s.ts, s);
-    const rows: Record<string, unknown>[] = [];
-    const rowVersion = cleanSampleVersion(version);
-    for (let i = 0; i < clean.length; i++) {
-      const seq = clean.seq[i]!;
-      const ts = clean.ts[i]!;
-      const key = seq === SEQ_NONE ? ts : seq;
-      const src = byKey.get(key);
-      rows.push({
-        user_id: ref.userId,
-        device_id: ref.deviceId,
-        session_id: ref.sessionId,
-        sport: ref.sport,
-        sample_key: key,
-        seq: seq === SEQ_NONE ? null : seq,
-        ts,
-        lat: fin(clean.lat[i]),
-        lon: fin(clean.lon[i]),
-        lat_smooth: fin(clean.latSmooth[i]),
-        lon_smooth: fin(clean.lonSmooth[i]),
-        alt: fin(clean.alt[i]),
-        alt_smooth: fin(clean.altSmooth[i]),
-        acc: fin(src?.acc),
-        speed_device: fin(src?.speed),
-        dist_device: fin(src?.dist),
-        speed: fin(clean.speed[i]),
-        distance_m: fin(clean.distance[i]),
-        hr: clean.hr[i] === 0 ? null : clean.hr[i],
-        cadence: clean.cadence[i] === 0xffff ? null : clean.cadence[i],
-        power: clean.power[i] === 0xffff ? null : clean.power[i],
-        lap: src?.lap ? 1 : 0,
-        flags: clean.flags[i],
-        cleaned: 1,
-        activity_version: version,
-        version: rowVersion,
-      });
-    }
-    await this.insert('samples', rows);
-    await this.insert('activities', [activityRow(summary, version)]);
+    await this.writeActivities([{ ref, version, summary, clean, input }]);
+  }
+
+  /** Many activities: one insert of cleaned samples, then one of activity rows. */
+  async writeActivities(items: readonly ActivityWrite[]): Promise<void> {
+    const w = new RowBinaryWriter(1 << 20);
+    for (const it of items) writeCleanSamples(w, it);
+    await this.insertSamples(w);
+    await this.insert(
+      'activities',
+      items.map((it) => activityRow(it.summary, it.version)),
+    );
   }
 
   /** Sessions carried by these partitions that have no activity yet (to finalise after a timeout). */
@@ -314,6 +362,59 @@ export class ClickHouseStore implements Sink {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+}
+
+export interface ActivityWrite {
+  ref: SessionRef;
+  version: number;
+  summary: ActivitySummary;
+  clean: CleanSamples;
+  input: readonly Sample[];
+}
+
+function writeCleanSamples(w: RowBinaryWriter, { ref, version, clean, input }: ActivityWrite): void {
+  const byKey = new Map<number, Sample>();
+  for (const s of input) byKey.set(s.seq ?? s.ts, s);
+  const rowVersion = cleanSampleVersion(version);
+  const ident = Buffer.concat([
+    encodeString(ref.userId),
+    encodeString(ref.deviceId),
+    encodeString(ref.sessionId),
+    encodeString(ref.sport),
+  ]);
+  for (let i = 0; i < clean.length; i++) {
+    const seq = clean.seq[i]!;
+    const ts = clean.ts[i]!;
+    const key = seq === SEQ_NONE ? ts : seq;
+    const src = byKey.get(key);
+    const hr = clean.hr[i]!;
+    const cadence = clean.cadence[i]!;
+    const power = clean.power[i]!;
+    w.raw(ident);
+    w.u64(key);
+    w.nullable(seq === SEQ_NONE ? null : seq, W.u32);
+    w.u64(ts);
+    w.nullable(fin(clean.lat[i]), W.f64);
+    w.nullable(fin(clean.lon[i]), W.f64);
+    w.nullable(fin(clean.latSmooth[i]), W.f64);
+    w.nullable(fin(clean.lonSmooth[i]), W.f64);
+    w.nullable(fin(clean.alt[i]), W.f32);
+    w.nullable(fin(clean.altSmooth[i]), W.f32);
+    w.nullable(fin(src?.acc), W.f32);
+    w.nullable(fin(src?.speed), W.f32);
+    w.nullable(fin(src?.dist), W.f32);
+    w.nullable(fin(clean.speed[i]), W.f32);
+    w.nullable(fin(clean.distance[i]), W.f64);
+    w.nullable(hr === 0 ? null : hr, W.u8);
+    w.nullable(cadence === 0xffff ? null : cadence, W.u16);
+    w.nullable(power === 0xffff ? null : power, W.u16);
+    w.u8(src?.lap ? 1 : 0);
+    w.u8(clean.flags[i]!);
+    w.u8(1);
+    w.u64(version);
+    w.u64(rowVersion);
+    w.rows++;
   }
 }
 
