@@ -203,6 +203,19 @@ try {
         99,
       ),
     ),
+    flushSinksP50Ms: Math.round(
+      pct(
+        flushes.map((f) => f.sinksMs),
+        50,
+      ),
+    ),
+    flushFinaliseP50Ms: Math.round(
+      pct(
+        flushes.map((f) => f.finaliseMs),
+        50,
+      ),
+    ),
+    flushPerSinkMs: flushes.map((f) => f.sinkMs),
     activitiesWritten: Number(acts!.n),
     sampleRows: Number(smp!.n),
     cleanedRows: Number(smp!.c),

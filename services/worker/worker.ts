@@ -36,6 +36,11 @@ export interface FlushStats {
   maxLagMs: number;
   minLagMs: number;
   durationMs: number;
+  /** time until every sink acked, then for finalisation */
+  sinksMs: number;
+  finaliseMs: number;
+  /** per sink, ms */
+  sinkMs: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -178,13 +183,22 @@ export class Worker {
     this.records = [];
     this.dead = [];
     const end = this.metrics.flushSeconds.startTimer();
+    const t0 = performance.now();
+    const sinkMs: Record<string, number> = {};
+    const timed = (name: string, f: () => Promise<void>) =>
+      this.retry(name, f, heartbeat).then(() => {
+        sinkMs[name] = Math.round(performance.now() - t0);
+      });
     const snapshots = this.d.tracker.apply(batch);
+    sinkMs.live_state = Math.round(performance.now() - t0);
     await Promise.all([
-      ...this.d.sinks.map((s) => this.retry(s.name, () => s.writeBatch(batch), heartbeat)),
-      this.retry(this.d.live.name, () => this.d.live.publish(snapshots), heartbeat),
-      this.retry('dlq', () => this.d.dlq.deadLetter(dead, Date.now()), heartbeat),
+      ...this.d.sinks.map((s) => timed(s.name, () => s.writeBatch(batch))),
+      timed(this.d.live.name, () => this.d.live.publish(snapshots)),
+      timed('dlq', () => this.d.dlq.deadLetter(dead, Date.now())),
     ]);
+    const t1 = performance.now();
     await this.retry('finalise', () => this.d.sessions.afterFlush(batch), heartbeat);
+    const t2 = performance.now();
     this.publishStats();
     const durationMs = end() * 1000;
     const now = Date.now();
@@ -204,6 +218,9 @@ export class Worker {
         maxLagMs: now - minTs,
         minLagMs: now - maxTs,
         durationMs,
+        sinksMs: Math.round(t1 - t0),
+        finaliseMs: Math.round(t2 - t1),
+        sinkMs,
       });
     }
   }
