@@ -22,6 +22,8 @@ export function createClickHouse(c: WorkerConfig) {
     password: c.CLICKHOUSE_PASSWORD,
     request_timeout: 30_000,
     max_open_connections: 8,
+    // the local server closes idle keep-alive sockets after 3 s; reuse them only well within that
+    keep_alive: { enabled: true, idle_socket_ttl: 1500 },
     // failures surface as typed sink errors with retry logs; the client's own logger would repeat them
     log: { level: ClickHouseLogLevel.OFF },
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
