@@ -133,6 +133,10 @@ interface Row {
   idleHeapPerConnKB: number;
   runs: Array<{
     format: string;
+    gatewayCpuUsPerMsg: number;
+    gatewayCores: number;
+    loadAvg: number;
+    dlq: number;
     msgsPerS: number;
     samplesPerS: number;
     payloadMBPerS: number;
