@@ -52,18 +52,32 @@ wait_ready worker http://127.0.0.1:9402/readyz
 wait_ready api http://127.0.0.1:3000/readyz
 
 echo "==> streaming ${DEMO_DEVICES:-50} simulated workouts for ${DEMO_DURATION_S:-120}s"
+: >"$LOGS/loadgen.log"
 node --enable-source-maps dist/bench/loadgen/main.js \
   --devices "${DEMO_DEVICES:-50}" --duration "${DEMO_DURATION_S:-120}" --format "${DEMO_FORMAT:-json}" \
-  --summary "$RUN/loadgen-summary.json"
+  --batch 5 --keep --out "$RUN/loadgen-summary.json" 2>"$LOGS/loadgen.log" &
+loadgen=$!
+user=""
+for _ in $(seq 1 60); do
+  user=$(grep -oE 'of user [0-9a-f-]{36}' "$LOGS/loadgen.log" | head -n 1 | cut -d' ' -f3 || true)
+  [ -n "$user" ] && break
+  kill -0 "$loadgen" 2>/dev/null || break
+  sleep 1
+done
+[ -n "$user" ] && echo "Watch it live: http://127.0.0.1:3000/live?user=$user"
+wait "$loadgen" || { echo "load generator failed; see $LOGS/loadgen.log" >&2; tail -n 20 "$LOGS/loadgen.log" >&2; exit 1; }
+tail -n 5 "$LOGS/loadgen.log"
 
 cat <<MSG
 
 Fitstream is running.
   API + OpenAPI docs   http://127.0.0.1:3000/docs
-  Activities           curl http://127.0.0.1:3000/v1/activities?limit=5
-  Live page (coaches)  http://127.0.0.1:3000/live
+  Activities           curl 'http://127.0.0.1:3000/v1/activities?userId=$user&limit=5'
+  Live page (coaches)  http://127.0.0.1:3000/live?user=$user
   Metrics              http://127.0.0.1:9401/metrics (gateway)  :9402/metrics (worker)  :3000/metrics (api)
   ClickHouse           clickhouse-client --port 9000 -q "SELECT sport, count(), round(sum(distance_m)/1000,1) AS km FROM fitstream.activities FINAL GROUP BY sport"
+  Sent vs acknowledged $RUN/loadgen-summary.json
   Logs                 $LOGS/
+Activities appear once the worker finalises each session (on its end message).
 Stop the services with: npm run demo -- stop     Stop the stack with: npm run stack:down
 MSG
