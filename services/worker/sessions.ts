@@ -32,6 +32,9 @@ interface OpenSession {
   lastSeen: number;
 }
 
+/** concurrent finalisation chunks per flush */
+const FINALISE_LANES = 4;
+
 export type FinaliseOutcome = 'created' | 'updated' | 'unchanged' | 'empty';
 
 /**
@@ -124,7 +127,11 @@ export class Sessions {
         this.open.set(k, { ref: t.ref, partition: t.partition, lastSeen: now });
       }
     }
-    await this.finaliseMany(due, 'late_data', absent);
+    // independent sessions: a few concurrent chunks keep ClickHouse and the CPU busy at once
+    const chunk = Math.max(4, Math.ceil(due.length / FINALISE_LANES));
+    const chunks: SessionRef[][] = [];
+    for (let i = 0; i < due.length; i += chunk) chunks.push(due.slice(i, i + chunk));
+    await Promise.all(chunks.map((c) => this.finaliseMany(c, 'late_data', absent)));
   }
 
   /** Finalise sessions with no records for `timeoutMs` (and, after a rebalance, recover open ones). */
