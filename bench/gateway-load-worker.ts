@@ -148,6 +148,7 @@ async function runLoad(format: 'json' | 'avro', durationS: number, inflight: num
   let nLat = 0;
   let bytes = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const deadline = t0 + durationS * 1000;
   let v = 0;
   const fire = (c: Conn, k: number) => {
@@ -189,9 +190,11 @@ async function runLoad(format: 'json' | 'avro', durationS: number, inflight: num
   onAck = null;
   const l = lat.subarray(0, nLat).sort();
   const q = (p: number) => (nLat ? l[Math.min(nLat - 1, Math.floor(p * nLat))]! : 0);
+  const cpu = process.cpuUsage(cpu0);
   send({
     type: 'load',
     format,
+    loadCores: (cpu.user + cpu.system) / 1e6 / elapsed,
     sent,
     acked,
     elapsedS: elapsed,

@@ -136,6 +136,7 @@ interface Row {
     gatewayCpuUsPerMsg: number;
     gatewayCores: number;
     loadAvg: number;
+    loadGenCores: number;
     dlq: number;
     msgsPerS: number;
     samplesPerS: number;
@@ -172,6 +173,7 @@ for (const n of connectionCounts) {
       elapsedS: number;
       payloadBytes: number;
       latencyMs: Record<string, number>;
+      loadCores: number;
     };
     const cpu = process.cpuUsage(cpu0);
     const dlq = (await counter('fitstream_gateway_dlq_messages_total')) - dlqBefore;
@@ -188,10 +190,12 @@ for (const n of connectionCounts) {
       gatewayCpuUsPerMsg: Math.round((cpu.user + cpu.system) / Math.max(1, r.acked)),
       gatewayCores: +((cpu.user + cpu.system) / 1e6 / r.elapsedS).toFixed(2),
       loadAvg: +os.loadavg()[0]!.toFixed(1),
+      /** CPU of the load generator process, in cores */
+      loadGenCores: +r.loadCores.toFixed(2),
     };
     row.runs.push(run);
     console.log(
-      `  ${format}: ${run.msgsPerS} msg/s, ${run.samplesPerS} samples/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms (dlq ${dlq}); gateway ${run.gatewayCpuUsPerMsg} µs CPU/msg, ${run.gatewayCores} cores; load avg ${run.loadAvg}`,
+      `  ${format}: ${run.msgsPerS} msg/s, ${run.samplesPerS} samples/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms (dlq ${dlq}); gateway ${run.gatewayCpuUsPerMsg} µs CPU/msg, ${run.gatewayCores} cores; load generator ${run.loadGenCores} cores; load avg ${run.loadAvg}`,
     );
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -235,12 +239,12 @@ const md = [
   `${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}. Gateway in one process, raw-MQTT load in another, Kafka (acks=all, idempotent) on the same machine.`,
   `QoS 1, ${samplesPerMessage} samples/message, ${inflight} messages in flight per connection, ${durationS} s per run, batch window ${args.window} ms; mean ${result.meanRecordsPerProduce} records per produce call, mean produce (acks=all) ${result.meanProduceMs} ms.`,
   '',
-  '| connections | format | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| connections | format | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | loadgen cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.flatMap((r) =>
     r.runs.map(
       (x) =>
-        `| ${r.connections} | ${x.format} | ${x.msgsPerS} | ${x.samplesPerS} | ${x.payloadMBPerS} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.gatewayCpuUsPerMsg} | ${x.gatewayCores} | ${x.loadAvg} | ${r.idleRssPerConnKB} | ${r.idleHeapPerConnKB} |`,
+        `| ${r.connections} | ${x.format} | ${x.msgsPerS} | ${x.samplesPerS} | ${x.payloadMBPerS} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.gatewayCpuUsPerMsg} | ${x.gatewayCores} | ${x.loadGenCores} | ${x.loadAvg} | ${r.idleRssPerConnKB} | ${r.idleHeapPerConnKB} |`,
     ),
   ),
   '',
