@@ -44,6 +44,8 @@ function distanceEfforts(t: Track): BestEffort[] {
       const target = dist[j]! - D;
       if (target < 0) continue;
       while (dist[i + 1]! <= target) i++;
+      // the start lies in [ts[i], ts[i + 1]], so the window lasts at least ts[j] - ts[i + 1]
+      if (ts[j]! - ts[i + 1]! >= best) continue;
       const d0 = dist[i]!;
       const span = dist[i + 1]! - d0;
       const tStart = span > 0 ? ts[i]! + ((ts[i + 1]! - ts[i]!) * (target - d0)) / span : ts[i]!;

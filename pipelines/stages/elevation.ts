@@ -1,4 +1,5 @@
 import type { SportConfig } from '../config.js';
+import { ScratchPool } from './scratch.js';
 import { Cv2 } from './smooth-gps.js';
 
 /**
@@ -18,6 +19,7 @@ export interface ElevationResult {
 }
 
 const GATE_CHI2_1D = 25;
+const scratch = new ScratchPool();
 
 export function smoothAltitude(
   ts: Float64Array,
@@ -27,12 +29,14 @@ export function smoothAltitude(
   cfg: SportConfig,
 ): Float32Array {
   const out = new Float32Array(n).fill(Number.NaN);
-  const fz = new Float64Array(n);
-  const fv = new Float64Array(n);
-  const c00 = new Float64Array(n);
-  const c01 = new Float64Array(n);
-  const c10 = new Float64Array(n);
-  const c11 = new Float64Array(n);
+  const [fz, fv, c00, c01, c10, c11] = scratch.take(6, n) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
   const kf = new Cv2();
   const q = cfg.altProcessNoise;
   const r = cfg.altSigmaM * cfg.altSigmaM;

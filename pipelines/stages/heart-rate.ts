@@ -82,21 +82,35 @@ export function heartRate(
   const hr = new Float32Array(n).fill(Number.NaN);
   if (count === 0) return { hr, summary: null, artefacts };
 
-  // centred 5-sample mean over accepted values
+  // Centred 5-sample mean over accepted values, as a sliding window. The values are whole bpm, so
+  // the running sum is exact and equals the sum taken window by window.
+  let s = 0;
+  let c = 0;
+  for (let j = 0; j < 2 && j < n; j++) {
+    const v = ok[j]!;
+    if (!Number.isNaN(v)) {
+      s += v;
+      c++;
+    }
+  }
   for (let i = 0; i < n; i++) {
-    if (Number.isNaN(ok[i])) continue;
-    let s = 0;
-    let c = 0;
-    const lo = i >= 2 ? i - 2 : 0;
-    const hi = i + 2 < n ? i + 2 : n - 1;
-    for (let j = lo; j <= hi; j++) {
-      const v = ok[j]!;
+    const enter = i + 2;
+    if (enter < n) {
+      const v = ok[enter]!;
       if (!Number.isNaN(v)) {
         s += v;
         c++;
       }
     }
-    hr[i] = s / c;
+    if (!Number.isNaN(ok[i])) hr[i] = s / c;
+    const leave = i - 2;
+    if (leave >= 0) {
+      const v = ok[leave]!;
+      if (!Number.isNaN(v)) {
+        s -= v;
+        c--;
+      }
+    }
   }
 
   const { maxHr, source } = maxHrFor(athlete, ts[0]!);

@@ -18,67 +18,73 @@ export function simplify(
   toleranceM: number,
   maxPoints: number,
 ): { lat: Float64Array; lon: Float64Array } {
-  // collect rows with a position
+  // Rows with a position, projected once to the plane around the first (always kept); each
+  // tolerance step runs on the survivors of the previous one, compacted in place.
   let m = 0;
   for (let i = 0; i < n; i++) if (!Number.isNaN(lat[i])) m++;
-  let la = new Float64Array(m);
-  let lo = new Float64Array(m);
+  const row = new Uint32Array(m);
   m = 0;
-  for (let i = 0; i < n; i++) {
-    if (Number.isNaN(lat[i])) continue;
-    la[m] = lat[i]!;
-    lo[m++] = lon[i]!;
-  }
-  if (m <= 2) return { lat: la, lon: lo };
-  const kx = EARTH_RADIUS_M * DEG * Math.cos(la[0]! * DEG);
+  for (let i = 0; i < n; i++) if (!Number.isNaN(lat[i])) row[m++] = i;
+  if (m <= 2) return pick(lat, lon, row, m);
+  const lat0 = lat[row[0]!]!;
+  const lon0 = lon[row[0]!]!;
+  const kx = EARTH_RADIUS_M * DEG * Math.cos(lat0 * DEG);
   const ky = EARTH_RADIUS_M * DEG;
+  const x = new Float64Array(m);
+  const y = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    x[k] = (lon[row[k]!]! - lon0) * kx;
+    y[k] = (lat[row[k]!]! - lat0) * ky;
+  }
   for (let tol = toleranceM; ; tol *= 2) {
-    const keep = douglasPeucker(la, lo, la.length, kx, ky, tol);
-    let k = 0;
-    for (let i = 0; i < keep.length; i++) k += keep[i]!;
-    const nla = new Float64Array(k);
-    const nlo = new Float64Array(k);
+    const keep = douglasPeucker(x, y, m, tol);
     let w = 0;
-    for (let i = 0; i < keep.length; i++) {
-      if (!keep[i]) continue;
-      nla[w] = la[i]!;
-      nlo[w++] = lo[i]!;
+    for (let k = 0; k < m; k++) {
+      if (!keep[k]) continue;
+      x[w] = x[k]!;
+      y[w] = y[k]!;
+      row[w++] = row[k]!;
     }
-    la = nla;
-    lo = nlo;
-    if (k <= maxPoints) return { lat: la, lon: lo };
+    m = w;
+    if (m <= maxPoints) return pick(lat, lon, row, m);
   }
 }
 
-/** Marks the rows Douglas–Peucker keeps at tolerance `tol` metres. */
-export function douglasPeucker(
+function pick(
   lat: Float64Array,
   lon: Float64Array,
-  n: number,
-  kx: number,
-  ky: number,
-  tol: number,
-): Uint8Array {
+  row: Uint32Array,
+  m: number,
+): { lat: Float64Array; lon: Float64Array } {
+  const la = new Float64Array(m);
+  const lo = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    la[k] = lat[row[k]!]!;
+    lo[k] = lon[row[k]!]!;
+  }
+  return { lat: la, lon: lo };
+}
+
+/** Marks the points Douglas–Peucker keeps at tolerance `tol` (plane coordinates x, y in metres). */
+export function douglasPeucker(x: Float64Array, y: Float64Array, n: number, tol: number): Uint8Array {
   const keep = new Uint8Array(n);
   keep[0] = 1;
   keep[n - 1] = 1;
   const tol2 = tol * tol;
-  const lat0 = lat[0]!;
-  const lon0 = lon[0]!;
   const stack: number[] = [0, n - 1];
   while (stack.length > 0) {
     const b = stack.pop()!;
     const a = stack.pop()!;
-    const ax = (lon[a]! - lon0) * kx;
-    const ay = (lat[a]! - lat0) * ky;
-    const dx = (lon[b]! - lon0) * kx - ax;
-    const dy = (lat[b]! - lat0) * ky - ay;
+    const ax = x[a]!;
+    const ay = y[a]!;
+    const dx = x[b]! - ax;
+    const dy = y[b]! - ay;
     const len2 = dx * dx + dy * dy;
     let worst = -1;
     let worstD = tol2;
     for (let i = a + 1; i < b; i++) {
-      const px = (lon[i]! - lon0) * kx - ax;
-      const py = (lat[i]! - lat0) * ky - ay;
+      const px = x[i]! - ax;
+      const py = y[i]! - ay;
       let d2: number;
       if (len2 === 0) d2 = px * px + py * py;
       else {

@@ -7,6 +7,7 @@ import {
 } from '../types.js';
 import { rowAccuracy as rowAccuracy_ } from './clean-gps.js';
 import { EARTH_RADIUS_M as EARTH_RADIUS_M_ } from './distance.js';
+import { ScratchPool } from './scratch.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
 const EARTH_RADIUS_M = EARTH_RADIUS_M_;
@@ -164,23 +165,19 @@ interface PassBuffers {
   fvx: Float64Array;
   fy: Float64Array;
   fvy: Float64Array;
-  p11: Float64Array;
+  /** filtered velocity variance, kept only when the speed measurement uses it (headingWeight) */
+  p11: Float64Array | null;
   c00: Float64Array;
   c01: Float64Array;
   c10: Float64Array;
   c11: Float64Array;
 }
 
-/** Velocity (pseudo-)measurements per row: NaN where none. */
-interface VelocityMeasurements {
-  vx: Float64Array;
-  vy: Float64Array;
-  r: Float64Array;
-}
-
 /**
  * One forward Kalman pass + RTS backward pass. In the first pass (`gate`), fixes are gated and
- * segments assigned; later passes replay the same accepted fixes and segments.
+ * segments assigned; later passes replay the same accepted fixes and segments. In a speed-aided
+ * pass (`aided`) the device speed along the previous pass's smoothed heading is a velocity
+ * measurement; row i of the buffers still holds the previous pass when the forward loop reads it.
  */
 function pass(
   cols: SampleColumns,
@@ -189,13 +186,16 @@ function pass(
   plane: LocalPlane,
   segment: Int32Array,
   gate: boolean,
-  vel: VelocityMeasurements | null,
+  aided: boolean,
   b: PassBuffers,
 ): { first: number; gated: number } {
   const n = cols.length;
   const ts = cols.ts;
   const q = cfg.processNoise;
   const { fx, fvx, fy, fvy, p11, c00, c01, c10, c11 } = b;
+  const maxSpeed = cfg.maxSpeedMps;
+  const s2 = cfg.speedSigmaMps * cfg.speedSigmaMps;
+  const headingWeight = cfg.headingWeight;
   const kf = new Cv2();
   let seg = -1;
   let first = -1;
@@ -235,7 +235,7 @@ function pass(
       let reset = false;
       if (hasFix) {
         const r0 = rowAccuracy(cols.acc[i]!, cfg);
-        const r = vel ? r0 * r0 * cfg.aidedPositionVarScale : r0 * r0;
+        const r = aided ? r0 * r0 * cfg.aidedPositionVarScale : r0 * r0;
         const zx = plane.x(cols.lon[i]! * 1e-7);
         const zy = plane.y(cols.lat[i]! * 1e-7);
         if (gate && kf.mahalanobis2(zx, zy, r) > cfg.gateChi2) {
@@ -254,9 +254,17 @@ function pass(
           rejects = 0;
         }
       }
-      if (vel && !reset) {
-        const vr = vel.r[i]!;
-        if (!Number.isNaN(vr)) kf.updateVelocity(vel.vx[i]!, vel.vy[i]!, vr);
+      if (aided && !reset) {
+        const s = cols.speed[i]!;
+        if (!Number.isNaN(s) && !(s > maxSpeed)) {
+          const vx = fvx[i]!;
+          const vy = fvy[i]!;
+          const v = Math.sqrt(vx * vx + vy * vy);
+          // heading is meaningless while (nearly) standing: then only the magnitude ~0 is informative
+          const ux = v > 1e-6 ? vx / v : 0;
+          const uy = v > 1e-6 ? vy / v : 0;
+          kf.updateVelocity(s * ux, s * uy, p11 ? s2 + headingWeight * p11[i]! : s2);
+        }
       }
       if (reset) {
         c00[i] = 0;
@@ -275,7 +283,7 @@ function pass(
     fvx[i] = kf.vx;
     fy[i] = kf.y;
     fvy[i] = kf.vy;
-    p11[i] = kf.p11;
+    if (p11) p11[i] = kf.p11;
   }
   if (first < 0) return { first, gated };
   for (let k = n - 2; k >= first; k--) {
@@ -298,55 +306,40 @@ function pass(
   return { first, gated };
 }
 
+const scratch = new ScratchPool();
+
 export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Array): SmoothGpsResult {
   const n = cols.length;
   const lat = new Float64Array(n).fill(Number.NaN);
   const lon = new Float64Array(n).fill(Number.NaN);
   const speed = new Float32Array(n).fill(Number.NaN);
   const segment = new Int32Array(n).fill(-1);
-  const b: PassBuffers = {
-    fx: new Float64Array(n),
-    fvx: new Float64Array(n),
-    fy: new Float64Array(n),
-    fvy: new Float64Array(n),
-    p11: new Float64Array(n),
-    c00: new Float64Array(n),
-    c01: new Float64Array(n),
-    c10: new Float64Array(n),
-    c11: new Float64Array(n),
-  };
+  const [fx, fvx, fy, fvy, p11, c00, c01, c10, c11] = scratch.take(9, n) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const b: PassBuffers = { fx, fvx, fy, fvy, p11: cfg.headingWeight !== 0 ? p11 : null, c00, c01, c10, c11 };
   const plane = new LocalPlane();
-  const { first, gated } = pass(cols, cfg, flags, plane, segment, true, null, b);
+  const { first, gated } = pass(cols, cfg, flags, plane, segment, true, false, b);
   if (first < 0) return { lat, lon, speed, segment, gated };
 
-  // Pass 2: device (Doppler) speed along the pass-1 heading as a velocity measurement. Doppler
+  // Passes 2..: device (Doppler) speed along the previous heading as a velocity measurement. Doppler
   // speed is an order of magnitude more precise than position differences, and it anchors the
   // length of each step, so the smoothed path neither jitters (long) nor cuts corners (short).
-  for (let it = 0; it < cfg.aidedPasses; it++) {
-    let hasSpeed = false;
-    const vel: VelocityMeasurements = {
-      vx: new Float64Array(n),
-      vy: new Float64Array(n),
-      r: new Float64Array(n).fill(Number.NaN),
-    };
-    const s2 = cfg.speedSigmaMps * cfg.speedSigmaMps;
-    for (let i = first; i < n; i++) {
-      const s = cols.speed[i]!;
-      if (Number.isNaN(s) || s > cfg.maxSpeedMps) continue;
-      const vx = b.fvx[i]!;
-      const vy = b.fvy[i]!;
-      const v = Math.sqrt(vx * vx + vy * vy);
-      // heading is meaningless while (nearly) standing: then only the magnitude ~0 is informative
-      const ux = v > 1e-6 ? vx / v : 0;
-      const uy = v > 1e-6 ? vy / v : 0;
-      vel.vx[i] = s * ux;
-      vel.vy[i] = s * uy;
-      vel.r[i] = s2 + cfg.headingWeight * b.p11[i]!;
-      hasSpeed = true;
-    }
-    if (!hasSpeed) break;
-    pass(cols, cfg, flags, plane, segment, false, vel, b);
+  let hasSpeed = false;
+  for (let i = first; i < n && !hasSpeed; i++) {
+    const sp = cols.speed[i]!;
+    hasSpeed = !Number.isNaN(sp) && !(sp > cfg.maxSpeedMps);
   }
+  if (hasSpeed)
+    for (let it = 0; it < cfg.aidedPasses; it++) pass(cols, cfg, flags, plane, segment, false, true, b);
 
   for (let i = first; i < n; i++) {
     lat[i] = plane.lat(b.fy[i]!);
