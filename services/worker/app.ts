@@ -99,7 +99,6 @@ export async function startWorker(
       fromBeginning: c.WORKER_FROM_BEGINNING,
       flushIntervalMs: c.WORKER_FLUSH_INTERVAL_MS,
       batchRows: c.WORKER_BATCH_ROWS,
-      sessionTimeoutMs: c.WORKER_KAFKA_SESSION_TIMEOUT_MS,
     },
     worker,
     logger.child({ component: 'source' }),

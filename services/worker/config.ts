@@ -42,8 +42,6 @@ export const workerEnv = {
     .default('raw'),
   /** live state hashes expire this long after the session ended (or went quiet) */
   WORKER_LIVE_TTL_S: positiveInt.default(3600),
-  /** consumer group session timeout: how long a dead worker holds its partitions */
-  WORKER_KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   /** read the topic from the beginning when the group has no committed offset */
   WORKER_FROM_BEGINNING: bool.default(true),
   /** back-off ceiling while a sink is down (the worker waits; it never drops or skips) */

@@ -90,7 +90,6 @@ describe('worker: no loss, no duplicates', () => {
       WORKER_OPS_PORT: '0',
       WORKER_FLUSH_INTERVAL_MS: '300',
       WORKER_BATCH_ROWS: '2000',
-      WORKER_KAFKA_SESSION_TIMEOUT_MS: '10000',
       LOG_LEVEL: 'error',
     };
     const spawnWorker = (): ChildProcess =>

@@ -47,7 +47,8 @@ export class KafkaSource {
   ) {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 45_000,
+      // a dead worker's partitions move after this long; a live one heartbeats during flushes too
+      sessionTimeout: opts.sessionTimeoutMs ?? 15_000,
       heartbeatInterval: 3000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
@@ -135,7 +136,13 @@ export class KafkaSource {
       const offsets = this.pending;
       this.pending = new Map();
       this.weight = 0;
-      await this.handler.flush(() => this.heartbeat().catch(() => {}));
+      // keep the group membership alive while sinks are slow or down (the flush may take long)
+      const beat = setInterval(() => void this.heartbeat().catch(() => {}), 3000);
+      try {
+        await this.handler.flush(() => this.heartbeat().catch(() => {}));
+      } finally {
+        clearInterval(beat);
+      }
       try {
         await this.consumer.commitOffsets(
           [...offsets].map(([partition, offset]) => ({ topic: this.opts.topic, partition, offset })),

@@ -50,7 +50,6 @@ export async function isolate(
       WORKER_FLUSH_INTERVAL_MS: '300',
       WORKER_SESSION_TIMEOUT_S: '600',
       WORKER_SWEEP_INTERVAL_MS: '500',
-      WORKER_KAFKA_SESSION_TIMEOUT_MS: '10000',
       LOG_LEVEL: 'warn',
       ...opts.env,
     }),
