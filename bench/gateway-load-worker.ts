@@ -14,7 +14,15 @@ type Cmd =
       devices: Array<{ deviceId: string; token: string }>;
       parallel: number;
     }
-  | { cmd: 'load'; format: 'json' | 'avro'; durationS: number; inflight: number; samplesPerMessage: number }
+  | {
+      cmd: 'load';
+      format: 'json' | 'avro';
+      durationS: number;
+      inflight: number;
+      samplesPerMessage: number;
+      /** open loop: messages per second over all connections; 0 = closed loop (refill on every PUBACK) */
+      rate: number;
+    }
   | { cmd: 'close' };
 
 const SLOTS = 256;
@@ -138,7 +146,13 @@ function payloads(format: 'json' | 'avro', samplesPerMessage: number, variants =
   return out;
 }
 
-async function runLoad(format: 'json' | 'avro', durationS: number, inflight: number, spm: number) {
+async function runLoad(
+  format: 'json' | 'avro',
+  durationS: number,
+  inflight: number,
+  spm: number,
+  rate: number,
+) {
   const bodies = payloads(format, spm);
   const suffix = Buffer.from(`/telemetry/${format}`);
   const topics = conns.map((c) => Buffer.concat([Buffer.from(`v1/devices/${c.deviceId}`), suffix]));
@@ -170,8 +184,8 @@ async function runLoad(format: 'json' | 'avro', durationS: number, inflight: num
       if (nLat < lat.length) lat[nLat++] = now - c.sentAt[id]!;
       acked++;
       c.inflight--;
-      if (now < deadline) fire(c, index.get(c)!);
-      else if (sent === acked) resolve();
+      if (rate === 0 && now < deadline) fire(c, index.get(c)!);
+      else if (now >= deadline && sent === acked) resolve();
     };
     setTimeout(
       () => {
@@ -180,11 +194,33 @@ async function runLoad(format: 'json' | 'avro', durationS: number, inflight: num
       durationS * 1000 + 50,
     );
   });
-  conns.forEach((c, k) => {
-    for (let i = 0; i < inflight; i++) fire(c, k);
-  });
+  let ticker: NodeJS.Timeout | null = null;
+  if (rate === 0) {
+    conns.forEach((c, k) => {
+      for (let i = 0; i < inflight; i++) fire(c, k);
+    });
+  } else {
+    // every 10 ms, the messages due, round robin over the connections (skipping ones at their in-flight cap)
+    let budget = 0;
+    let rr = 0;
+    ticker = setInterval(() => {
+      if (performance.now() >= deadline) {
+        if (ticker) clearInterval(ticker);
+        return;
+      }
+      budget += rate / 100;
+      for (let tries = 0; budget >= 1 && tries < conns.length; tries++) {
+        const k = rr;
+        rr = (rr + 1) % conns.length;
+        if (conns[k]!.inflight >= inflight) continue;
+        fire(conns[k]!, k);
+        budget--;
+      }
+    }, 10);
+  }
   const drainTimeout = new Promise<void>((r) => setTimeout(r, durationS * 1000 + 30_000));
   await Promise.race([done, drainTimeout]);
+  if (ticker) clearInterval(ticker);
   const elapsed = (performance.now() - t0) / 1000;
   loadActive = false;
   onAck = null;
@@ -219,7 +255,7 @@ process.on('message', async (m: Cmd) => {
     send({ type: 'connected', connected: conns.length, failed, ms: performance.now() - t0 });
   } else if (m.cmd === 'load') {
     if (loadActive) return;
-    await runLoad(m.format, m.durationS, m.inflight, m.samplesPerMessage);
+    await runLoad(m.format, m.durationS, m.inflight, m.samplesPerMessage, m.rate);
   } else if (m.cmd === 'close') {
     for (const c of conns) c.socket.destroy();
     conns.length = 0;

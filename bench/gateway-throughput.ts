@@ -3,6 +3,7 @@
 //
 //   ulimit -n 65536; node --expose-gc --import tsx bench/gateway-throughput.ts \
 //     [--connections 1000,10000] [--duration 15] [--inflight 2] [--formats json,avro] [--window 10]
+//     [--rates 2000,5000]   (open-loop runs for latency at a given load, after the closed-loop maximum)
 //
 // The gateway runs in this process (as it would in production: one process, its own core); the load runs
 // in a child process speaking raw MQTT (bench/gateway-load-worker.ts). Records go to a private topic with
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     formats: { type: 'string', default: 'json,avro' },
     window: { type: 'string', default: '10' },
     samples: { type: 'string', default: '10' },
+    /** open-loop rates (messages/s over all connections) to measure latency at, after the closed-loop run */
+    rates: { type: 'string', default: '2000,5000' },
     out: { type: 'string', default: 'bench/results/gateway-throughput' },
   },
 });
@@ -41,6 +44,7 @@ const durationS = Number(args.duration);
 const inflight = Number(args.inflight);
 const formats = args.formats.split(',') as Array<'json' | 'avro'>;
 const samplesPerMessage = Number(args.samples);
+const rates = args.rates ? args.rates.split(',').map(Number) : [];
 
 const KAFKA = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -133,6 +137,7 @@ interface Row {
   idleHeapPerConnKB: number;
   runs: Array<{
     format: string;
+    mode: string;
     gatewayCpuUsPerMsg: number;
     gatewayCores: number;
     loadAvg: number;
@@ -164,10 +169,11 @@ for (const n of connectionCounts) {
   console.log(
     `${n} connections: connected ${c.connected} (failed ${c.failed}) in ${row.connectMs} ms; idle RSS ${row.idleRssPerConnKB} KB/conn, heap ${row.idleHeapPerConnKB} KB/conn`,
   );
-  for (const format of formats) {
+  const plan = formats.flatMap((format) => [0, ...rates].map((rate) => ({ format, rate })));
+  for (const { format, rate } of plan) {
     const dlqBefore = await counter('fitstream_gateway_dlq_messages_total');
     const cpu0 = process.cpuUsage();
-    worker.send({ cmd: 'load', format, durationS, inflight, samplesPerMessage });
+    worker.send({ cmd: 'load', format, durationS, inflight, samplesPerMessage, rate });
     const r = (await next('load')) as {
       acked: number;
       elapsedS: number;
@@ -180,6 +186,7 @@ for (const n of connectionCounts) {
     const msgsPerS = Math.round(r.acked / r.elapsedS);
     const run = {
       format,
+      mode: rate === 0 ? 'max' : `${rate}/s`,
       msgsPerS,
       samplesPerS: msgsPerS * samplesPerMessage,
       payloadMBPerS: +(r.payloadBytes / r.elapsedS / 1e6).toFixed(2),
@@ -195,7 +202,7 @@ for (const n of connectionCounts) {
     };
     row.runs.push(run);
     console.log(
-      `  ${format}: ${run.msgsPerS} msg/s, ${run.samplesPerS} samples/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms (dlq ${dlq}); gateway ${run.gatewayCpuUsPerMsg} µs CPU/msg, ${run.gatewayCores} cores; load generator ${run.loadGenCores} cores; load avg ${run.loadAvg}`,
+      `  ${format} ${run.mode}: ${run.msgsPerS} msg/s, ${run.samplesPerS} samples/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms (dlq ${dlq}); gateway ${run.gatewayCpuUsPerMsg} µs CPU/msg, ${run.gatewayCores} cores; load generator ${run.loadGenCores} cores; load avg ${run.loadAvg}`,
     );
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -239,17 +246,22 @@ const md = [
   `${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}. Gateway in one process, raw-MQTT load in another, Kafka (acks=all, idempotent) on the same machine.`,
   `QoS 1, ${samplesPerMessage} samples/message, ${inflight} messages in flight per connection, ${durationS} s per run, batch window ${args.window} ms; mean ${result.meanRecordsPerProduce} records per produce call, mean produce (acks=all) ${result.meanProduceMs} ms.`,
   '',
-  '| connections | format | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | loadgen cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| connections | format | offered | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | loadgen cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
+  '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.flatMap((r) =>
     r.runs.map(
       (x) =>
-        `| ${r.connections} | ${x.format} | ${x.msgsPerS} | ${x.samplesPerS} | ${x.payloadMBPerS} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.gatewayCpuUsPerMsg} | ${x.gatewayCores} | ${x.loadGenCores} | ${x.loadAvg} | ${r.idleRssPerConnKB} | ${r.idleHeapPerConnKB} |`,
+        `| ${r.connections} | ${x.format} | ${x.mode} | ${x.msgsPerS} | ${x.samplesPerS} | ${x.payloadMBPerS} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.gatewayCpuUsPerMsg} | ${x.gatewayCores} | ${x.loadGenCores} | ${x.loadAvg} | ${r.idleRssPerConnKB} | ${r.idleHeapPerConnKB} |`,
     ),
   ),
   '',
   'Command: `ulimit -n 65536; node --expose-gc --import tsx bench/gateway-throughput.ts` ' +
-    `--connections ${args.connections} --duration ${args.duration} --inflight ${args.inflight} --formats ${args.formats} --window ${args.window}`,
+    `--connections ${args.connections} --duration ${args.duration} --inflight ${args.inflight} --formats ${args.formats} --window ${args.window} --rates ${args.rates}`,
+  '',
+  '"max" is closed loop: every connection keeps `inflight` QoS 1 messages outstanding and sends the next on',
+  "each PUBACK, so latency there is Little's law (messages in flight / throughput), not service time. The",
+  'fixed rates are open loop (messages per second spread over all connections): their latency is what a',
+  'device sees at that load.',
   '',
 ];
 writeFileSync(`${args.out}.md`, md.join('\n'));
