@@ -103,8 +103,26 @@ export async function isolate(
       await a.disconnect();
       await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => {});
       await ch.close();
+      await deletePrefix(config, `${prefix}/`).catch(() => {});
     },
   };
+}
+
+/** Removes every archive object under a test's prefix. */
+async function deletePrefix(config: WorkerConfig, prefix: string): Promise<void> {
+  const { DeleteObjectsCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const { createS3 } = await import('./app.js');
+  const s3 = createS3(config);
+  try {
+    for (;;) {
+      const r = await s3.send(new ListObjectsV2Command({ Bucket: config.S3_BUCKET, Prefix: prefix }));
+      const keys = (r.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length === 0) break;
+      await s3.send(new DeleteObjectsCommand({ Bucket: config.S3_BUCKET, Delete: { Objects: keys } }));
+    }
+  } finally {
+    s3.destroy();
+  }
 }
 
 export function batchOf(
