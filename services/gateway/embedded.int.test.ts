@@ -271,6 +271,11 @@ describe('embedded gateway (MQTT 3.1.1, real Kafka)', () => {
     // still connected, and a good message still goes through
     expect(c.connected).toBe(true);
     await c.publishAsync(telemetryTopic(dev.deviceId, 'avro'), good, { qos: 1 });
+    // acknowledged = in Kafka; the test's consumer may still need a moment to read it
+    const t0 = Date.now();
+    while (!samples.records.some((r) => r.key === sessionKey(dev.deviceId, sid)) && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(samples.records.some((r) => r.key === sessionKey(dev.deviceId, sid))).toBe(true);
     await c.endAsync();
   });
