@@ -65,6 +65,8 @@ function pick(
   return { lat: la, lon: lo };
 }
 
+const DIVIDE_MARGIN = 1 - 1e-9;
+
 /** Marks the points Douglas–Peucker keeps at tolerance `tol` (plane coordinates x, y in metres). */
 export function douglasPeucker(x: Float64Array, y: Float64Array, n: number, tol: number): Uint8Array {
   const keep = new Uint8Array(n);
@@ -82,18 +84,30 @@ export function douglasPeucker(x: Float64Array, y: Float64Array, n: number, tol:
     const len2 = dx * dx + dy * dy;
     let worst = -1;
     let worstD = tol2;
-    for (let i = a + 1; i < b; i++) {
-      const px = x[i]! - ax;
-      const py = y[i]! - ay;
-      let d2: number;
-      if (len2 === 0) d2 = px * px + py * py;
-      else {
-        const cr = px * dy - py * dx;
-        d2 = (cr * cr) / len2;
+    if (len2 === 0) {
+      for (let i = a + 1; i < b; i++) {
+        const px = x[i]! - ax;
+        const py = y[i]! - ay;
+        const d2 = px * px + py * py;
+        if (d2 > worstD) {
+          worstD = d2;
+          worst = i;
+        }
       }
-      if (d2 > worstD) {
-        worstD = d2;
-        worst = i;
+    } else {
+      // Divide only for candidates: cr² ≤ bound implies (cr²)/len2 ≤ worstD after rounding (the
+      // 1e-9 margin dwarfs it), so the points chosen are exactly those the division would choose.
+      let bound = worstD * len2 * DIVIDE_MARGIN;
+      for (let i = a + 1; i < b; i++) {
+        const cr = (x[i]! - ax) * dy - (y[i]! - ay) * dx;
+        const q = cr * cr;
+        if (q <= bound) continue;
+        const d2 = q / len2;
+        if (d2 > worstD) {
+          worstD = d2;
+          worst = i;
+          bound = worstD * len2 * DIVIDE_MARGIN;
+        }
       }
     }
     if (worst < 0) continue;

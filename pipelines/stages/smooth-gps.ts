@@ -44,6 +44,9 @@ export class Cv2 {
   p00 = 0;
   p01 = 0;
   p11 = 0;
+  /** gains (position, velocity) of the last update or updateVelocity */
+  k0 = 0;
+  k1 = 0;
 
   init(x: number, y: number, r: number, velVar: number): void {
     this.x = x;
@@ -100,6 +103,8 @@ export class Cv2 {
     this.p00 -= k0 * p01;
     this.p01 = (1 - k1) * p01;
     this.p11 = (1 - k1) * p11;
+    this.k0 = k0;
+    this.k1 = k1;
   }
 
   update(zx: number, zy: number, r: number): void {
@@ -116,6 +121,8 @@ export class Cv2 {
     this.p11 -= k1 * p01;
     this.p01 = (1 - k0) * p01;
     this.p00 = (1 - k0) * this.p00;
+    this.k0 = k0;
+    this.k1 = k1;
   }
 }
 
@@ -171,6 +178,12 @@ interface PassBuffers {
   c01: Float64Array;
   c10: Float64Array;
   c11: Float64Array;
+  /** per-row gains of the position (g) and velocity (v) updates, NaN where none: recorded by an
+   * aided pass so the next one can replay them (see replayAidedPass) */
+  g0: Float64Array;
+  g1: Float64Array;
+  v0: Float64Array;
+  v1: Float64Array;
 }
 
 /**
@@ -187,12 +200,13 @@ function pass(
   segment: Int32Array,
   gate: boolean,
   aided: boolean,
+  record: boolean,
   b: PassBuffers,
 ): { first: number; gated: number } {
   const n = cols.length;
   const ts = cols.ts;
   const q = cfg.processNoise;
-  const { fx, fvx, fy, fvy, p11, c00, c01, c10, c11 } = b;
+  const { fx, fvx, fy, fvy, p11, c00, c01, c10, c11, g0, g1, v0, v1 } = b;
   const maxSpeed = cfg.maxSpeedMps;
   const s2 = cfg.speedSigmaMps * cfg.speedSigmaMps;
   const headingWeight = cfg.headingWeight;
@@ -252,8 +266,12 @@ function pass(
         } else {
           kf.update(zx, zy, r);
           rejects = 0;
+          if (record) {
+            g0[i] = kf.k0;
+            g1[i] = kf.k1;
+          }
         }
-      }
+      } else if (record) g0[i] = Number.NaN;
       if (aided && !reset) {
         const s = cols.speed[i]!;
         if (!Number.isNaN(s) && !(s > maxSpeed)) {
@@ -264,7 +282,11 @@ function pass(
           const ux = v > 1e-6 ? vx / v : 0;
           const uy = v > 1e-6 ? vy / v : 0;
           kf.updateVelocity(s * ux, s * uy, p11 ? s2 + headingWeight * p11[i]! : s2);
-        }
+          if (record) {
+            v0[i] = kf.k0;
+            v1[i] = kf.k1;
+          }
+        } else if (record) v0[i] = Number.NaN;
       }
       if (reset) {
         c00[i] = 0;
@@ -285,7 +307,19 @@ function pass(
     fvy[i] = kf.vy;
     if (p11) p11[i] = kf.p11;
   }
-  if (first < 0) return { first, gated };
+  if (first >= 0) smoothBackward(ts, segment, first, n, b);
+  return { first, gated };
+}
+
+/** RTS backward pass over the filtered states in `b`, segment by segment. */
+function smoothBackward(
+  ts: Float64Array,
+  segment: Int32Array,
+  first: number,
+  n: number,
+  b: PassBuffers,
+): void {
+  const { fx, fvx, fy, fvy, c00, c01, c10, c11 } = b;
   for (let k = n - 2; k >= first; k--) {
     const j = k + 1;
     if (segment[j] !== segment[k]) continue;
@@ -303,7 +337,73 @@ function pass(
     fy[k] = fy[k]! + g00 * ey + g01 * evy;
     fvy[k] = fvy[k]! + g10 * ey + g11 * evy;
   }
-  return { first, gated };
+}
+
+/**
+ * The second and later speed-aided passes see the same rows, fixes, accuracies and speed variances
+ * as the first one, so their covariances, Kalman gains and smoother gains are the same numbers
+ * (when the speed variance does not depend on the previous pass: headingWeight 0). Only the
+ * states differ, because the heading comes from the previous pass. This replays the recorded gains
+ * on the states: the same arithmetic on the states as `pass`, without the covariance half.
+ */
+function replayAidedPass(
+  cols: SampleColumns,
+  plane: LocalPlane,
+  segment: Int32Array,
+  first: number,
+  b: PassBuffers,
+): void {
+  const n = cols.length;
+  const ts = cols.ts;
+  const { fx, fvx, fy, fvy, g0, g1, v0, v1 } = b;
+  let x = 0;
+  let y = 0;
+  let vx = 0;
+  let vy = 0;
+  for (let i = first; i < n; i++) {
+    if (i === first || segment[i] !== segment[i - 1]) {
+      x = plane.x(cols.lon[i]! * 1e-7);
+      y = plane.y(cols.lat[i]! * 1e-7);
+      vx = 0;
+      vy = 0;
+    } else {
+      const dt = (ts[i]! - ts[i - 1]!) * 0.001;
+      x += vx * dt;
+      y += vy * dt;
+      const k0 = g0[i]!;
+      if (!Number.isNaN(k0)) {
+        const k1 = g1[i]!;
+        const ex = plane.x(cols.lon[i]! * 1e-7) - x;
+        const ey = plane.y(cols.lat[i]! * 1e-7) - y;
+        x += k0 * ex;
+        y += k0 * ey;
+        vx += k1 * ex;
+        vy += k1 * ey;
+      }
+      const q0 = v0[i]!;
+      if (!Number.isNaN(q0)) {
+        // the device speed along the previous pass's heading, as in `pass`
+        const s = cols.speed[i]!;
+        const pvx = fvx[i]!;
+        const pvy = fvy[i]!;
+        const v = Math.sqrt(pvx * pvx + pvy * pvy);
+        const ux = v > 1e-6 ? pvx / v : 0;
+        const uy = v > 1e-6 ? pvy / v : 0;
+        const q1 = v1[i]!;
+        const ex = s * ux - vx;
+        const ey = s * uy - vy;
+        x += q0 * ex;
+        y += q0 * ey;
+        vx += q1 * ex;
+        vy += q1 * ey;
+      }
+    }
+    fx[i] = x;
+    fvx[i] = vx;
+    fy[i] = y;
+    fvy[i] = vy;
+  }
+  smoothBackward(ts, segment, first, n, b);
 }
 
 const scratch = new ScratchPool();
@@ -314,7 +414,11 @@ export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Arr
   const lon = new Float64Array(n).fill(Number.NaN);
   const speed = new Float32Array(n).fill(Number.NaN);
   const segment = new Int32Array(n).fill(-1);
-  const [fx, fvx, fy, fvy, p11, c00, c01, c10, c11] = scratch.take(9, n) as [
+  const [fx, fvx, fy, fvy, p11, c00, c01, c10, c11, g0, g1, v0, v1] = scratch.take(13, n) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
     Float64Array,
     Float64Array,
     Float64Array,
@@ -325,9 +429,24 @@ export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Arr
     Float64Array,
     Float64Array,
   ];
-  const b: PassBuffers = { fx, fvx, fy, fvy, p11: cfg.headingWeight !== 0 ? p11 : null, c00, c01, c10, c11 };
+  const headingFree = cfg.headingWeight === 0;
+  const b: PassBuffers = {
+    fx,
+    fvx,
+    fy,
+    fvy,
+    p11: headingFree ? null : p11,
+    c00,
+    c01,
+    c10,
+    c11,
+    g0,
+    g1,
+    v0,
+    v1,
+  };
   const plane = new LocalPlane();
-  const { first, gated } = pass(cols, cfg, flags, plane, segment, true, false, b);
+  const { first, gated } = pass(cols, cfg, flags, plane, segment, true, false, false, b);
   if (first < 0) return { lat, lon, speed, segment, gated };
 
   // Passes 2..: device (Doppler) speed along the previous heading as a velocity measurement. Doppler
@@ -338,8 +457,10 @@ export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Arr
     const sp = cols.speed[i]!;
     hasSpeed = !Number.isNaN(sp) && !(sp > cfg.maxSpeedMps);
   }
-  if (hasSpeed)
-    for (let it = 0; it < cfg.aidedPasses; it++) pass(cols, cfg, flags, plane, segment, false, true, b);
+  for (let it = 0; hasSpeed && it < cfg.aidedPasses; it++) {
+    if (it > 0 && headingFree) replayAidedPass(cols, plane, segment, first, b);
+    else pass(cols, cfg, flags, plane, segment, false, true, headingFree, b);
+  }
 
   for (let i = first; i < n; i++) {
     lat[i] = plane.lat(b.fy[i]!);
