@@ -13,7 +13,7 @@ import { ClickHouseStore } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
 import { KafkaSource } from './source-kafka.js';
 import { RedisLiveStore } from './store-redis.js';
-import { Worker, type WorkerDeps } from './worker.js';
+import { type FlushJob, Worker, type WorkerDeps } from './worker.js';
 
 export function createClickHouse(c: WorkerConfig) {
   return createClient({
@@ -45,7 +45,7 @@ export function createKafka(c: WorkerConfig, clientId: string): Kafka {
 
 export interface RunningWorker {
   worker: Worker;
-  source: KafkaSource;
+  source: KafkaSource<FlushJob>;
   store: ClickHouseStore;
   sessions: Sessions;
   close(): Promise<void>;

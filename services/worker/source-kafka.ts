@@ -10,11 +10,13 @@ import type { RawRecord } from './records.js';
  * crash at any point re-delivers everything after the last durable flush. While a flush waits (a
  * sink is down) eachBatch waits too: backpressure, not loss. Heartbeats continue meanwhile.
  */
-export interface SourceHandler {
+export interface SourceHandler<J = unknown> {
   /** Decodes/classifies one record into the pending batch; returns its weight (samples). */
   ingest(raw: RawRecord): Promise<number>;
-  /** Makes every record ingested since the last flush durable; resolves when all sinks acked. */
-  flush(heartbeat: () => Promise<void>): Promise<void>;
+  /** Takes every record ingested since the last take (synchronously) as one job. */
+  take(): J;
+  /** Makes a job durable; resolves when all sinks acked. Called in take order, one at a time. */
+  write(job: J, heartbeat: () => Promise<void>): Promise<void>;
   /** Partitions of the topic this member owns after a rebalance. */
   assigned(partitions: number[]): void;
 }
@@ -28,7 +30,7 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs?: number;
 }
 
-export class KafkaSource {
+export class KafkaSource<J = unknown> {
   private readonly consumer: Consumer;
   private weight = 0;
   private firstAt = 0;
@@ -38,11 +40,17 @@ export class KafkaSource {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: () => Promise<void> = async () => {};
   private lag = new Map<number, number>();
+  /** the flush being written (at most one; the next batch fills meanwhile) */
+  private inflight: Promise<void> = Promise.resolve();
+  /** a write failed (only while stopping): nothing after it may be committed */
+  private failed = false;
+  /** jobs taken and not yet committed */
+  private writing = 0;
 
   constructor(
     kafka: Kafka,
     private readonly opts: KafkaSourceOptions,
-    private readonly handler: SourceHandler,
+    private readonly handler: SourceHandler<J>,
     private readonly logger: Logger,
   ) {
     this.consumer = kafka.consumer({
@@ -81,7 +89,8 @@ export class KafkaSource {
     });
     this.timer = setInterval(
       () => {
-        if (this.weight > 0 || this.pending.size > 0) {
+        // the timer never queues behind a running write, so at most one job waits (bounded memory)
+        if (this.writing === 0 && (this.weight > 0 || this.pending.size > 0)) {
           if (Date.now() - this.firstAt >= this.opts.flushIntervalMs) void this.flush().catch(() => {});
         }
       },
@@ -111,13 +120,21 @@ export class KafkaSource {
       p.resolveOffset(last);
     });
     this.lag.set(batch.partition, Number(batch.offsetLag()));
-    if (this.weight >= this.opts.batchRows) await this.flush();
+    if (this.weight >= this.opts.batchRows) {
+      // at most one flush in flight: wait for it, then start the next without waiting for it,
+      // so fetching and decoding overlap with the sinks
+      await this.inflight;
+      void this.flush();
+    }
     await p.heartbeat().catch(() => {});
   }
 
   /** Runs `f` between flushes (never concurrently with ingest or a flush). */
   exclusive<T>(f: () => Promise<T>): Promise<T> {
-    return this.locked(f);
+    return this.locked(async () => {
+      await this.inflight;
+      return f();
+    });
   }
 
   private locked<T>(f: () => Promise<T>): Promise<T> {
@@ -129,36 +146,55 @@ export class KafkaSource {
     return run;
   }
 
-  /** Flush the handler, then commit the offsets of everything it made durable. */
+  /**
+   * Takes the buffered records as a job and writes it after the previous one; commits its offsets
+   * when it is durable. Resolves when this job is committed (or skipped after a failed write).
+   */
   flush(): Promise<void> {
     return this.locked(async () => {
-      if (this.pending.size === 0 && this.weight === 0) return;
+      if (this.pending.size === 0 && this.weight === 0) return this.inflight;
       const offsets = this.pending;
       this.pending = new Map();
       this.weight = 0;
-      // keep the group membership alive while sinks are slow or down (the flush may take long)
-      const beat = setInterval(() => void this.heartbeat().catch(() => {}), 3000);
-      try {
-        await this.handler.flush(() => this.heartbeat().catch(() => {}));
-      } finally {
-        clearInterval(beat);
-      }
-      try {
-        await this.consumer.commitOffsets(
-          [...offsets].map(([partition, offset]) => ({ topic: this.opts.topic, partition, offset })),
-        );
-      } catch (err) {
-        // Lost the partition in a rebalance: its new owner re-reads from the last commit and the
-        // sinks are idempotent, so nothing is lost or doubled.
-        this.logger.warn({ err }, 'offset commit failed (rebalance?); records will be re-delivered');
-      }
+      const job = this.handler.take();
+      this.writing++;
+      const run = this.inflight
+        .then(() => this.writeAndCommit(job, offsets))
+        .finally(() => {
+          this.writing--;
+        });
+      this.inflight = run.catch((err) => {
+        this.failed = true;
+        this.logger.error({ err }, 'flush failed; nothing after it will be committed');
+      });
+      return this.inflight;
     });
+  }
+
+  private async writeAndCommit(job: J, offsets: Map<number, string>): Promise<void> {
+    if (this.failed) throw new Error('an earlier flush failed');
+    // keep the group membership alive while sinks are slow or down (the write may take long)
+    const beat = setInterval(() => void this.heartbeat().catch(() => {}), 3000);
+    try {
+      await this.handler.write(job, () => this.heartbeat().catch(() => {}));
+    } finally {
+      clearInterval(beat);
+    }
+    try {
+      await this.consumer.commitOffsets(
+        [...offsets].map(([partition, offset]) => ({ topic: this.opts.topic, partition, offset })),
+      );
+    } catch (err) {
+      // Lost the partition in a rebalance: its new owner re-reads from the last commit and the
+      // sinks are idempotent, so nothing is lost or doubled.
+      this.logger.warn({ err }, 'offset commit failed (rebalance?); records will be re-delivered');
+    }
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.consumer.stop();
-    await this.flush().catch((err) => this.logger.error({ err }, 'final flush failed'));
+    await this.flush();
     await this.consumer.disconnect();
   }
 }

@@ -29,6 +29,11 @@ export interface WorkerDeps {
   onFlushed?: (s: FlushStats) => void;
 }
 
+export interface FlushJob {
+  batch: FlushBatch;
+  dead: DeadLetter[];
+}
+
 export interface FlushStats {
   records: number;
   samples: number;
@@ -176,12 +181,23 @@ export class Worker {
     }
   }
 
-  async flush(heartbeat: () => Promise<void>): Promise<void> {
-    const batch: FlushBatch = { raw: this.raw, records: this.records };
-    const dead = this.dead;
+  /** Takes everything ingested so far as one flush job (synchronous: ingest goes on into new buffers). */
+  take(): FlushJob {
+    const job: FlushJob = { batch: { raw: this.raw, records: this.records }, dead: this.dead };
     this.raw = [];
     this.records = [];
     this.dead = [];
+    return job;
+  }
+
+  /** take() + write(): for callers that do not overlap ingest with writing. */
+  flush(heartbeat: () => Promise<void>): Promise<void> {
+    return this.write(this.take(), heartbeat);
+  }
+
+  /** Makes one job durable in every sink, then finalises what is due. Jobs must be written in order. */
+  async write(job: FlushJob, heartbeat: () => Promise<void>): Promise<void> {
+    const { batch, dead } = job;
     const end = this.metrics.flushSeconds.startTimer();
     const t0 = performance.now();
     const sinkMs: Record<string, number> = {};
