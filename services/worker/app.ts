@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
+import type { ReadinessCheck } from '../common/ops-server.js';
 import { createRecordCodec } from './codec.js';
 import type { WorkerConfig } from './config.js';
 import { LiveTracker } from './live.js';
@@ -48,6 +49,8 @@ export interface RunningWorker {
   source: KafkaSource<FlushJob>;
   store: ClickHouseStore;
   sessions: Sessions;
+  /** readiness checks for /readyz */
+  checks: ReadinessCheck[];
   close(): Promise<void>;
 }
 
@@ -120,6 +123,15 @@ export async function startWorker(
     source,
     store,
     sessions,
+    checks: [
+      { name: 'clickhouse', check: () => store.ping() },
+      {
+        name: 'redis',
+        check: async () => {
+          await redis.ping();
+        },
+      },
+    ],
     async close() {
       clearInterval(sweepTimer);
       await source.stop();

@@ -16,7 +16,7 @@ const ops = await startOpsServer({
   port: config.WORKER_OPS_PORT,
   registry,
   logger,
-  checks: [{ name: 'clickhouse', check: () => running.store.ping() }],
+  checks: running.checks,
 });
 logger.info({ group: config.WORKER_GROUP_ID, topic: config.TOPIC_SAMPLES }, 'worker started');
 onShutdown(logger, async () => {
