@@ -201,20 +201,23 @@ async function runLoad(
     });
   } else {
     // every 10 ms, the messages due, round robin over the connections (skipping ones at their in-flight cap)
-    let budget = 0;
+    // paced by the clock, not by timer ticks (which drift under load): fire whatever is due by now
+    let fired = 0;
     let rr = 0;
     ticker = setInterval(() => {
-      if (performance.now() >= deadline) {
+      const now = performance.now();
+      if (now >= deadline) {
         if (ticker) clearInterval(ticker);
         return;
       }
-      budget += rate / 100;
-      for (let tries = 0; budget >= 1 && tries < conns.length; tries++) {
+      const due = Math.floor((rate * (now - t0)) / 1000) - fired;
+      for (let i = 0, tries = 0; i < due && tries < conns.length; tries++) {
         const k = rr;
         rr = (rr + 1) % conns.length;
         if (conns[k]!.inflight >= inflight) continue;
         fire(conns[k]!, k);
-        budget--;
+        fired++;
+        i++;
       }
     }, 10);
   }
@@ -233,7 +236,8 @@ async function runLoad(
     loadCores: (cpu.user + cpu.system) / 1e6 / elapsed,
     sent,
     acked,
-    elapsedS: elapsed,
+    // open loop: the offered window (messages sent in it and acknowledged during the drain count)
+    elapsedS: rate > 0 ? durationS : elapsed,
     payloadBytes: bytes,
     latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: nLat ? l[nLat - 1] : 0 },
   });

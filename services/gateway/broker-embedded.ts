@@ -79,7 +79,8 @@ function clientIdMatches(clientId: string, deviceId: string): boolean {
  * soon as the fixed header announces more than the limit.
  */
 interface PacketParser {
-  settings: { fitstreamMaxPacketBytes?: number };
+  // not in `settings`: the parser replaces its settings with the CONNECT packet
+  fitstreamMaxPacketBytes?: number;
   packet: { length: number };
   _parseLength(): boolean;
   _emitError(err: Error): boolean;
@@ -87,7 +88,7 @@ interface PacketParser {
 let originalParseLength: ((this: PacketParser) => boolean) | null = null;
 function limitedParseLength(this: PacketParser): boolean {
   const ok = originalParseLength!.call(this);
-  const max = this.settings.fitstreamMaxPacketBytes;
+  const max = this.fitstreamMaxPacketBytes;
   if (ok && max !== undefined && this.packet.length > max) {
     this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds ${max}`));
     return false;
@@ -98,7 +99,7 @@ function limitPacketSize(client: Client, maxBytes: number): void {
   const parser = (client as unknown as { _parser?: PacketParser })._parser;
   if (!parser || typeof parser._parseLength !== 'function') return;
   if (originalParseLength === null) originalParseLength = Object.getPrototypeOf(parser)._parseLength;
-  parser.settings.fitstreamMaxPacketBytes = maxBytes;
+  parser.fitstreamMaxPacketBytes = maxBytes;
   parser._parseLength = limitedParseLength;
 }
 

@@ -84,7 +84,7 @@ export class DeviceClient extends EventEmitter {
   private readonly maxBytes: number;
   private readonly maxInflight: number;
   private firstConnect: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  private idleWaiters: Array<() => void> = [];
+  private idleWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
 
   constructor(private readonly opts: DeviceClientOptions) {
     super();
@@ -147,7 +147,7 @@ export class DeviceClient extends EventEmitter {
   /** Resolves when every message queued so far is acknowledged. */
   flush(): Promise<void> {
     if (this.buffer.length === 0) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    return new Promise((resolve, reject) => this.idleWaiters.push({ resolve, reject }));
   }
 
   /** Disconnect. Unacknowledged messages are rejected with ClientClosedError (a device would persist them). */
@@ -159,6 +159,7 @@ export class DeviceClient extends EventEmitter {
     this.connected = false;
     for (const e of this.buffer.splice(0)) e.reject(new ClientClosedError('client closed'));
     this.bufferedBytes = 0;
+    for (const w of this.idleWaiters.splice(0)) w.reject(new ClientClosedError('client closed'));
     if (c) await c.endAsync(true).catch(() => {});
   }
 
@@ -212,7 +213,7 @@ export class DeviceClient extends EventEmitter {
         if (this.buffer.length === 0) {
           const w = this.idleWaiters;
           this.idleWaiters = [];
-          for (const r of w) r();
+          for (const r of w) r.resolve();
         }
         this.pump();
       });
@@ -259,7 +260,7 @@ export class DeviceClient extends EventEmitter {
       if (this.firstConnect && err && typeof (err as { code?: unknown }).code === 'number') {
         this.firstConnect.reject(err);
         this.firstConnect = null;
-        this.closed = true;
+        void this.close();
         return;
       }
       if (wasConnected) this.emit('disconnect');

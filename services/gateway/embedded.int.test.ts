@@ -280,6 +280,16 @@ describe('embedded gateway (MQTT 3.1.1, real Kafka)', () => {
     await c.endAsync();
   });
 
+  test('a packet far above the payload limit closes the connection before it is buffered', async () => {
+    const dev = await gw.device();
+    const c = await connect(gw.url, dev.deviceId, dev.token);
+    const wasClosed = closed(c);
+    // limit: 2 x MAX_PAYLOAD_BYTES (8192) + 1 KiB
+    c.publish(telemetryTopic(dev.deviceId, 'json'), Buffer.alloc(200_000, 32), { qos: 1 });
+    await wasClosed;
+    c.end(true);
+  });
+
   test('a connection that keeps sending rejects is closed', async () => {
     const topics2 = await privateTopics(1);
     const strict = await startTestGateway({
