@@ -111,8 +111,6 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   };
 
   const process = async (topic: string, payload: Buffer, contentType: string | undefined): Promise<void> => {
-    const gate = ingest.admit();
-    if (gate !== null) await gate;
     const deviceId = topicDeviceId(topic);
     if (deviceId === null) {
       return ingest.refuse(null, topic, payload, 'unknown_topic', `topic ${topic} is not a device topic`);
@@ -137,19 +135,20 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     // to us after a restart); calling back would PUBACK it
     if (closing) return packet.qos === 0 ? callback() : undefined;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const done = process(packet.topic, payload, packet.properties?.contentType);
-    if (packet.qos > 0 && packet.messageId !== undefined) {
-      pendingAcks.set(packet.messageId, done);
+    const go = () => {
+      const done = process(packet.topic, payload, packet.properties?.contentType);
+      if (packet.qos > 0 && packet.messageId !== undefined) {
+        pendingAcks.set(packet.messageId, done);
+      } else {
+        done.catch((err) => logger.warn({ err }, 'QoS 0 message not produced'));
+      }
       callback();
-    } else {
-      done.then(
-        () => callback(),
-        (err) => {
-          logger.warn({ err }, 'QoS 0 message not produced');
-          callback();
-        },
-      );
-    }
+    };
+    // Back-pressure: while the gate is closed, mqtt.js gets no callback, reads nothing more from the
+    // broker, and TCP flow control does the rest (Receive Maximum already bounds QoS 1).
+    const gate = ingest.admit();
+    if (gate === null) go();
+    else gate.then(go, (err) => logger.debug({ err }, 'message not admitted (will be redelivered)'));
   };
 
   let connected = false;
