@@ -11,6 +11,7 @@
 // worker runs and reports the end-to-end lag (Kafka timestamp → all sinks acked), p50/p99/max.
 // Private topic, consumer group, ClickHouse database and S3 prefix; dropped at the end.
 import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../services/common/logger.js';
 import { startWorker } from '../services/worker/app.js';
@@ -143,6 +144,7 @@ try {
 
   // ---- drain
   const flushes: FlushStats[] = [];
+  const load0 = os.loadavg()[0]!;
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpu();
   const start = performance.now();
@@ -165,6 +167,7 @@ try {
     if (performance.now() - start > 30 * 60_000) throw new Error('drain did not finish in 30 min');
   }
   const cpu = process.cpuUsage(cpu0);
+  const load1 = os.loadavg()[0]!;
   const srv1 = serverCpu();
   const drainS = (doneAt - start) / 1000;
   const [acts] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.activities_v`);
@@ -260,7 +263,12 @@ try {
 
   const result = {
     at: new Date().toISOString(),
-    machine: { cores: (await import('node:os')).cpus().length, node: process.version },
+    machine: {
+      cores: os.cpus().length,
+      node: process.version,
+      // other processes share the box: the 1-minute load average before/after the drain
+      loadAvg1m: [Number(load0.toFixed(2)), Number(load1.toFixed(2))],
+    },
     config: {
       samples: N,
       sessionS: SESSION_S,
@@ -274,7 +282,7 @@ try {
   const md = [
     '# Worker throughput',
     '',
-    `Run ${result.at} on ${result.machine.cores} cores (${result.machine.node}); everything (Kafka, ClickHouse 18.16, Redis, S3, worker) on the same box.`,
+    `Run ${result.at} on ${result.machine.cores} cores (${result.machine.node}); everything (Kafka, ClickHouse 18.16, Redis, S3, worker) on the same box; 1-minute load average ${result.machine.loadAvg1m.join(' → ')} (other processes included).`,
     `Command: \`npx tsx bench/worker-throughput.ts --samples ${N} --session-s ${SESSION_S} --partitions ${values.partitions}${RATE ? ` --rate ${RATE} --lag-s ${values['lag-s']}` : ''}\``,
     '',
     '| measure | value |',
