@@ -150,6 +150,75 @@ function smoothWithBias(x: Input, q: number, sigmaW: number, sigmaB: number, tau
   return out;
 }
 
+/**
+ * Altitude + grade (per metre of path) Kalman + RTS: the step is the distance v·dt, so altitude
+ * and grade both freeze while standing (the shipped smoother's second state is a vertical rate per
+ * second, which carries on through a stop). Process noise q per metre, as the shipped q·v³.
+ */
+function smoothGrade(x: Input, q: number, sigma: number): Float32Array {
+  const n = x.ts.length;
+  const r = sigma * sigma;
+  const h = new Float64Array(n);
+  const g = new Float64Array(n);
+  const P = new Float64Array(n * 3);
+  const Pp = new Float64Array(n * 3);
+  const ds = new Float64Array(n);
+  let hx = x.alt[0]!;
+  let hg = 0;
+  let p00 = r;
+  let p01 = 0;
+  let p11 = 0.01;
+  h[0] = hx;
+  P.set([p00, p01, p11], 0);
+  Pp.set([p00, p01, p11], 0);
+  for (let i = 1; i < n; i++) {
+    let v = x.speed[i]!;
+    if (Number.isNaN(v)) v = 3;
+    const d = v * (x.ts[i]! - x.ts[i - 1]!) * 0.001;
+    ds[i] = d;
+    hx += hg * d;
+    const qq = q * d + 1e-10;
+    const a00 = p00 + 2 * d * p01 + d * d * p11 + (qq * d * d) / 3;
+    const a01 = p01 + d * p11 + (qq * d) / 2;
+    p11 += qq;
+    p00 = a00;
+    p01 = a01;
+    Pp.set([p00, p01, p11], 3 * i);
+    const e = x.alt[i]! - hx;
+    if ((e * e) / (p00 + r) <= 25) {
+      const S = p00 + r;
+      const k0 = p00 / S;
+      const k1 = p01 / S;
+      hx += k0 * e;
+      hg += k1 * e;
+      p11 -= k1 * p01;
+      p01 = (1 - k0) * p01;
+      p00 = (1 - k0) * p00;
+    }
+    h[i] = hx;
+    g[i] = hg;
+    P.set([p00, p01, p11], 3 * i);
+  }
+  for (let k = n - 2; k >= 0; k--) {
+    const j = k + 1;
+    const d = ds[j]!;
+    const f00 = P[3 * k]!;
+    const f01 = P[3 * k + 1]!;
+    const f11 = P[3 * k + 2]!;
+    const b00 = Pp[3 * j]!;
+    const b01 = Pp[3 * j + 1]!;
+    const b11 = Pp[3 * j + 2]!;
+    const a00 = f00 + d * f01;
+    const a10 = f01 + d * f11;
+    const inv = 1 / (b00 * b11 - b01 * b01);
+    const ez = h[j]! - (h[k]! + g[k]! * d);
+    const eg = g[j]! - g[k]!;
+    h[k] = h[k]! + (a00 * b11 - f01 * b01) * inv * ez + (f01 * b00 - a00 * b01) * inv * eg;
+    g[k] = g[k]! + (a10 * b11 - f11 * b01) * inv * ez + (f11 * b00 - a10 * b01) * inv * eg;
+  }
+  return Float32Array.from(h);
+}
+
 type Variant = { name: string; gain: (x: Input, cfg: SportConfig) => number };
 const slow = (s: string) => s === 'walking' || s === 'hiking';
 const twoState = (name: string, qScale: number, h: (sport: string) => number): Variant => ({
@@ -159,6 +228,13 @@ const twoState = (name: string, qScale: number, h: (sport: string) => number): V
       ...cfg,
       altProcessNoise: cfg.altProcessNoise * qScale,
     });
+    return gainLoss(alt, 0, alt.length, h(x.c.sport)).gain;
+  },
+});
+const gradeState = (name: string, qScale: number, h: (sport: string) => number): Variant => ({
+  name,
+  gain: (x, cfg) => {
+    const alt = smoothGrade(x, cfg.altProcessNoise * qScale, cfg.altSigmaM);
     return gainLoss(alt, 0, alt.length, h(x.c.sport)).gain;
   },
 });
@@ -179,6 +255,9 @@ const VARIANTS: Variant[] = [
   twoState('q ×2, hysteresis 5 m', 2, () => 5),
   biasState('+ AR(1) bias state (τ 30 s, σ 2.5 m), q ×2, hysteresis 2 m', 2, 2),
   biasState('+ AR(1) bias state (τ 30 s, σ 2.5 m), q ×4, hysteresis 2 m', 4, 2),
+  gradeState('grade state (per metre of path), hysteresis 3 m', 1, () => 3),
+  gradeState('grade state, hysteresis 4 m', 1, () => 4),
+  gradeState('grade state, 4 m run/ride, 6 m walk/hike', 1, (s) => (slow(s) ? 6 : 4)),
   twoState('4 m run/ride, 5 m walk/hike', 1, (s) => (slow(s) ? 5 : 4)),
   twoState('2026.11-2: 4 m run/ride, 6 m walk/hike (shipped)', 1, (s) => (slow(s) ? 6 : 4)),
 ];

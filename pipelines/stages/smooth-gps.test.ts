@@ -84,3 +84,27 @@ describe('smooth-gps', () => {
     expect([...r.segment]).toEqual([-1, -1, -1, -1, -1, -1]);
   });
 });
+
+describe('smooth-gps speed-aided passes', () => {
+  it('replaying the recorded gains gives exactly what a full Kalman pass gives', async () => {
+    const { generateSession } = await import('../../bench/synth/index.js');
+    const { samples } = generateSession({ sport: 'running', seed: 7, durationS: 1200, gpsNoiseM: 6 });
+    const { columns } = columnsFromSamples(samples);
+    const cfg = sportConfig('running');
+    const run = (c: typeof cfg) => {
+      const flags = columns.flags.slice(0, columns.length);
+      cleanGps(columns, c, flags);
+      return smoothGps(columns, c, flags);
+    };
+    const replayed = run(cfg);
+    // a heading weight too small to change any variance (s² + 5e-324·p11 === s²) forces the full
+    // covariance recursion in every pass
+    const full = run({ ...cfg, headingWeight: Number.MIN_VALUE });
+    expect(replayed.lat).toEqual(full.lat);
+    expect(replayed.lon).toEqual(full.lon);
+    expect(replayed.speed).toEqual(full.speed);
+    // and the second aided pass does change the track (it is not skipped)
+    const one = run({ ...cfg, aidedPasses: 1 });
+    expect(one.lat).not.toEqual(replayed.lat);
+  });
+});
