@@ -1,7 +1,7 @@
 // Gateway benchmark (not a test): throughput (samples/s, messages/s), publish->PUBACK latency and memory
 // per connected device, through the embedded broker into a real Kafka (acks=all, idempotent).
 //
-//   ulimit -n 65536; node --expose-gc --import tsx bench/gateway-throughput.ts \
+//   node --expose-gc --import tsx bench/gateway-throughput.ts \
 //     [--connections 1000,10000] [--duration 15] [--inflight 2] [--formats json,avro] [--window 10]
 //     [--rates 2000,5000]   (open-loop runs for latency at a given load, after the closed-loop maximum)
 //
@@ -255,13 +255,16 @@ const md = [
     ),
   ),
   '',
-  'Command: `ulimit -n 65536; node --expose-gc --import tsx bench/gateway-throughput.ts` ' +
+  'Command: `node --expose-gc --import tsx bench/gateway-throughput.ts` ' +
     `--connections ${args.connections} --duration ${args.duration} --inflight ${args.inflight} --formats ${args.formats} --window ${args.window} --rates ${args.rates}`,
   '',
   '"max" is closed loop: every connection keeps `inflight` QoS 1 messages outstanding and sends the next on',
   "each PUBACK, so latency there is Little's law (messages in flight / throughput), not service time. The",
   'fixed rates are open loop (messages per second spread over all connections): their latency is what a',
-  'device sees at that load.',
+  'device sees at that load. "load avg" is the machine\'s 1-minute load average at the end of the run: the',
+  'gateway, the load generator, Kafka and every other process on the machine share its cores, so',
+  'throughput and latency move with it. Each process needs a file descriptor per connection (the default',
+  'limit here, 20000, is enough for 10k connections because gateway and load run in separate processes).',
   '',
 ];
 writeFileSync(`${args.out}.md`, md.join('\n'));
