@@ -5,6 +5,8 @@
 // partitioned broker looks like to the gateway. The freeze is bounded (FREEZE_MS) and always undone.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sessionKey } from './ingest.js';
@@ -12,8 +14,8 @@ import { privateTopics, startTestGateway, type TestGateway, TopicReader, testKaf
 import { telemetryTopic } from './topics.js';
 
 const FREEZE_MS = 8_000;
-const kafkaPid = (): number =>
-  Number(readFileSync(new URL('../../.data/run/kafka.pid', import.meta.url), 'utf8').trim());
+const dataDir = process.env.FITSTREAM_DATA_DIR ?? fileURLToPath(new URL('../../.data', import.meta.url));
+const kafkaPid = (): number => Number(readFileSync(join(dataDir, 'run', 'kafka.pid'), 'utf8').trim());
 
 async function withKafkaFrozen<T>(fn: () => Promise<T>): Promise<T> {
   const pid = kafkaPid();
