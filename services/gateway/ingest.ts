@@ -110,6 +110,21 @@ export class Ingest {
     payload: Buffer,
     contentType?: string,
   ): { record: OutRecord; result: IngestResult } {
+    try {
+      return this.route(who, topic, payload, contentType);
+    } catch (err) {
+      // The validator should make this unreachable; if a payload slips past it and the Avro encoder
+      // throws, the message must still end somewhere, or the device would resend it forever.
+      return this.dlq(who, topic, payload, 'schema_violation', `not encodable: ${(err as Error).message}`);
+    }
+  }
+
+  private route(
+    who: DeviceIdentity,
+    topic: string,
+    payload: Buffer,
+    contentType: string | undefined,
+  ): { record: OutRecord; result: IngestResult } {
     const m = this.opts.metrics;
     const parsed: DeviceTopic | null = parseDeviceTopic(topic);
     this.inByKind[parsed?.kind ?? 'other'].inc();
