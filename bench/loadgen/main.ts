@@ -1,13 +1,16 @@
 // Load generator: streams simulated workouts from N devices through the gateway with the device client.
 //
 //   npx tsx bench/loadgen/main.ts --devices 50 --duration 60 [--rate 1] [--batch 1] [--format json|avro]
-//     [--url mqtt://127.0.0.1:1883] [--protocol 4|5] [--artefacts] [--keep] [--out counts.json]
+//     [--url mqtt://127.0.0.1:1883] [--protocol 4|5] [--artefacts] [--cleanup] [--out counts.json]
 //
 // Registers a fresh user with N devices directly in PostgreSQL (local runs; DATABASE_URL), then each device
 // runs one session: start, `rate` samples per second sent in messages of `batch` samples, end. Sample
 // timestamps follow the wall clock. At the end it prints what was sent and acknowledged per session, the
-// figures a reconciliation (sent vs stored) compares against. `--keep` leaves the devices in PostgreSQL so
-// the stored data keeps its owner; otherwise the user and devices are deleted.
+// figures a reconciliation (sent vs stored) compares against. The user and devices stay in PostgreSQL so the
+// stored activities keep their owner; `--cleanup` deletes them at the end.
+//
+// `--artefacts` lets bench/synth inject its HR artefacts (0 / 255 bpm): the gateway refuses such a batch
+// whole (hr_out_of_range), so they are off by default and every message should be accepted.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -26,7 +29,7 @@ const { values: a } = parseArgs({
     url: { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
     protocol: { type: 'string', default: '4' },
     artefacts: { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
+    cleanup: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -147,5 +150,5 @@ const summary = {
 };
 if (a.out) writeFileSync(a.out, `${JSON.stringify({ ...summary, sessions: counts }, null, 2)}\n`);
 console.log(JSON.stringify(summary));
-if (!a.keep) await fleet.drop();
+if (a.cleanup) await fleet.drop();
 await pool.end();
