@@ -115,8 +115,19 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     if (deviceId === null) {
       return ingest.refuse(null, topic, payload, 'unknown_topic', `topic ${topic} is not a device topic`);
     }
-    const o = ownerOf(deviceId);
-    const userId = o instanceof Promise ? await o : o.userId;
+    let userId: string | null = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const o = ownerOf(deviceId);
+        userId = o instanceof Promise ? await o : o.userId;
+        break;
+      } catch (err) {
+        // PostgreSQL unreachable: the message waits (unacknowledged) rather than being refused
+        if (closing) throw err;
+        if (attempt === 0) logger.warn({ err, deviceId }, 'device owner lookup failed, retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+      }
+    }
     if (userId === null) {
       return ingest.refuse(
         deviceId,
