@@ -109,7 +109,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     });
     if (deps.redisSub) {
       const b = broker;
-      await deps.redisSub.subscribe(REVOCATION_CHANNEL);
+      // not awaited: Redis down must not keep the gateway from starting (ioredis subscribes once it
+      // connects, and again after every reconnect); the cache TTL bounds revocation delay meanwhile
+      deps.redisSub.subscribe(REVOCATION_CHANNEL).catch((err) => logger.warn({ err }, 'revocation channel'));
       deps.redisSub.on('message', (channel, deviceId) => {
         if (channel !== REVOCATION_CHANNEL) return;
         const n = b.disconnectDevice(deviceId);
