@@ -57,9 +57,13 @@ function fixture(): InboundRecord[] {
   return out;
 }
 
-async function load(ch: ClickHouseClient, db: string): Promise<Record<string, unknown[]>> {
+async function load(
+  ch: ClickHouseClient,
+  db: string,
+  format: 'RowBinary' | 'JSONEachRow',
+): Promise<Record<string, unknown[]>> {
   await applyWorkerSchema(ch, db);
-  const store = new ClickHouseStore(ch, db);
+  const store = new ClickHouseStore(ch, db, format);
   const records = fixture();
   await store.writeBatch({ raw: [], records });
   const sessions = new Sessions(
@@ -103,8 +107,10 @@ describe('same DDL and queries on ClickHouse 18.16 and current ClickHouse (chdb)
   let b: Record<string, unknown[]>;
 
   beforeAll(async () => {
-    a = await load(native, db);
-    b = await load(chdb, db);
+    a = await load(native, db, 'RowBinary');
+    // chdb's connection adapter sends request bodies as UTF-8 text, so binary RowBinary bodies
+    // cannot pass through it: the same rows go in as JSONEachRow there
+    b = await load(chdb, db, 'JSONEachRow');
   }, 120_000);
   afterAll(async () => {
     await native.command({ query: `DROP DATABASE IF EXISTS ${db}` });

@@ -7,7 +7,27 @@ import { Readable } from 'node:stream';
  * bench/worker-throughput.ts: JSONEachRow encoding was the top self-time function). Same bytes on
  * ClickHouse 18.16 and current versions.
  */
-export class RowBinaryWriter {
+/**
+ * The column-value calls a row encoder makes, in column order. RowBinaryWriter turns them into
+ * RowBinary bytes; JsonRowWriter into JSONEachRow objects (for clients that cannot send a binary
+ * body: chdb's @clickhouse/client connection converts request bodies to UTF-8 text).
+ */
+export interface RowWriter {
+  rows: number;
+  /** String columns; `encoded` is the same strings pre-encoded with encodeString (for RowBinary) */
+  strings(values: readonly string[], encoded: Buffer): void;
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  u64(v: number): void;
+  f32(v: number): void;
+  f64(v: number): void;
+  nullable(v: number | null | undefined, kind: NumberKind): void;
+}
+
+export type NumberKind = 'u8' | 'u16' | 'u32' | 'u64' | 'f32' | 'f64';
+
+export class RowBinaryWriter implements RowWriter {
   private buf: Buffer;
   private pos = 0;
   rows = 0;
@@ -38,6 +58,10 @@ export class RowBinaryWriter {
 
   string(s: string): void {
     this.raw(encodeString(s));
+  }
+
+  strings(_values: readonly string[], encoded: Buffer): void {
+    this.raw(encoded);
   }
 
   u8(v: number): void {
@@ -82,12 +106,12 @@ export class RowBinaryWriter {
   }
 
   /** Nullable(...): writes the null flag, and the value via `write` when present. */
-  nullable(v: number | null | undefined, write: (v: number) => void): void {
+  nullable(v: number | null | undefined, kind: NumberKind): void {
     if (v === null || v === undefined || Number.isNaN(v)) {
       this.u8(1);
     } else {
       this.u8(0);
-      write.call(this, v);
+      this[kind](v);
     }
   }
 
@@ -112,4 +136,53 @@ export function encodeString(s: string): Buffer {
     len.push(b);
   } while (n);
   return Buffer.concat([Buffer.from(len), body]);
+}
+
+/** Collects the same calls as plain values, one array per row, for JSONEachRow inserts. */
+export class JsonRowWriter implements RowWriter {
+  rows = 0;
+  private current: unknown[] = [];
+  private readonly out: unknown[][] = [];
+  private readonly width: number;
+
+  constructor(private readonly columns: readonly string[]) {
+    this.width = columns.length;
+  }
+
+  private push(v: unknown): void {
+    this.current.push(v);
+    if (this.current.length === this.width) {
+      this.out.push(this.current);
+      this.current = [];
+    }
+  }
+
+  strings(values: readonly string[], _encoded?: Buffer): void {
+    for (const v of values) this.push(v);
+  }
+  u8(v: number): void {
+    this.push(v);
+  }
+  u16(v: number): void {
+    this.push(v);
+  }
+  u32(v: number): void {
+    this.push(v);
+  }
+  u64(v: number): void {
+    this.push(v);
+  }
+  f32(v: number): void {
+    this.push(v);
+  }
+  f64(v: number): void {
+    this.push(v);
+  }
+  nullable(v: number | null | undefined, _kind: NumberKind): void {
+    this.push(v === null || v === undefined || Number.isNaN(v) ? null : v);
+  }
+
+  objects(): Record<string, unknown>[] {
+    return this.out.map((row) => Object.fromEntries(row.map((v, i) => [this.columns[i]!, v])));
+  }
 }

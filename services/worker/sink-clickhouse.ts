@@ -5,7 +5,7 @@ import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
 import type { FlushBatch, Sink } from './ports.js';
 import { sessionKey } from './records.js';
-import { encodeString, RowBinaryWriter } from './rowbinary.js';
+import { encodeString, JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
 import { ident, int, str, tuples } from './sql.js';
 
 /** What identifies a session and who owns it. */
@@ -67,10 +67,9 @@ export const SAMPLE_COLUMNS = [
   'version',
 ] as const;
 
-const W = RowBinaryWriter.prototype;
-
 /** Appends raw sample rows of one batch (identity strings encoded once per batch). */
-export function writeRawSamples(w: RowBinaryWriter, b: TelemetryBatch): void {
+export function writeRawSamples(w: RowWriter, b: TelemetryBatch): void {
+  const names = [b.userId, b.deviceId, b.sessionId, b.sport];
   const ident = Buffer.concat([
     encodeString(b.userId),
     encodeString(b.deviceId),
@@ -78,24 +77,24 @@ export function writeRawSamples(w: RowBinaryWriter, b: TelemetryBatch): void {
     encodeString(b.sport),
   ]);
   for (const s of b.samples) {
-    w.raw(ident);
+    w.strings(names, ident);
     w.u64(s.seq ?? s.ts);
-    w.nullable(s.seq, W.u32);
+    w.nullable(s.seq, 'u32');
     w.u64(s.ts);
-    w.nullable(fin(s.lat), W.f64);
-    w.nullable(fin(s.lon), W.f64);
+    w.nullable(fin(s.lat), 'f64');
+    w.nullable(fin(s.lon), 'f64');
     w.u8(1); // lat_smooth
     w.u8(1); // lon_smooth
-    w.nullable(fin(s.alt), W.f32);
+    w.nullable(fin(s.alt), 'f32');
     w.u8(1); // alt_smooth
-    w.nullable(fin(s.acc), W.f32);
-    w.nullable(fin(s.speed), W.f32);
-    w.nullable(fin(s.dist), W.f32);
+    w.nullable(fin(s.acc), 'f32');
+    w.nullable(fin(s.speed), 'f32');
+    w.nullable(fin(s.dist), 'f32');
     w.u8(1); // speed
     w.u8(1); // distance_m
-    w.nullable(uint(s.hr, 255), W.u8);
-    w.nullable(uint(s.cadence, 65535), W.u16);
-    w.nullable(uint(s.power, 65535), W.u16);
+    w.nullable(uint(s.hr, 255), 'u8');
+    w.nullable(uint(s.cadence, 65535), 'u16');
+    w.nullable(uint(s.power, 65535), 'u16');
     w.u8(s.lap ? 1 : 0);
     w.u8(0); // flags
     w.u8(0); // cleaned
@@ -114,9 +113,14 @@ export class ClickHouseStore implements Sink {
   readonly name = 'clickhouse';
   private readonly db: string;
 
+  /**
+   * @param insertFormat samples inserts: RowBinary (default; measured cheaper on both sides) or
+   *   JSONEachRow, for clients that cannot send a binary body (chdb's connection adapter).
+   */
   constructor(
     private readonly client: ClickHouseClient,
     database: string,
+    private readonly insertFormat: 'RowBinary' | 'JSONEachRow' = 'RowBinary',
   ) {
     this.db = ident(database);
   }
@@ -142,8 +146,16 @@ export class ClickHouseStore implements Sink {
   }
 
   /** RowBinary insert into samples (exec with a body stream; the response is drained). */
-  private insertSamples(w: RowBinaryWriter): Promise<void> {
+  private sampleWriter(): RowWriter {
+    return this.insertFormat === 'RowBinary'
+      ? new RowBinaryWriter(1 << 20)
+      : new JsonRowWriter(SAMPLE_COLUMNS);
+  }
+
+  private insertSamples(w: RowWriter): Promise<void> {
     if (w.rows === 0) return Promise.resolve();
+    if (w instanceof JsonRowWriter) return this.insert('samples', w.objects());
+    if (!(w instanceof RowBinaryWriter)) throw new Error('unknown row writer');
     return this.run('insert samples', async () => {
       const r = await this.client.exec({
         query: `INSERT INTO ${this.t('samples')} (${SAMPLE_COLUMNS.join(', ')}) FORMAT RowBinary`,
@@ -168,7 +180,7 @@ export class ClickHouseStore implements Sink {
   }
 
   async writeBatch(batch: FlushBatch): Promise<void> {
-    const samples = new RowBinaryWriter(1 << 20);
+    const samples = this.sampleWriter();
     const controls: Record<string, unknown>[] = [];
     const sets: Record<string, unknown>[] = [];
     const sessions = new Map<string, Record<string, unknown>>();
@@ -332,7 +344,7 @@ export class ClickHouseStore implements Sink {
 
   /** Many activities: one insert of cleaned samples, then one of activity rows. */
   async writeActivities(items: readonly ActivityWrite[]): Promise<void> {
-    const w = new RowBinaryWriter(1 << 20);
+    const w = this.sampleWriter();
     for (const it of items) writeCleanSamples(w, it);
     await this.insertSamples(w);
     await this.insert(
@@ -373,7 +385,8 @@ export interface ActivityWrite {
   input: readonly Sample[];
 }
 
-function writeCleanSamples(w: RowBinaryWriter, { ref, version, clean, input }: ActivityWrite): void {
+function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: ActivityWrite): void {
+  const names = [ref.userId, ref.deviceId, ref.sessionId, ref.sport];
   const byKey = new Map<number, Sample>();
   for (const s of input) byKey.set(s.seq ?? s.ts, s);
   const rowVersion = cleanSampleVersion(version);
@@ -391,24 +404,24 @@ function writeCleanSamples(w: RowBinaryWriter, { ref, version, clean, input }: A
     const hr = clean.hr[i]!;
     const cadence = clean.cadence[i]!;
     const power = clean.power[i]!;
-    w.raw(ident);
+    w.strings(names, ident);
     w.u64(key);
-    w.nullable(seq === SEQ_NONE ? null : seq, W.u32);
+    w.nullable(seq === SEQ_NONE ? null : seq, 'u32');
     w.u64(ts);
-    w.nullable(fin(clean.lat[i]), W.f64);
-    w.nullable(fin(clean.lon[i]), W.f64);
-    w.nullable(fin(clean.latSmooth[i]), W.f64);
-    w.nullable(fin(clean.lonSmooth[i]), W.f64);
-    w.nullable(fin(clean.alt[i]), W.f32);
-    w.nullable(fin(clean.altSmooth[i]), W.f32);
-    w.nullable(fin(src?.acc), W.f32);
-    w.nullable(fin(src?.speed), W.f32);
-    w.nullable(fin(src?.dist), W.f32);
-    w.nullable(fin(clean.speed[i]), W.f32);
-    w.nullable(fin(clean.distance[i]), W.f64);
-    w.nullable(hr === 0 ? null : hr, W.u8);
-    w.nullable(cadence === 0xffff ? null : cadence, W.u16);
-    w.nullable(power === 0xffff ? null : power, W.u16);
+    w.nullable(fin(clean.lat[i]), 'f64');
+    w.nullable(fin(clean.lon[i]), 'f64');
+    w.nullable(fin(clean.latSmooth[i]), 'f64');
+    w.nullable(fin(clean.lonSmooth[i]), 'f64');
+    w.nullable(fin(clean.alt[i]), 'f32');
+    w.nullable(fin(clean.altSmooth[i]), 'f32');
+    w.nullable(fin(src?.acc), 'f32');
+    w.nullable(fin(src?.speed), 'f32');
+    w.nullable(fin(src?.dist), 'f32');
+    w.nullable(fin(clean.speed[i]), 'f32');
+    w.nullable(fin(clean.distance[i]), 'f64');
+    w.nullable(hr === 0 ? null : hr, 'u8');
+    w.nullable(cadence === 0xffff ? null : cadence, 'u16');
+    w.nullable(power === 0xffff ? null : power, 'u16');
     w.u8(src?.lap ? 1 : 0);
     w.u8(clean.flags[i]!);
     w.u8(1);
