@@ -131,6 +131,10 @@ describe('embedded gateway (MQTT 3.1.1, real Kafka)', () => {
     }
     expect(batches[0]!.samples[0]).toEqual(sample(0, t0));
     await c.endAsync();
+    // the connection is recorded as devices.last_seen_at (batched; flushed on close, or here by hand)
+    await gw.gateway.flushLastSeen();
+    const seen = await gw.pool.query('SELECT last_seen_at FROM devices WHERE id = $1', [dev.deviceId]);
+    expect(seen.rows[0]?.last_seen_at).toBeInstanceOf(Date);
   });
 
   test('MQTT over WebSocket takes the same path', async () => {

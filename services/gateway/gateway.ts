@@ -8,6 +8,7 @@ import { Batcher, type SendBatch } from './batcher.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker-embedded.js';
 import type { GatewayConfig } from './config.js';
 import { Ingest } from './ingest.js';
+import { LastSeen } from './last-seen.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { type MqttBridge, startMqttBridge } from './source-mqtt.js';
 
@@ -32,6 +33,8 @@ export interface Gateway {
   readonly broker: EmbeddedBroker | null;
   /** bridge mode */
   readonly bridge: MqttBridge | null;
+  /** write pending devices.last_seen_at updates now (they are batched every 30 s) */
+  flushLastSeen(): Promise<void>;
   /**
    * Graceful stop: stop accepting, flush what was admitted to Kafka, send those acknowledgements, close
    * connections. What was never admitted is never acknowledged, so devices resend it.
@@ -92,13 +95,18 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
   let broker: EmbeddedBroker | null = null;
   let bridge: MqttBridge | null = null;
+  const lastSeen = config.GATEWAY_MODE === 'embedded' ? new LastSeen(deps.pg, logger) : null;
   if (config.GATEWAY_MODE === 'embedded') {
     broker = await startEmbeddedBroker({
       host: config.GATEWAY_HOST,
       port: config.MQTT_PORT,
       wsPort: config.MQTT_WS_PORT,
       ingest,
-      authenticate: (deviceId, password) => verifyDevice(tokenDeps, deviceId, password),
+      authenticate: async (deviceId, password) => {
+        const r = await verifyDevice(tokenDeps, deviceId, password);
+        if (r.ok) lastSeen?.mark(deviceId);
+        return r;
+      },
       // headroom for the topic and MQTT header; a bigger payload is refused in the DLQ, a much bigger
       // packet closes the connection before it is buffered
       maxPacketBytes: config.MAX_PAYLOAD_BYTES * 2 + 1024,
@@ -144,6 +152,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     ingest,
     broker,
     bridge,
+    flushLastSeen: async () => lastSeen?.flush(),
     close() {
       closed ??= (async () => {
         if (broker) await broker.stopAccepting();
@@ -161,6 +170,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
           await broker.close();
         }
         if (deps.redisSub) await deps.redisSub.unsubscribe(REVOCATION_CHANNEL).catch(() => {});
+        await lastSeen?.close();
       })();
       return closed;
     },
