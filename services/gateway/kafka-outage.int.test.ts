@@ -15,7 +15,8 @@ import { telemetryTopic } from './topics.js';
 
 const FREEZE_MS = 8_000;
 const dataDir = process.env.FITSTREAM_DATA_DIR ?? fileURLToPath(new URL('../../.data', import.meta.url));
-const kafkaPid = (): number => Number(readFileSync(join(dataDir, 'run', 'kafka.pid'), 'utf8').trim());
+const PID_FILE = join(dataDir, 'run', 'kafka.pid');
+const kafkaPid = (): number => Number(readFileSync(PID_FILE, 'utf8').trim());
 
 async function withKafkaFrozen<T>(fn: () => Promise<T>): Promise<T> {
   const pid = kafkaPid();
