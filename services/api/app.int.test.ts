@@ -286,6 +286,15 @@ describe('live sessions', () => {
     expect(text.match(/event: snapshot/g)).toHaveLength(2);
     ctrl.abort();
 
+    // A stream for an athlete with nothing live yet opens at once (headers flushed, retry hint).
+    const idle = new AbortController();
+    const idleRes = await fetch(`http://127.0.0.1:${address.port}/v1/live/users/idle-${run}/stream`, {
+      signal: idle.signal,
+    });
+    const first = await idleRes.body!.getReader().read();
+    expect(new TextDecoder().decode(first.value)).toContain('retry: 3000');
+    idle.abort();
+
     const page = await app.inject({ method: 'GET', url: '/live' });
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.body).toContain('EventSource');

@@ -78,6 +78,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // Flush the headers now (an idle athlete has no snapshot to send yet) and set the retry delay.
+    res.write('retry: 3000\n\n');
     let held: string[] | null = [];
     const send = (json: string) => res.write(`event: snapshot\ndata: ${json}\n\n`);
     const stop = await hub.listen(channel, (message) => (held ? held.push(message) : send(message)));
