@@ -1,7 +1,10 @@
 // Load generator: streams simulated workouts from N devices through the gateway with the device client.
 //
 //   npx tsx bench/loadgen/main.ts --devices 50 --duration 60 [--rate 1] [--batch 1] [--format json|avro]
-//     [--url mqtt://127.0.0.1:1883] [--protocol 4|5] [--artefacts] [--cleanup] [--out counts.json]
+//     [--url mqtt://127.0.0.1:1883] [--protocol 4|5] [--anonymous] [--artefacts] [--cleanup] [--out counts.json]
+//
+// Bridge mode against the local Mosquitto (anonymous devices, no per-device accounts there):
+//   --url mqtt://127.0.0.1:1884 --protocol 5 --anonymous
 //
 // Registers a fresh user with N devices directly in PostgreSQL (local runs; DATABASE_URL), then each device
 // runs one session: start, `rate` samples per second sent in messages of `batch` samples, end. Sample
@@ -29,6 +32,7 @@ const { values: a } = parseArgs({
     url: { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
     protocol: { type: 'string', default: '4' },
     artefacts: { type: 'boolean', default: false },
+    anonymous: { type: 'boolean', default: false },
     cleanup: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -65,6 +69,7 @@ interface SessionCount {
   resent: number;
 }
 const counts: SessionCount[] = [];
+const failed: string[] = [];
 let stopping = false;
 process.once('SIGINT', () => {
   stopping = true;
@@ -94,8 +99,15 @@ async function runDevice(k: number): Promise<void> {
     token: d.token,
     format,
     protocolVersion: a.protocol === '5' ? 5 : 4,
+    anonymous: a.anonymous,
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    failed.push(`${d.deviceId}: ${(err as Error).message}`);
+    await client.close();
+    return;
+  }
   const startTs = Date.now();
   const opts = {
     sport,
@@ -147,7 +159,10 @@ const summary = {
   messagesAcked: counts.reduce((s, c) => s + c.messagesAcked, 0),
   dropped: counts.reduce((s, c) => s + c.dropped, 0),
   resent: counts.reduce((s, c) => s + c.resent, 0),
+  refusedDevices: failed.length,
 };
+if (failed.length > 0)
+  console.error(`refused: ${failed.slice(0, 3).join('; ')}${failed.length > 3 ? ' ...' : ''}`);
 if (a.out) writeFileSync(a.out, `${JSON.stringify({ ...summary, sessions: counts }, null, 2)}\n`);
 console.log(JSON.stringify(summary));
 if (a.cleanup) await fleet.drop();

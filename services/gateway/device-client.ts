@@ -34,6 +34,11 @@ export interface DeviceClientOptions {
   /** first reconnect delay, doubled up to 30 s (default 500 ms) */
   reconnectMs?: number;
   keepaliveS?: number;
+  /**
+   * connect without user name and password: only for an external broker that admits anonymous devices
+   * (the local Mosquitto of infra/local); the embedded gateway refuses this
+   */
+  anonymous?: boolean;
   /** extra mqtt.js options (tls, ...) */
   mqtt?: Partial<IClientOptions>;
 }
@@ -227,8 +232,7 @@ export class DeviceClient extends EventEmitter {
     const client = mqtt.connect(o.url, {
       protocolVersion: o.protocolVersion ?? 4,
       clientId: o.clientSuffix ? `${o.deviceId}/${o.clientSuffix}` : o.deviceId,
-      username: o.deviceId,
-      password: o.token,
+      ...(o.anonymous ? {} : { username: o.deviceId, password: o.token }),
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
