@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createClickHouse, createS3 } from './app.js';
-import { applyWorkerSchema } from './clickhouse-schema.js';
 import type { LiveSnapshot } from './live.js';
 import type { FlushBatch, Sink } from './ports.js';
 import type { InboundRecord } from './records.js';

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { createLogger } from '../common/logger.js';
 import { type RunningWorker, startWorker } from './app.js';
@@ -104,7 +104,7 @@ describe('worker: no loss, no duplicates', () => {
       const seen = await waitFor(
         async () => {
           const [r] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.samples`);
-          return Number(r!.n) > 0 ? Number(r!.n) : 0;
+          return Math.max(0, Number(r!.n));
         },
         60_000,
         20,

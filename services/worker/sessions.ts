@@ -62,7 +62,7 @@ export class Sessions {
     private readonly publisher: EventPublisher,
     private readonly compute: ComputeActivity,
     private readonly opts: SessionsOptions,
-    private readonly logger: Logger,
+    readonly _logger: Logger,
   ) {
     this.now = opts.now ?? Date.now;
   }

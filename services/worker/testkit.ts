@@ -1,7 +1,7 @@
 // Test support for the worker's integration tests and benches: isolated names on the real stack
 // (random topic, consumer group, ClickHouse database, S3 prefix), record producers, polling.
 import { randomBytes } from 'node:crypto';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Sample, SessionControl, TelemetryBatch } from '../../schemas/types.js';
 import { parseEnv } from '../common/config.js';
