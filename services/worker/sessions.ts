@@ -62,7 +62,7 @@ export class Sessions {
     private readonly publisher: EventPublisher,
     private readonly compute: ComputeActivity,
     private readonly opts: SessionsOptions,
-    readonly _logger: Logger,
+    private readonly logger: Logger,
   ) {
     this.now = opts.now ?? Date.now;
   }
@@ -223,6 +223,9 @@ export class Sessions {
     if (events.length > 0) await this.publisher.publishActivities(events);
     if (writes.length > 0) await this.store.writeActivities(writes);
     for (const [k, v] of done) this.remember(k, v);
+    if (events.length > 0) {
+      this.logger.debug({ sessions: refs.length, events: events.length }, 'activities finalised');
+    }
     for (const o of outcomes) {
       this.stats[o]++;
       this.onOutcome(o);
