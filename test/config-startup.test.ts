@@ -6,6 +6,8 @@ const cases = [
   { service: 'api', env: { DATABASE_URL: 'nonsense' }, variable: 'DATABASE_URL' },
   { service: 'api', env: { API_PORT: 'http' }, variable: 'API_PORT' },
   { service: 'gateway', env: { KAFKA_BROKERS: 'nonsense' }, variable: 'KAFKA_BROKERS' },
+  // a rule between two settings is reported the same way
+  { service: 'gateway', env: { INFLIGHT_LOW_BYTES: '99999999999' }, variable: 'INFLIGHT_LOW_BYTES' },
   { service: 'worker', env: { KAFKA_BROKERS: 'nonsense' }, variable: 'KAFKA_BROKERS' },
   { service: 'worker', env: { CLICKHOUSE_URL: 'ftp:/x' }, variable: 'CLICKHOUSE_URL' },
 ];

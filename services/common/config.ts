@@ -121,12 +121,17 @@ export const s3Env = {
 } satisfies EnvShape;
 
 /**
- * Load config for a service, or print one clear line and exit(1). Used only by main.ts files;
- * modules take plain config objects so tests can build them without a process.
+ * Load config for a service, or print one clear line and exit(1). `check` applies the rules that
+ * relate several settings and throws ConfigError naming the variable to change. Used only by
+ * main.ts files; modules take plain config objects so tests can build them without a process.
  */
-export function loadConfigOrExit<S extends EnvShape>(service: string, shape: S): EnvOf<S> {
+export function loadConfigOrExit<S extends EnvShape>(
+  service: string,
+  shape: S,
+  check: (c: EnvOf<S>) => EnvOf<S> = (c) => c,
+): EnvOf<S> {
   try {
-    return parseEnv(shape);
+    return check(parseEnv(shape));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`fitstream-${service}: ${err.message}\n`);

@@ -2,7 +2,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { registerSchemas } from '../../schemas/registry.js';
-import { ConfigError, loadConfigOrExit } from '../common/config.js';
+import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { startOpsServer } from '../common/ops-server.js';
@@ -11,14 +11,7 @@ import { checkGatewayConfig, gatewayEnv } from './config.js';
 import { startGateway } from './gateway.js';
 import { connectKafkaProducer } from './producer-kafka.js';
 
-let config = loadConfigOrExit('gateway', gatewayEnv);
-try {
-  config = checkGatewayConfig(config);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`fitstream-gateway: ${err.message}\n`);
-  process.exit(1);
-}
+const config = loadConfigOrExit('gateway', gatewayEnv, checkGatewayConfig);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const registry = createMetricsRegistry('gateway');
 
