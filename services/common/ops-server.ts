@@ -65,8 +65,8 @@ export async function startOpsServer(
   opts: OpsOptions & { host: string; port: number; logger: Logger },
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger.child({ component: 'ops-http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Probes and scrapes every few seconds would drown the logs: only warnings and errors here.
+    loggerInstance: opts.logger.child({ component: 'ops-http' }, { level: 'warn' }) as FastifyBaseLogger,
   });
   await app.register(opsRoutes, opts);
   await app.listen({ host: opts.host, port: opts.port });
