@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+
+// Smoke-sized run of bench/worker-throughput.ts (the full run stays out of the test command):
+// the scenario works end to end and its report has every figure.
+test('worker-throughput bench, smoke size', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'worker-bench-'));
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/worker-throughput.ts',
+        '--samples',
+        '20000',
+        '--session-s',
+        '600',
+        '--partitions',
+        '3',
+        '--out',
+        join(dir, 'r'),
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'], timeout: 170_000 },
+    );
+    const r = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
+    expect(r.drain.samples).toBeGreaterThanOrEqual(20000);
+    expect(r.drain.sampleRows).toBe(r.drain.samples);
+    expect(r.drain.cleanedRows).toBe(r.drain.samples);
+    expect(r.drain.activitiesWritten).toBe(r.drain.sessions);
+    expect(r.drain.samplesPerS).toBeGreaterThan(0);
+    expect(r.drain.workerCpuMsPer1kSamples).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, 'r.md'), 'utf8')).toContain('samples/s');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 180_000);
