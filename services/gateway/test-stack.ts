@@ -38,13 +38,16 @@ export async function privateTopics(
   const dlq = `test.gw.dlq.${id}`;
   const admin = testKafka().admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: samples, numPartitions: partitions, replicationFactor: 1 },
-      { topic: dlq, numPartitions: 1, replicationFactor: 1 },
-    ],
-  });
+  // One topic per call: with several topics and waitForLeaders, kafkajs was seen creating only the first.
+  for (const [topic, numPartitions] of [
+    [samples, partitions],
+    [dlq, 1],
+  ] as const) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+    });
+  }
   await admin.disconnect();
   return {
     samples,
