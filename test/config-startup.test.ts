@@ -10,6 +10,7 @@ const cases = [
   { service: 'gateway', env: { INFLIGHT_LOW_BYTES: '99999999999' }, variable: 'INFLIGHT_LOW_BYTES' },
   { service: 'worker', env: { KAFKA_BROKERS: 'nonsense' }, variable: 'KAFKA_BROKERS' },
   { service: 'worker', env: { CLICKHOUSE_URL: 'ftp:/x' }, variable: 'CLICKHOUSE_URL' },
+  { service: 'worker', env: { CLICKHOUSE_DATABASE: 'x; DROP' }, variable: 'CLICKHOUSE_DATABASE' },
 ];
 
 describe.each(cases)('$service with a bad $variable', ({ service, env, variable }) => {

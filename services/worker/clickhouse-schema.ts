@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ident } from './sql.js';
+import { ident } from '../common/clickhouse-sql.js';
 
 /**
  * The worker's ClickHouse DDL lives in infra/clickhouse/migrations/*_worker_*.sql, written against

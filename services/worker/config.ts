@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   bool,
+  ConfigError,
   clickhouseEnv,
   commonEnv,
   type EnvOf,
@@ -53,13 +54,17 @@ export type WorkerConfig = EnvOf<typeof workerEnv>;
 /** Cross-field rules that a single variable's schema cannot express. */
 export function checkWorkerConfig(c: WorkerConfig): WorkerConfig {
   if (c.WORKER_SWEEP_INTERVAL_MS > c.WORKER_SESSION_TIMEOUT_S * 1000) {
-    throw new Error(
-      `invalid config: WORKER_SWEEP_INTERVAL_MS=${c.WORKER_SWEEP_INTERVAL_MS} (expected at most WORKER_SESSION_TIMEOUT_S*1000=${c.WORKER_SESSION_TIMEOUT_S * 1000})`,
+    throw new ConfigError(
+      'WORKER_SWEEP_INTERVAL_MS',
+      `at most WORKER_SESSION_TIMEOUT_S*1000 (${c.WORKER_SESSION_TIMEOUT_S * 1000})`,
+      String(c.WORKER_SWEEP_INTERVAL_MS),
     );
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.CLICKHOUSE_DATABASE)) {
-    throw new Error(
-      `invalid config: CLICKHOUSE_DATABASE="${c.CLICKHOUSE_DATABASE}" (expected an identifier)`,
+    throw new ConfigError(
+      'CLICKHOUSE_DATABASE',
+      'an identifier ([A-Za-z_][A-Za-z0-9_]*)',
+      c.CLICKHOUSE_DATABASE,
     );
   }
   return c;

@@ -7,7 +7,7 @@ import { startWorker } from './app.js';
 import { computeActivity } from './compute.js';
 import { checkWorkerConfig, workerEnv } from './config.js';
 
-const config = checkWorkerConfig(loadConfigOrExit('worker', workerEnv));
+const config = loadConfigOrExit('worker', workerEnv, checkWorkerConfig);
 const logger = createLogger('worker', config.LOG_LEVEL);
 const registry = createMetricsRegistry('worker');
 const running = await startWorker(config, computeActivity, logger, registry);

@@ -1,12 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type ActivitySummary, type CleanSamples, SEQ_NONE } from '../../pipelines/types.js';
 import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
+import { ident, int, str, tuples } from '../common/clickhouse-sql.js';
 import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
 import type { FlushBatch, Sink } from './ports.js';
 import { sessionKey } from './records.js';
 import { encodeString, JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
-import { ident, int, str, tuples } from './sql.js';
 
 /** What identifies a session and who owns it. */
 export interface SessionRef {

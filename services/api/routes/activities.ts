@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ident, int, str } from '../../worker/sql.js';
+import { ident, int, str } from '../../common/clickhouse-sql.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { ProblemSchema } from './shared.js';

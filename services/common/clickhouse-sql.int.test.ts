@@ -1,7 +1,7 @@
 import { createClient } from '@clickhouse/client';
 import fc from 'fast-check';
 import { afterAll, expect, test } from 'vitest';
-import { str } from './sql.js';
+import { str } from './clickhouse-sql.js';
 
 // The literal helper against the real server (18.16): any string comes back unchanged.
 const ch = createClient({ url: 'http://127.0.0.1:8123' });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { float, ident, int, list, SqlLiteralError, str, tuples } from './sql.js';
+import { float, ident, int, list, SqlLiteralError, str, tuples } from './clickhouse-sql.js';
 
 // Reference reader: what ClickHouse's lexer does with a quoted string literal.
 function unquote(lit: string): string {
