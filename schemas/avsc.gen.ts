@@ -42,7 +42,7 @@ export const AVRO_SCHEMAS = [
       {
         "name": "version",
         "type": "long",
-        "doc": "increases by one on every recomputation; consumers keep the highest"
+        "doc": "derived from the data (algorithm version x 10^6 + distinct inputs): the same input gives the same version, late data or a newer algorithm a higher one; consumers keep the highest"
       },
       {
         "name": "algorithmVersion",
@@ -154,7 +154,7 @@ export const AVRO_SCHEMAS = [
       {
         "name": "version",
         "type": "long",
-        "doc": "increases by one on every recomputation; consumers keep the highest"
+        "doc": "derived from the data (algorithm version x 10^6 + distinct inputs): the same input gives the same version, late data or a newer algorithm a higher one; consumers keep the highest"
       },
       {
         "name": "algorithmVersion",

@@ -12,7 +12,7 @@ export interface ActivityCreated {
   deviceId: string | null;
   /** one of SPORTS (schemas/vocabulary.ts) */
   sport: Sport;
-  /** increases by one on every recomputation; consumers keep the highest */
+  /** derived from the data (algorithm version x 10^6 + distinct inputs): the same input gives the same version, late data or a newer algorithm a higher one; consumers keep the highest */
   version: number;
   /** pipelines ALGORITHM_VERSION the figures were computed with */
   algorithmVersion: string;
@@ -48,7 +48,7 @@ export interface ActivityUpdated {
   deviceId: string | null;
   /** one of SPORTS (schemas/vocabulary.ts) */
   sport: Sport;
-  /** increases by one on every recomputation; consumers keep the highest */
+  /** derived from the data (algorithm version x 10^6 + distinct inputs): the same input gives the same version, late data or a newer algorithm a higher one; consumers keep the highest */
   version: number;
   /** pipelines ALGORITHM_VERSION the figures were computed with */
   algorithmVersion: string;
