@@ -2,9 +2,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import type { ReadinessCheck } from '../common/ops-server.js';
+import { PgAthleteProfiles } from './athletes.js';
 import { createRecordCodec } from './codec.js';
 import type { WorkerConfig } from './config.js';
 import { LiveTracker } from './live.js';
@@ -40,6 +42,11 @@ export function createS3(c: WorkerConfig): S3Client {
   });
 }
 
+/** PostgreSQL for athlete profiles: one batched read per flush needs few connections. */
+export function createPostgres(c: WorkerConfig): pg.Pool {
+  return new pg.Pool({ connectionString: c.DATABASE_URL, max: 2, connectionTimeoutMillis: 5000 });
+}
+
 export function createKafka(c: WorkerConfig, clientId: string): Kafka {
   return new Kafka({ clientId, brokers: c.KAFKA_BROKERS, logLevel: logLevel.WARN });
 }
@@ -60,8 +67,15 @@ export async function startWorker(
   compute: ComputeActivity,
   logger: Logger,
   registry?: Registry,
-  hooks: { onFlushed?: WorkerDeps['onFlushed'] } = {},
+  hooks: {
+    onFlushed?: WorkerDeps['onFlushed'];
+    /** the pool to read athlete profiles with (main.ts passes its own); else one is made and closed here */
+    pool?: pg.Pool;
+  } = {},
 ): Promise<RunningWorker> {
+  const pool = hooks.pool ?? createPostgres(c);
+  // an idle client's error (PostgreSQL restarted) must not crash the process; queries retry
+  pool.on('error', (err) => logger.debug({ err: err.message }, 'postgres'));
   const kafka = createKafka(c, `${c.KAFKA_CLIENT_ID}-worker`);
   const codec = createRecordCodec(c.SCHEMA_REGISTRY_URL);
   const store = new ClickHouseStore(createClickHouse(c), c.CLICKHOUSE_DATABASE);
@@ -79,7 +93,10 @@ export async function startWorker(
     store,
     publisher,
     compute,
-    { timeoutMs: c.WORKER_SESSION_TIMEOUT_S * 1000 },
+    {
+      timeoutMs: c.WORKER_SESSION_TIMEOUT_S * 1000,
+      athletes: new PgAthleteProfiles(pool, { ttlMs: c.WORKER_PROFILE_TTL_S * 1000 }),
+    },
     logger.child({ component: 'sessions' }),
   );
   const worker = new Worker({
@@ -137,7 +154,12 @@ export async function startWorker(
       await source.stop();
       worker.stop();
       await publisher.disconnect();
-      await Promise.allSettled([store.close(), archive.close(), live.close()]);
+      await Promise.allSettled([
+        store.close(),
+        archive.close(),
+        live.close(),
+        hooks.pool ? Promise.resolve() : pool.end(),
+      ]);
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   kafkaEnv,
   port,
   positiveInt,
+  postgresEnv,
   redisEnv,
   s3Env,
 } from '../common/config.js';
@@ -23,6 +24,7 @@ export const workerEnv = {
   ...clickhouseEnv,
   ...redisEnv,
   ...s3Env,
+  ...postgresEnv,
   WORKER_GROUP_ID: z.string().min(1).default('fitstream-worker'),
   WORKER_OPS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_OPS_PORT: port.default(9402),
@@ -47,6 +49,8 @@ export const workerEnv = {
   WORKER_FROM_BEGINNING: bool.default(true),
   /** back-off ceiling while a sink is down (the worker waits; it never drops or skips) */
   WORKER_RETRY_MAX_MS: positiveInt.default(5000),
+  /** athlete profiles (users: max/resting HR, birth year, weight) are re-read after this many seconds */
+  WORKER_PROFILE_TTL_S: positiveInt.default(60),
 } satisfies EnvShape;
 
 export type WorkerConfig = EnvOf<typeof workerEnv>;

@@ -1,13 +1,14 @@
 // CLI: rebuild ClickHouse samples and activities from the S3 raw archive.
 //   npx tsx services/worker/replay-main.ts [--from 2026-11-01T00:00Z] [--to 2026-12-01T00:00Z]
 //       [--user USER_ID] [--database DB] [--prefix raw] [--algorithm-version 2026.11-1] [--publish]
-// Env: the worker's (CLICKHOUSE_*, S3_*, SCHEMA_REGISTRY_URL, KAFKA_*). --database creates the
+// Env: the worker's (CLICKHOUSE_*, S3_*, SCHEMA_REGISTRY_URL, KAFKA_*, DATABASE_URL for profiles). --database creates the
 // database and tables if needed, so a rebuild can go into a fresh database and be compared.
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
-import { createClickHouse, createS3 } from './app.js';
+import { createClickHouse, createPostgres, createS3 } from './app.js';
+import { PgAthleteProfiles } from './athletes.js';
 import { applyWorkerSchema } from './clickhouse-schema.js';
 import { createRecordCodec } from './codec.js';
 import { computeActivity } from './compute.js';
@@ -69,9 +70,18 @@ if (values.publish) {
   });
   await publisher.connect();
 }
+const pool = createPostgres(config);
 const tty = process.stderr.isTTY;
 const result = await replay(
-  { archive, store, codec, compute: computeActivity, logger, publisher },
+  {
+    archive,
+    store,
+    codec,
+    compute: computeActivity,
+    logger,
+    publisher,
+    athletes: new PgAthleteProfiles(pool, { ttlMs: config.WORKER_PROFILE_TTL_S * 1000 }),
+  },
   {
     from: time(values.from, 'from'),
     to: time(values.to, 'to'),
@@ -86,3 +96,4 @@ process.stdout.write(`${JSON.stringify(result)}\n`);
 await publisher?.disconnect();
 await store.close();
 await archive.close();
+await pool.end();

@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger.js';
+import type { AthleteProfiles } from './athletes.js';
 import type { RecordCodec } from './codec.js';
 import { ReplayFailedError, WorkerError } from './errors.js';
 import type { InboundRecord, RawRecord } from './records.js';
@@ -64,6 +65,8 @@ export async function replay(
     compute: ComputeActivity;
     logger: Logger;
     publisher?: EventPublisher;
+    /** athlete profiles, as the live worker uses them (replay-main passes PostgreSQL's) */
+    athletes?: AthleteProfiles;
   },
   opts: ReplayOptions = {},
 ): Promise<ReplayResult> {
@@ -75,7 +78,11 @@ export async function replay(
     deps.store,
     deps.publisher ?? noEvents,
     deps.compute,
-    { timeoutMs: Number.MAX_SAFE_INTEGER, algorithmVersion: opts.algorithmVersion },
+    {
+      timeoutMs: Number.MAX_SAFE_INTEGER,
+      algorithmVersion: opts.algorithmVersion,
+      athletes: deps.athletes,
+    },
     deps.logger,
   );
   const progress: ReplayProgress = {

@@ -1,7 +1,8 @@
-import type { ActivityResult, ActivitySummary, ComputeInput } from '../../pipelines/types.js';
+import type { ActivityResult, ActivitySummary, AthleteProfile, ComputeInput } from '../../pipelines/types.js';
 import type { ActivityCreated, ActivityUpdated } from '../../schemas/types.js';
 import type { Logger } from '../common/logger.js';
 import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
+import { type AthleteProfiles, noProfiles } from './athletes.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
 import type { ActivityWrite, ClickHouseStore, SessionRef } from './sink-clickhouse.js';
@@ -24,6 +25,8 @@ export interface SessionsOptions {
   now?: () => number;
   /** how many finalised-session versions to remember (the rest are asked from ClickHouse) */
   cacheSize?: number;
+  /** athlete profiles (HR zones, calories); default: none (pipelines' defaults for everyone) */
+  athletes?: AthleteProfiles;
 }
 
 interface OpenSession {
@@ -128,10 +131,13 @@ export class Sessions {
       }
     }
     // independent sessions: a few concurrent chunks keep ClickHouse and the CPU busy at once
+    if (due.length === 0) return;
+    // one profile look-up for every user finalised in this flush (the chunks share it)
+    const profiles = await this.profiles(due);
     const chunk = Math.max(4, Math.ceil(due.length / FINALISE_LANES));
     const chunks: SessionRef[][] = [];
     for (let i = 0; i < due.length; i += chunk) chunks.push(due.slice(i, i + chunk));
-    await Promise.all(chunks.map((c) => this.finaliseMany(c, 'late_data', absent)));
+    await Promise.all(chunks.map((c) => this.finaliseMany(c, 'late_data', absent, profiles)));
   }
 
   /** Finalise sessions with no records for `timeoutMs` (and, after a rebalance, recover open ones). */
@@ -155,6 +161,10 @@ export class Sessions {
     return due.length;
   }
 
+  private profiles(refs: readonly SessionRef[]): Promise<Map<string, AthleteProfile>> {
+    return (this.opts.athletes ?? noProfiles).profiles([...new Set(refs.map((r) => r.userId))]);
+  }
+
   async finalise(ref: SessionRef, reason: 'late_data' | 'recompute'): Promise<FinaliseOutcome> {
     const [o] = await this.finaliseMany([ref], reason);
     return o!;
@@ -163,15 +173,20 @@ export class Sessions {
   /**
    * Finalises many sessions with a constant number of round trips: one read of their durable
    * input, one look-up of unknown stored versions, one Kafka send, one insert per table.
-   * `knownAbsent`: sessions the caller just learnt have no activity yet.
+   * `knownAbsent`: sessions the caller just learnt have no activity yet. `profiles`: the athletes'
+   * profiles by user id, when the caller already looked them up (else one look-up here).
    */
   async finaliseMany(
     refs: readonly SessionRef[],
     reason: 'late_data' | 'recompute',
     knownAbsent: ReadonlySet<string> = new Set(),
+    profiles?: ReadonlyMap<string, AthleteProfile>,
   ): Promise<FinaliseOutcome[]> {
     if (refs.length === 0) return [];
-    const inputs = await this.store.readSessions(refs);
+    const [inputs, athletes] = await Promise.all([
+      this.store.readSessions(refs),
+      profiles ?? this.profiles(refs),
+    ]);
     const unknown = refs.filter((r) => {
       const k = sessionKey(r.deviceId, r.sessionId);
       return !this.versions.has(k) && !knownAbsent.has(k);
@@ -199,7 +214,7 @@ export class Sessions {
           samples: stored.samples,
           controls: stored.controls,
           sets: stored.sets,
-          athlete: {},
+          athlete: athletes.get(ref.userId) ?? {},
         },
         this.opts.algorithmVersion ? { version: this.opts.algorithmVersion } : undefined,
       );
