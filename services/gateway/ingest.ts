@@ -5,7 +5,7 @@ import type { SchemaIds } from '../../schemas/registry.js';
 import type { DlqReason } from '../../schemas/vocabulary.js';
 import { encodeConfluent } from '../../schemas/wire.js';
 import type { Batcher, OutRecord } from './batcher.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { GatewayMetrics, HotCounts } from './metrics.js';
 import { type DeviceTopic, parseDeviceTopic } from './topics.js';
 
 /** Who sent a message: from the authenticated connection (embedded) or the topic + device table (bridge). */
@@ -37,21 +37,12 @@ export type IngestResult = { accepted: true; samples: number } | { accepted: fal
  */
 export class Ingest {
   private readonly now: () => number;
-  // labelled children resolved once: a label lookup per message shows up in the profile
-  private readonly outSamples;
-  private readonly outDlq;
-  private readonly inByKind;
+  /** per-message counts as plain numbers; the counters collect them at scrape time (metrics.ts) */
+  private readonly hot: HotCounts;
 
   constructor(private readonly opts: IngestOptions) {
     this.now = opts.now ?? Date.now;
-    const m = opts.metrics;
-    this.outSamples = m.messagesOut.labels('samples');
-    this.outDlq = m.messagesOut.labels('dlq');
-    this.inByKind = {
-      telemetry: m.messagesIn.labels('telemetry'),
-      session: m.messagesIn.labels('session'),
-      other: m.messagesIn.labels('other'),
-    };
+    this.hot = opts.metrics.hot;
   }
 
   /** null when a message may enter now; otherwise wait for the promise (back-pressure). */
@@ -60,24 +51,53 @@ export class Ingest {
   }
 
   /** Validate, route and produce one message; resolves when Kafka acknowledged its record. */
-  async ingest(
+  ingest(who: DeviceIdentity, topic: string, payload: Buffer, contentType?: string): Promise<IngestResult> {
+    return new Promise((resolve, reject) =>
+      this.ingestWithCallback(
+        who,
+        topic,
+        payload,
+        (err, result) => (err ? reject(err) : resolve(result!)),
+        contentType,
+      ),
+    );
+  }
+
+  /**
+   * `ingest` without promises (the embedded broker's hot path): `done` runs once, with the result when Kafka
+   * acknowledged the record, or with the error that kept it from being produced (ShuttingDownError).
+   */
+  ingestWithCallback(
     who: DeviceIdentity,
     topic: string,
     payload: Buffer,
+    done: (err: Error | null, result?: IngestResult) => void,
     contentType?: string,
-  ): Promise<IngestResult> {
+  ): void {
     const t0 = performance.now();
-    const { record, result } = this.toRecord(who, topic, payload, contentType);
-    await this.opts.batcher.add(record);
-    const m = this.opts.metrics;
-    m.ackLatency.observe((performance.now() - t0) / 1000);
-    if (result.accepted) {
-      this.outSamples.inc();
-      if (result.samples > 0) m.samplesOut.inc(result.samples);
-    } else {
-      this.outDlq.inc();
+    let out: { record: OutRecord; result: IngestResult };
+    try {
+      out = this.toRecord(who, topic, payload, contentType);
+    } catch (err) {
+      done(err as Error);
+      return;
     }
-    return result;
+    const { record, result } = out;
+    this.opts.batcher.addWithCallback(record, (err) => {
+      if (err) return done(err);
+      this.acknowledged(t0, result);
+      done(null, result);
+    });
+  }
+
+  private acknowledged(t0: number, result: IngestResult): void {
+    this.opts.metrics.ackLatency.observe((performance.now() - t0) / 1000);
+    if (result.accepted) {
+      this.hot.outSamples++;
+      this.hot.samplesOut += result.samples;
+    } else {
+      this.hot.outDlq++;
+    }
   }
 
   /**
@@ -91,7 +111,7 @@ export class Ingest {
     reason: DlqReason,
     message: string,
   ): Promise<void> {
-    this.inByKind.other.inc();
+    this.hot.inOther++;
     const { record } = this.dlq(
       deviceId === null ? null : { deviceId, userId: '' },
       topic,
@@ -100,7 +120,7 @@ export class Ingest {
       message,
     );
     await this.opts.batcher.add(record);
-    this.outDlq.inc();
+    this.hot.outDlq++;
   }
 
   /** Pure part of `ingest`: the Kafka record a message turns into. */
@@ -125,10 +145,12 @@ export class Ingest {
     payload: Buffer,
     contentType: string | undefined,
   ): { record: OutRecord; result: IngestResult } {
-    const m = this.opts.metrics;
+    const hot = this.hot;
     const parsed: DeviceTopic | null = parseDeviceTopic(topic);
-    this.inByKind[parsed?.kind ?? 'other'].inc();
-    m.bytesIn.inc(payload.length);
+    if (parsed === null) hot.inOther++;
+    else if (parsed.kind === 'telemetry') hot.inTelemetry++;
+    else hot.inSession++;
+    hot.bytesIn += payload.length;
     if (payload.length > this.opts.limits.maxPayloadBytes) {
       return this.dlq(
         who,
@@ -150,7 +172,7 @@ export class Ingest {
       const r = parseDeviceTelemetry(parsed.format, payload, ctx);
       if (!r.ok) return this.dlq(who, topic, payload, r.reason, r.message);
       const samples = r.batch.samples.length;
-      m.samplesIn.inc(samples);
+      hot.samplesIn += samples;
       return {
         record: {
           topic: this.opts.topicSamples,

@@ -1,12 +1,44 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
+ * Counts that the ingest path adds per message as plain numbers: five prom-client `inc()` calls per message
+ * (label hashing, exemplar checks) were ~1.5 % of the gateway's CPU. Each counter below moves its share in
+ * when it is collected (every scrape, every `get()`), so what Prometheus reads is exact.
+ */
+export interface HotCounts {
+  inTelemetry: number;
+  inSession: number;
+  inOther: number;
+  bytesIn: number;
+  samplesIn: number;
+  outSamples: number;
+  outDlq: number;
+  samplesOut: number;
+}
+
+/**
  * The gateway's Prometheus metrics. Rates ("per second") are `rate()` over the counters.
  * Names follow fitstream_gateway_<thing>_<unit>.
  */
 export function createGatewayMetrics(registry: Registry, probes: { backlogBytes?: () => number } = {}) {
   const registers = [registry];
+  const hot: HotCounts = {
+    inTelemetry: 0,
+    inSession: 0,
+    inOther: 0,
+    bytesIn: 0,
+    samplesIn: 0,
+    outSamples: 0,
+    outDlq: 0,
+    samplesOut: 0,
+  };
+  const take = (k: keyof HotCounts): number => {
+    const n = hot[k];
+    hot[k] = 0;
+    return n;
+  };
   return {
+    hot,
     connections: new Gauge({
       name: 'fitstream_gateway_connections',
       help: 'MQTT connections currently authenticated',
@@ -23,27 +55,45 @@ export function createGatewayMetrics(registry: Registry, probes: { backlogBytes?
       help: 'MQTT PUBLISH messages received from devices, by kind (telemetry, session, other)',
       labelNames: ['kind'] as const,
       registers,
+      collect() {
+        if (hot.inTelemetry > 0) this.inc({ kind: 'telemetry' }, take('inTelemetry'));
+        if (hot.inSession > 0) this.inc({ kind: 'session' }, take('inSession'));
+        if (hot.inOther > 0) this.inc({ kind: 'other' }, take('inOther'));
+      },
     }),
     bytesIn: new Counter({
       name: 'fitstream_gateway_payload_bytes_in_total',
       help: 'payload bytes of received messages',
       registers,
+      collect() {
+        if (hot.bytesIn > 0) this.inc(take('bytesIn'));
+      },
     }),
     samplesIn: new Counter({
       name: 'fitstream_gateway_samples_in_total',
       help: 'samples in accepted telemetry messages',
       registers,
+      collect() {
+        if (hot.samplesIn > 0) this.inc(take('samplesIn'));
+      },
     }),
     messagesOut: new Counter({
       name: 'fitstream_gateway_messages_out_total',
       help: 'records acknowledged by Kafka, by topic kind (samples, dlq)',
       labelNames: ['topic'] as const,
       registers,
+      collect() {
+        if (hot.outSamples > 0) this.inc({ topic: 'samples' }, take('outSamples'));
+        if (hot.outDlq > 0) this.inc({ topic: 'dlq' }, take('outDlq'));
+      },
     }),
     samplesOut: new Counter({
       name: 'fitstream_gateway_samples_out_total',
       help: 'samples in records acknowledged by Kafka',
       registers,
+      collect() {
+        if (hot.samplesOut > 0) this.inc(take('samplesOut'));
+      },
     }),
     dlq: new Counter({
       name: 'fitstream_gateway_dlq_messages_total',
