@@ -36,7 +36,10 @@ describe('athlete profiles', () => {
     let now = 1_000;
     let queries = 0;
     const counting = {
-      query: (...a: unknown[]) => (queries++, (pool.query as (...x: unknown[]) => unknown)(...a)),
+      query: (...a: unknown[]) => {
+        queries++;
+        return (pool.query as (...x: unknown[]) => unknown).apply(pool, a);
+      },
     };
     const p = new PgAthleteProfiles(counting as unknown as pg.Pool, { ttlMs: 60_000, now: () => now });
     const unknown = randomUUID();

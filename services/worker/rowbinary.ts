@@ -29,11 +29,14 @@ export type NumberKind = 'u8' | 'u16' | 'u32' | 'u64' | 'f32' | 'f64';
 
 export class RowBinaryWriter implements RowWriter {
   private buf: Buffer;
+  /** DataView over `buf`: its little-endian setters compile to plain stores (Buffer's write*LE check and dispatch per call) */
+  private view: DataView;
   private pos = 0;
   rows = 0;
 
   constructor(initial = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initial);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   private ensure(n: number): void {
@@ -41,8 +44,9 @@ export class RowBinaryWriter implements RowWriter {
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    next.set(this.buf.subarray(0, this.pos), 0);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   get length(): number {
@@ -52,7 +56,7 @@ export class RowBinaryWriter implements RowWriter {
   /** A pre-encoded String column value (see `encodeString`). */
   raw(bytes: Buffer): void {
     this.ensure(bytes.length);
-    bytes.copy(this.buf, this.pos);
+    this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }
 
@@ -71,13 +75,13 @@ export class RowBinaryWriter implements RowWriter {
 
   u16(v: number): void {
     this.ensure(2);
-    this.buf.writeUInt16LE(v, this.pos);
+    this.view.setUint16(this.pos, v, true);
     this.pos += 2;
   }
 
   u32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.view.setUint32(this.pos, v >>> 0, true);
     this.pos += 4;
   }
 
@@ -85,33 +89,58 @@ export class RowBinaryWriter implements RowWriter {
   u64(v: number): void {
     this.ensure(8);
     if (v < 0) {
-      this.buf.writeBigInt64LE(BigInt(v), this.pos);
+      this.view.setBigInt64(this.pos, BigInt(v), true);
     } else {
-      this.buf.writeUInt32LE(v % 4294967296, this.pos);
-      this.buf.writeUInt32LE(Math.floor(v / 4294967296), this.pos + 4);
+      this.view.setUint32(this.pos, v % 4294967296, true);
+      this.view.setUint32(this.pos + 4, Math.floor(v / 4294967296), true);
     }
     this.pos += 8;
   }
 
   f32(v: number): void {
     this.ensure(4);
-    this.buf.writeFloatLE(v, this.pos);
+    this.view.setFloat32(this.pos, v, true);
     this.pos += 4;
   }
 
   f64(v: number): void {
     this.ensure(8);
-    this.buf.writeDoubleLE(v, this.pos);
+    this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
   }
 
-  /** Nullable(...): writes the null flag, and the value via `write` when present. */
+  /** Nullable(...): the null flag, then the value when present (one bounds check for both). */
   nullable(v: number | null | undefined, kind: NumberKind): void {
     if (v === null || v === undefined || Number.isNaN(v)) {
       this.u8(1);
-    } else {
-      this.u8(0);
-      this[kind](v);
+      return;
+    }
+    this.ensure(9);
+    this.buf[this.pos++] = 0;
+    const p = this.pos;
+    switch (kind) {
+      case 'u8':
+        this.buf[p] = v;
+        this.pos = p + 1;
+        return;
+      case 'u16':
+        this.view.setUint16(p, v, true);
+        this.pos = p + 2;
+        return;
+      case 'u32':
+        this.view.setUint32(p, v >>> 0, true);
+        this.pos = p + 4;
+        return;
+      case 'f32':
+        this.view.setFloat32(p, v, true);
+        this.pos = p + 4;
+        return;
+      case 'f64':
+        this.view.setFloat64(p, v, true);
+        this.pos = p + 8;
+        return;
+      case 'u64':
+        this.u64(v);
     }
   }
 

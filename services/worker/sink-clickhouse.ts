@@ -174,6 +174,14 @@ export class ClickHouseStore implements Sink {
     });
   }
 
+  /** Rows as arrays in column order (JSONCompact). */
+  private async selectCompact(what: string, query: string): Promise<unknown[][]> {
+    return this.run(what, async () => {
+      const rs = await this.client.query({ query, format: 'JSONCompact' });
+      return (await rs.json<unknown[]>()).data;
+    });
+  }
+
   async ping(): Promise<void> {
     const r = await this.client.ping();
     if (!r.success) throw new SinkUnavailableError('clickhouse ping', r.error);
@@ -250,11 +258,14 @@ export class ClickHouseStore implements Sink {
     const users = [...new Set(refs.map((r) => r.userId))].map(str).join(', ');
     const pairs = tuples(refs.map((r) => [r.deviceId, r.sessionId]));
     const [samples, controls, sets] = await Promise.all([
-      this.select<Record<string, unknown>>(
+      // JSONCompact (one array per row, parsed in one go) rather than JSONEachRow: a fraction of
+      // the formatting work on the server and of the parsing on the worker, same number texts.
+      // PREWHERE on the sorting-key columns only, so it cannot change which row FINAL keeps.
+      this.selectCompact(
         'read samples',
         `SELECT device_id, session_id, seq, ts, lat, lon, alt, acc, speed_device, dist_device, hr, cadence, power, lap
          FROM ${this.t('samples')} FINAL
-         WHERE user_id IN (${users}) AND (device_id, session_id) IN ${pairs}
+         PREWHERE user_id IN (${users}) AND (device_id, session_id) IN ${pairs}
          ORDER BY device_id, session_id, ts, sample_key`,
       ),
       this.select<Record<string, unknown>>(
@@ -269,20 +280,29 @@ export class ClickHouseStore implements Sink {
       ),
     ]);
     const at = (r: Record<string, unknown>) => out.get(sessionKey(String(r.device_id), String(r.session_id)));
+    // rows come grouped by session: look the session up once per run of rows
+    let curDevice: unknown;
+    let curSession: unknown;
+    let cur: Sample[] | undefined;
     for (const r of samples) {
-      at(r)?.samples.push({
-        ts: num(r.ts),
-        seq: numOrNull(r.seq),
-        lat: numOrNull(r.lat),
-        lon: numOrNull(r.lon),
-        alt: numOrNull(r.alt),
-        acc: numOrNull(r.acc),
-        speed: numOrNull(r.speed_device),
-        dist: numOrNull(r.dist_device),
-        hr: numOrNull(r.hr),
-        cadence: numOrNull(r.cadence),
-        power: numOrNull(r.power),
-        lap: num(r.lap) === 1,
+      if (r[0] !== curDevice || r[1] !== curSession) {
+        curDevice = r[0];
+        curSession = r[1];
+        cur = out.get(sessionKey(String(r[0]), String(r[1])))?.samples;
+      }
+      cur?.push({
+        ts: num(r[3]),
+        seq: numOrNull(r[2]),
+        lat: numOrNull(r[4]),
+        lon: numOrNull(r[5]),
+        alt: numOrNull(r[6]),
+        acc: numOrNull(r[7]),
+        speed: numOrNull(r[8]),
+        dist: numOrNull(r[9]),
+        hr: numOrNull(r[10]),
+        cadence: numOrNull(r[11]),
+        power: numOrNull(r[12]),
+        lap: num(r[13]) === 1,
       });
     }
     for (const r of controls) {
@@ -387,8 +407,23 @@ export interface ActivityWrite {
 
 function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: ActivityWrite): void {
   const names = [ref.userId, ref.deviceId, ref.sessionId, ref.sport];
-  const byKey = new Map<number, Sample>();
-  for (const s of input) byKey.set(s.seq ?? s.ts, s);
+  // (input keys are unique: FINAL keeps one row per sample_key)
+  // clean rows come in the input's order nearly always: walk both, and index the input by key
+  // only when a row is not where the walk expects it
+  let byKey: Map<number, Sample> | undefined;
+  let j = 0;
+  const source = (key: number): Sample | undefined => {
+    const next = input[j];
+    if (next !== undefined && (next.seq ?? next.ts) === key) {
+      j++;
+      return next;
+    }
+    if (!byKey) {
+      byKey = new Map();
+      for (const s of input) byKey.set(s.seq ?? s.ts, s);
+    }
+    return byKey.get(key);
+  };
   const rowVersion = cleanSampleVersion(version);
   const ident = Buffer.concat([
     encodeString(ref.userId),
@@ -400,7 +435,7 @@ function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: Activit
     const seq = clean.seq[i]!;
     const ts = clean.ts[i]!;
     const key = seq === SEQ_NONE ? ts : seq;
-    const src = byKey.get(key);
+    const src = source(key);
     const hr = clean.hr[i]!;
     const cadence = clean.cadence[i]!;
     const power = clean.power[i]!;

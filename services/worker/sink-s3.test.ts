@@ -13,6 +13,32 @@ describe('raw archive layout', () => {
     expect(windowLabel(0)).toBe('19700101T0000');
   });
 
+  test('lines are byte for byte what JSON.stringify of {o, t, k, v} gives', () => {
+    const recs = [
+      {
+        topic: 't',
+        partition: 0,
+        offset: '0',
+        key: Buffer.from('sess-1'),
+        value: Buffer.from([0, 255, 7]),
+        timestamp: 1_764_000_000_123,
+      },
+      { topic: 't', partition: 0, offset: '12345678901234', key: null, value: Buffer.alloc(0), timestamp: 0 },
+      { topic: 't', partition: 0, offset: '1', key: Buffer.alloc(0), value: null, timestamp: 5 },
+    ];
+    const expected = recs
+      .map((r) =>
+        JSON.stringify({
+          o: r.offset,
+          t: r.timestamp,
+          k: r.key ? r.key.toString('base64') : null,
+          v: r.value ? r.value.toString('base64') : null,
+        }),
+      )
+      .join('\n');
+    expect(encodeLines(recs).toString()).toBe(`${expected}\n`);
+  });
+
   test('lines round-trip exact bytes', () => {
     const recs = [
       {

@@ -64,16 +64,36 @@ export function archiveKeys(
   };
 }
 
+/**
+ * The NDJSON lines, byte for byte what JSON.stringify({o, t, k, v}) gives (offsets are digit
+ * strings, timestamps integers, base64 needs no escaping), without an object per record.
+ */
 export function encodeLines(records: readonly RawRecord[]): Buffer {
-  const lines = records.map((r) =>
-    JSON.stringify({
-      o: r.offset,
-      t: r.timestamp,
-      k: r.key ? r.key.toString('base64') : null,
-      v: r.value ? r.value.toString('base64') : null,
-    }),
-  );
-  return Buffer.from(`${lines.join('\n')}\n`);
+  let text = '';
+  for (const r of records) {
+    if (!/^\d+$/.test(r.offset) || !Number.isSafeInteger(r.timestamp)) {
+      // not the shape Kafka gives: let JSON.stringify quote whatever it is
+      text += `${JSON.stringify({ o: r.offset, t: r.timestamp, k: b64(r.key), v: b64(r.value) })}\n`;
+      continue;
+    }
+    const k = r.key ? `"${r.key.toString('base64')}"` : 'null';
+    const v = r.value ? `"${r.value.toString('base64')}"` : 'null';
+    text += `{"o":"${r.offset}","t":${r.timestamp},"k":${k},"v":${v}}\n`;
+  }
+  return Buffer.from(text);
+}
+
+const b64 = (b: Buffer | null): string | null => (b ? b.toString('base64') : null);
+
+/** Kafka offsets as decimal strings (no leading zeros): shorter is smaller, else text order. */
+function compareOffsets(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function inOrder(recs: readonly RawRecord[]): boolean {
+  for (let i = 1; i < recs.length; i++)
+    if (compareOffsets(recs[i - 1]!.offset, recs[i]!.offset) > 0) return false;
+  return true;
 }
 
 export function decodeLines(topic: string, partition: number, text: string): RawRecord[] {
@@ -125,7 +145,8 @@ export class S3Archive implements Sink {
     }
     const jobs = [...groups.entries()].map(([g, recs]) => async () => {
       const [topic, partition, w] = g.split('\u0000') as [string, string, string];
-      recs.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+      // usually already in offset order (one partition's fetches); compare without BigInt per call
+      if (!inOrder(recs)) recs.sort((a, b) => compareOffsets(a.offset, b.offset));
       const first = recs[0]!;
       const last = recs[recs.length - 1]!;
       const keys = archiveKeys(
