@@ -146,9 +146,10 @@ export class ClickHouseStore implements Sink {
   }
 
   /** RowBinary insert into samples (exec with a body stream; the response is drained). */
-  private sampleWriter(): RowWriter {
+  /** `rows`: how many rows will be written, to size the buffer once (a samples row is ~150 bytes). */
+  private sampleWriter(rows = 0): RowWriter {
     return this.insertFormat === 'RowBinary'
-      ? new RowBinaryWriter(1 << 20)
+      ? new RowBinaryWriter(Math.max(1 << 16, rows * 192))
       : new JsonRowWriter(SAMPLE_COLUMNS);
   }
 
@@ -188,7 +189,9 @@ export class ClickHouseStore implements Sink {
   }
 
   async writeBatch(batch: FlushBatch): Promise<void> {
-    const samples = this.sampleWriter();
+    let rows = 0;
+    for (const r of batch.records) if (r.decoded.kind === 'batch') rows += r.decoded.batch.samples.length;
+    const samples = this.sampleWriter(rows);
     const controls: Record<string, unknown>[] = [];
     const sets: Record<string, unknown>[] = [];
     const sessions = new Map<string, Record<string, unknown>>();
@@ -364,7 +367,9 @@ export class ClickHouseStore implements Sink {
 
   /** Many activities: one insert of cleaned samples, then one of activity rows. */
   async writeActivities(items: readonly ActivityWrite[]): Promise<void> {
-    const w = this.sampleWriter();
+    let rows = 0;
+    for (const it of items) rows += it.clean.length;
+    const w = this.sampleWriter(rows);
     for (const it of items) writeCleanSamples(w, it);
     await this.insertSamples(w);
     await this.insert(
