@@ -4,6 +4,10 @@
 //   node --expose-gc --import tsx bench/gateway-throughput.ts \
 //     [--connections 1000,10000] [--duration 15] [--inflight 2] [--formats json,avro] [--window 10]
 //     [--rates 2000,5000]   (open-loop runs for latency at a given load, after the closed-loop maximum)
+//     [--kafka fake:15]     (no Kafka: every produce call is acknowledged after 15 ms, so the figures are
+//                            the gateway's own CPU and ceiling, without kafkajs and the broker's share)
+//     [--max false]         (skip the closed-loop run: CPU per message at a fixed rate compares builds
+//                            better than the maximum, whose batch sizes move with the machine's load)
 //
 // The gateway runs in this process (as it would in production: one process, its own core); the load runs
 // in a child process speaking raw MQTT (bench/gateway-load-worker.ts). Records go to a private topic with
@@ -36,6 +40,10 @@ const { values: args } = parseArgs({
     samples: { type: 'string', default: '10' },
     /** open-loop rates (messages/s over all connections) to measure latency at, after the closed-loop run */
     rates: { type: 'string', default: '2000,5000' },
+    /** 'real', or 'fake:{ms}': produce calls acknowledged after ms without Kafka (gateway-only CPU) */
+    kafka: { type: 'string', default: 'real' },
+    /** 'false': open-loop rates only */
+    max: { type: 'string', default: 'true' },
     out: { type: 'string', default: 'bench/results/gateway-throughput' },
   },
 });
@@ -93,13 +101,16 @@ const producer = await connectKafkaProducer({
   requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
   logger,
 });
+const fakeKafkaMs = args.kafka.startsWith('fake:') ? Number(args.kafka.slice(5)) : null;
+const send: typeof producer.send =
+  fakeKafkaMs === null ? producer.send : () => new Promise((r) => setTimeout(r, fakeKafkaMs));
 const registry = new Registry();
 const gateway = await startGateway(config, {
   pg: pool,
   redis,
   redisSub: null,
   schemaIds,
-  send: producer.send,
+  send,
   registry,
   logger,
 });
@@ -169,7 +180,8 @@ for (const n of connectionCounts) {
   console.log(
     `${n} connections: connected ${c.connected} (failed ${c.failed}) in ${row.connectMs} ms; idle RSS ${row.idleRssPerConnKB} KB/conn, heap ${row.idleHeapPerConnKB} KB/conn`,
   );
-  const plan = formats.flatMap((format) => [0, ...rates].map((rate) => ({ format, rate })));
+  const offered = args.max === 'false' ? rates : [0, ...rates];
+  const plan = formats.flatMap((format) => offered.map((rate) => ({ format, rate })));
   for (const { format, rate } of plan) {
     const dlqBefore = await counter('fitstream_gateway_dlq_messages_total');
     const cpu0 = process.cpuUsage();
@@ -229,6 +241,7 @@ const result = {
     node: process.version,
   },
   settings: {
+    kafka: args.kafka,
     durationS,
     inflightPerConnection: inflight,
     samplesPerMessage,
@@ -243,7 +256,7 @@ writeFileSync(`${args.out}.json`, `${JSON.stringify(result, null, 2)}\n`);
 const md = [
   '# Gateway throughput',
   '',
-  `${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}. Gateway in one process, raw-MQTT load in another, Kafka (acks=all, idempotent) on the same machine.`,
+  `${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}. Gateway in one process, raw-MQTT load in another, ${fakeKafkaMs === null ? 'Kafka (acks=all, idempotent) on the same machine' : `**no Kafka** (every produce call acknowledged after ${fakeKafkaMs} ms: gateway-only CPU)`}.`,
   `QoS 1, ${samplesPerMessage} samples/message, ${inflight} messages in flight per connection, ${durationS} s per run, batch window ${args.window} ms; mean ${result.meanRecordsPerProduce} records per produce call, mean produce (acks=all) ${result.meanProduceMs} ms.`,
   '',
   '| connections | format | offered | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | loadgen cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
@@ -256,7 +269,7 @@ const md = [
   ),
   '',
   'Command: `node --expose-gc --import tsx bench/gateway-throughput.ts` ' +
-    `--connections ${args.connections} --duration ${args.duration} --inflight ${args.inflight} --formats ${args.formats} --window ${args.window} --rates ${args.rates}`,
+    `--connections ${args.connections} --duration ${args.duration} --inflight ${args.inflight} --formats ${args.formats} --window ${args.window} --rates ${args.rates}${args.max === 'false' ? ' --max false' : ''}${fakeKafkaMs === null ? '' : ` --kafka ${args.kafka}`}`,
   '',
   '"max" is closed loop: every connection keeps `inflight` QoS 1 messages outstanding and sends the next on',
   "each PUBACK, so latency there is Little's law (messages in flight / throughput), not service time. The",

@@ -11,7 +11,7 @@ import {
   ShuttingDownError,
   TopicForbiddenError,
 } from './errors.js';
-import type { Ingest } from './ingest.js';
+import type { DeviceIdentity, Ingest } from './ingest.js';
 import type { GatewayMetrics } from './metrics.js';
 import { commandTopic, isValidDeviceId, topicDeviceId } from './topics.js';
 
@@ -45,9 +45,11 @@ export interface EmbeddedBroker {
 }
 
 /** Per-connection state, kept on the aedes client object (no side table to leak). */
-interface DeviceState {
+interface DeviceState extends DeviceIdentity {
   deviceId: string;
   userId: string;
+  /** a topic this connection already published on under its own id (checked once, not per message) */
+  ownTopic: string | null;
   rejects: number;
   windowStart: number;
 }
@@ -204,6 +206,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           (client as DeviceClient).fitstream = {
             deviceId,
             userId: r.userId,
+            ownTopic: null,
             rejects: 0,
             windowStart: Date.now(),
           };
@@ -223,7 +226,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     authorizePublish(client, packet, callback) {
       const state = (client as DeviceClient | null)?.fitstream;
       if (!state) return callback(new TopicForbiddenError('broker-originated publishes are not accepted'));
-      if (topicDeviceId(packet.topic) !== state.deviceId) {
+      if (packet.topic !== state.ownTopic && topicDeviceId(packet.topic) !== state.deviceId) {
         m.refused.inc({ code: 'TOPIC_FORBIDDEN' });
         logger.warn(
           { deviceId: state.deviceId, topic: packet.topic },
@@ -233,6 +236,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           new TopicForbiddenError(`device ${state.deviceId} may not publish to ${packet.topic}`),
         );
       }
+      state.ownTopic = packet.topic;
       packet.retain = false;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       const gate = ingest.admit();
