@@ -45,7 +45,8 @@ start_bg() {
   local name="$1" log="$2"; shift 2
   # setsid execs (no fork) because a background job of a non-interactive shell is not a
   # process-group leader, so $! is the server's own pid.
-  setsid "$@" >>"$log" 2>&1 </dev/null &
+  # 9>&-: the server must not inherit up's lock (fd 9), or `down` could never take it while it runs.
+  setsid "$@" >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$FS_RUN/$name.pid"
 }
 

@@ -66,7 +66,7 @@ postgres_start() {
   fi
   port_open "$PG_PORT" && fs_die "postgres: port $PG_PORT is taken by another process (system postgresql service? stop it)"
   # pg_ctl daemonises the postmaster itself; we wait for readiness separately.
-  as_user "$PG_OS_USER" "$PG_BIN/pg_ctl" -D "$PG_PGDATA" -l "$PG_LOGFILE" -W start >/dev/null \
+  as_user "$PG_OS_USER" "$PG_BIN/pg_ctl" -D "$PG_PGDATA" -l "$PG_LOGFILE" -W start >/dev/null 9>&- \
     || fs_die "postgres failed to start (log: $PG_LOGFILE)"
 }
 
