@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { liveKeys } from '../common/live-keys.js';
 import { createLogger } from '../common/logger.js';
 import { startTestGateway, type TestGateway } from '../gateway/test-stack.js';
 import { sessionTopic, telemetryTopic } from '../gateway/topics.js';
 import { createS3, type RunningWorker, startWorker } from './app.js';
 import { computeActivity } from './compute.js';
-import { liveKeys } from './store-redis.js';
 import { type Isolated, isolate, rid, rows, waitFor } from './testkit.js';
 
 // The whole path: a device publishes over MQTT to the gateway, the gateway produces to Kafka, the

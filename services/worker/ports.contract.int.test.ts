@@ -1,12 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
+import { liveKeys } from '../common/live-keys.js';
 import { createClickHouse, createS3 } from './app.js';
 import type { LiveSnapshot } from './live.js';
 import type { FlushBatch, Sink } from './ports.js';
 import type { InboundRecord } from './records.js';
 import { ClickHouseStore } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
-import { type LiveStore, liveKeys, RedisLiveStore } from './store-redis.js';
+import { type LiveStore, RedisLiveStore } from './store-redis.js';
 import { batchOf, controlOf, isolate, rid } from './testkit.js';
 
 // The port contracts, run against every implementation's real backend. A Sink acknowledges by

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
+import { liveKeys } from '../common/live-keys.js';
 import { SinkUnavailableError } from './errors.js';
 import type { LiveSnapshot } from './live.js';
 
 /**
- * Live state in Redis (the contract the API's live views read; documented in docs/live.md):
+ * Live state in Redis (keys in services/common/live-keys.ts, read by the API's live views; documented in docs/analytics.md):
  * - hash `fitstream:live:{sessionId}`: the latest LiveSnapshot, one field per property
  *   (numbers as decimal strings, null as ''), refreshed each flush; expires `ttlS` after the
  *   last update, so `ttlS` after the end (or after the session went quiet);
@@ -17,13 +18,6 @@ export interface LiveStore {
   publish(states: readonly LiveSnapshot[]): Promise<void>;
   close(): Promise<void>;
 }
-
-export const liveKeys = {
-  hash: (sessionId: string) => `fitstream:live:${sessionId}`,
-  active: (userId: string) => `fitstream:live:active:${userId}`,
-  sessionChannel: (sessionId: string) => `fitstream:live:session:${sessionId}`,
-  userChannel: (userId: string) => `fitstream:live:user:${userId}`,
-};
 
 export class RedisLiveStore implements LiveStore {
   readonly name = 'redis';

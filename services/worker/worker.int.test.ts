@@ -4,10 +4,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
+import { liveKeys } from '../common/live-keys.js';
 import { createLogger } from '../common/logger.js';
 import { createS3, type RunningWorker, startWorker } from './app.js';
 import { computeActivity } from './compute.js';
-import { liveKeys } from './store-redis.js';
 import {
   batchOf,
   controlOf,

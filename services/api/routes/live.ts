@@ -2,18 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { liveKeys } from '../../common/live-keys.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
 import { ProblemSchema } from './shared.js';
-
-// Redis keys written by the worker (services/worker/store-redis.ts, docs/live.md).
-const keys = {
-  hash: (sessionId: string) => `fitstream:live:${sessionId}`,
-  active: (userId: string) => `fitstream:live:active:${userId}`,
-  sessionChannel: (sessionId: string) => `fitstream:live:session:${sessionId}`,
-  userChannel: (userId: string) => `fitstream:live:user:${userId}`,
-};
 
 const STRING_FIELDS = new Set(['userId', 'deviceId', 'sessionId', 'sport', 'status']);
 
@@ -54,7 +47,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   app.addHook('onClose', async () => hub.close());
 
   const snapshot = async (sessionId: string) => {
-    const h = await deps.redis.hgetall(keys.hash(sessionId));
+    const h = await deps.redis.hgetall(liveKeys.hash(sessionId));
     // The worker writes every LiveSnapshot field; the hash is typed by that contract.
     return Object.keys(h).length === 0 ? null : (parseLiveHash(h) as unknown as Static<typeof LiveSnapshot>);
   };
@@ -94,7 +87,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   };
 
   const activeSnapshots = async (userId: string) => {
-    const ids = await deps.redis.zrevrange(keys.active(userId), 0, 49);
+    const ids = await deps.redis.zrevrange(liveKeys.active(userId), 0, 49);
     return (await Promise.all(ids.map(snapshot))).filter((s) => s !== null);
   };
 
@@ -140,7 +133,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     },
     async (req, reply) => {
       const { sessionId } = req.params;
-      await stream(req, reply, keys.sessionChannel(sessionId), async () => {
+      await stream(req, reply, liveKeys.sessionChannel(sessionId), async () => {
         const s = await snapshot(sessionId);
         return s ? [s] : [];
       });
@@ -158,7 +151,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     },
     async (req, reply) => {
       const { userId } = req.params;
-      await stream(req, reply, keys.userChannel(userId), () => activeSnapshots(userId));
+      await stream(req, reply, liveKeys.userChannel(userId), () => activeSnapshots(userId));
     },
   );
 
