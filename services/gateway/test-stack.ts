@@ -22,21 +22,23 @@ export const STACK = {
   mosquitto: process.env.BRIDGE_URL ?? 'mqtt://127.0.0.1:1884',
 };
 
-export const testKafka = () =>
+/** A kafkajs client of the shared broker, or of `brokers` (a private one: test/support/private-kafka.ts). */
+export const testKafka = (brokers = STACK.kafka) =>
   new Kafka({
     clientId: `gw-test-${randomUUID().slice(0, 8)}`,
-    brokers: STACK.kafka.split(','),
+    brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,
   });
 
 /** Creates private topics with random names; returns their names and a drop function. */
 export async function privateTopics(
   partitions = 3,
+  brokers = STACK.kafka,
 ): Promise<{ samples: string; dlq: string; drop: () => Promise<void> }> {
   const id = randomUUID().slice(0, 8);
   const samples = `test.gw.samples.${id}`;
   const dlq = `test.gw.dlq.${id}`;
-  const admin = testKafka().admin();
+  const admin = testKafka(brokers).admin();
   await admin.connect();
   // One topic per call: with several topics and waitForLeaders, kafkajs was seen creating only the first.
   for (const [topic, numPartitions] of [
@@ -53,7 +55,7 @@ export async function privateTopics(
     samples,
     dlq,
     drop: async () => {
-      const a = testKafka().admin();
+      const a = testKafka(brokers).admin();
       await a.connect();
       await a.deleteTopics({ topics: [samples, dlq] }).catch(() => {});
       await a.disconnect();
@@ -67,8 +69,14 @@ export class TopicReader {
   private readonly consumer;
   private readonly registry = new SchemaRegistry({ host: STACK.registry });
 
-  constructor(private readonly topic: string) {
-    this.consumer = testKafka().consumer({ groupId: `gw-test-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  constructor(
+    private readonly topic: string,
+    brokers = STACK.kafka,
+  ) {
+    this.consumer = testKafka(brokers).consumer({
+      groupId: `gw-test-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+    });
   }
 
   async start(): Promise<void> {
@@ -115,7 +123,11 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(env: Record<string, string>): Promise<TestGateway> {
+/** A gateway on free ports; its producer writes to the shared broker, or to `kafkaBrokers`. */
+export async function startTestGateway(
+  env: Record<string, string>,
+  kafkaBrokers = STACK.kafka,
+): Promise<TestGateway> {
   const config = parseGatewayConfig({
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     MQTT_PORT: '0',
@@ -130,7 +142,7 @@ export async function startTestGateway(env: Record<string, string>): Promise<Tes
   const redisSub = new Redis(STACK.redis);
   const schemaIds = await registerSchemas(new SchemaRegistry({ host: STACK.registry }));
   const producer = await connectKafkaProducer({
-    brokers: STACK.kafka.split(','),
+    brokers: kafkaBrokers.split(','),
     clientId: 'gw-test',
     requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
     logger,
