@@ -3,11 +3,11 @@ import {
   allocColumns,
   compareRows as compareRows_,
   copyRow as copyRow_,
-  removeRow,
+  removeRow as removeRow_,
   resizeColumns,
-  shiftRight,
-  validateSample,
-  writeSample,
+  shiftRight as shiftRight_,
+  validateSample as validateSample_,
+  writeSample as writeSample_,
 } from './columns.js';
 import { SESSION_DEFAULTS, type SportConfig, sportConfig } from './config.js';
 import {
@@ -18,7 +18,12 @@ import {
 import { SeqSet } from './stages/dedupe.js';
 import { haversine as haversine_ } from './stages/distance.js';
 import { explicitPauses } from './stages/moving-time.js';
-import { findIdentity, insertionPoint, ReorderWindow } from './stages/reorder.js';
+import {
+  findIdentity as findIdentity_,
+  insertionPoint as insertionPoint_,
+  lowerBoundTs,
+  ReorderWindow,
+} from './stages/reorder.js';
 import { computeActivity } from './stages/rollup.js';
 import { Cv2, LocalPlane } from './stages/smooth-gps.js';
 import {
@@ -39,9 +44,18 @@ const FLAG_LATE = FLAG_LATE_;
 const SEQ_NONE = SEQ_NONE_;
 const compareRows = compareRows_;
 const copyRow = copyRow_;
+const findIdentity = findIdentity_;
 const haversine = haversine_;
+const insertionPoint = insertionPoint_;
 const isPlausibleCoord = isPlausibleCoord_;
+const removeRow = removeRow_;
 const rowAccuracy = rowAccuracy_;
+const shiftRight = shiftRight_;
+const validateSample = validateSample_;
+const writeSample = writeSample_;
+
+/** Live checkpoints kept at most (the oldest one, at or before the reorder watermark, always stays). */
+const MAX_CHECKPOINTS = 32;
 
 export interface AddResult {
   /** samples stored (includes `late` ones) */
@@ -95,12 +109,18 @@ export class SessionAccumulator {
   private readonly seqs = new SeqSet();
   private readonly window: ReorderWindow;
   private readonly controls: SessionControl[] = [];
+  /** live state folded over rows [0, liveEnd) */
   private readonly live_: LiveKernel;
-  private readonly tail: LiveKernel;
-  /** rows [0, committed) have been fed to the live kernel */
-  private committed = 0;
+  private liveEnd = 0;
+  /** snapshots of live_ at row indexes (ascending), to resume from when rows change behind liveEnd */
+  private readonly checkpoints: Checkpoint[] = [];
+  private readonly spare: LiveKernel[] = [];
+  /** lowest row index inserted or removed since the last live(); rows before it are unchanged */
+  private touched = Number.POSITIVE_INFINITY;
+  /** controls changed: the live state is refolded from the first row */
   private liveDirty = false;
   private recompute = false;
+  private readonly cfg: SportConfig;
 
   constructor(o: AccumulatorOptions) {
     this.userId = o.userId;
@@ -110,8 +130,8 @@ export class SessionAccumulator {
     this.version = o.version;
     this.window = new ReorderWindow(o.reorderWindowMs ?? SESSION_DEFAULTS.reorderWindowMs);
     const cfg = sportConfig(o.sport, o.version);
+    this.cfg = cfg;
     this.live_ = new LiveKernel(cfg);
-    this.tail = new LiveKernel(cfg);
   }
 
   get length(): number {
@@ -136,32 +156,52 @@ export class SessionAccumulator {
         failures.push({ index: k, error: err });
         continue;
       }
-      writeSample(s1, 0, s as Sample);
+      // Stage the row in the free slot after the last one. Nearly every sample is the next one in
+      // time with a new seq: it stays there (no identity can match: no held row has its seq, nor
+      // its device time), which is what the general path below would conclude, only cheaper.
+      this.ensureCapacity(this.cols.length + 1);
+      const c = this.cols;
+      const n = c.length;
+      writeSample(c, n, s as Sample);
+      const seq = c.seq[n]!;
+      const t = c.ts[n]!;
+      const seen = seq !== SEQ_NONE && this.seqs.has(seq);
+      if (!seen && (n === 0 || c.ts[n - 1]! < t)) {
+        c.length = n + 1;
+        if (this.window.isLate(t)) {
+          c.flags[n]! |= FLAG_LATE;
+          late++;
+          this.recompute = true;
+        }
+        if (n < this.touched) this.touched = n;
+        if (seq !== SEQ_NONE) this.seqs.add(seq);
+        this.window.observe(t);
+        accepted++;
+        continue;
+      }
+      copyRow(s1, 0, c, n);
       s1.length = 1;
-      const seq = s1.seq[0]!;
-      const existing = findIdentity(this.cols, s1, 0, seq !== SEQ_NONE && this.seqs.has(seq));
+      const existing = findIdentity(c, s1, 0, seen);
       if (existing >= 0) {
         // keep the canonical copy of an identity, whatever the arrival order
-        if (compareRows(s1, 0, this.cols, existing) >= 0) {
+        if (compareRows(s1, 0, c, existing) >= 0) {
           duplicates++;
           continue;
         }
-        removeRow(this.cols, existing);
-        if (existing < this.committed) this.liveDirty = true;
+        removeRow(c, existing);
+        if (existing < this.touched) this.touched = existing;
       }
-      const t = s1.ts[0]!;
       const isLate = this.window.isLate(t);
-      const pos = insertionPoint(this.cols, s1, 0);
-      this.ensureCapacity(this.cols.length + 1);
-      if (pos < this.cols.length) shiftRight(this.cols, pos);
-      copyRow(this.cols, pos, s1, 0);
-      this.cols.length++;
+      const pos = insertionPoint(c, s1, 0);
+      if (pos < c.length) shiftRight(c, pos);
+      copyRow(c, pos, s1, 0);
+      c.length++;
       if (isLate) {
-        this.cols.flags[pos]! |= FLAG_LATE;
+        c.flags[pos]! |= FLAG_LATE;
         late++;
         this.recompute = true;
       }
-      if (pos < this.committed) this.liveDirty = true;
+      if (pos < this.touched) this.touched = pos;
       if (seq !== SEQ_NONE) this.seqs.add(seq);
       this.window.observe(t);
       accepted++;
@@ -177,21 +217,54 @@ export class SessionAccumulator {
     this.recompute = true;
   }
 
-  /** Latest position, pace, HR, distance, elapsed and moving time. Incremental: O(new samples). */
+  /**
+   * Latest position, pace, HR, distance, elapsed and moving time: the live kernel folded over every
+   * held row in canonical order. Incremental: O(new samples). When rows change behind the folded end
+   * (a reordered or late sample, a replaced copy), the fold resumes from the newest checkpoint before
+   * the change; a checkpoint is taken at each call, and those older than the reorder watermark are
+   * dropped but one, so a reorder inside the window never refolds more than the window.
+   */
   live(): LiveState {
     const c = this.cols;
+    const kernel = this.live_;
+    const cps = this.checkpoints;
     if (this.liveDirty) {
-      this.live_.reset(explicitPauses(this.controls));
-      this.committed = 0;
+      kernel.reset(explicitPauses(this.controls));
+      this.liveEnd = 0;
+      while (cps.length > 0) this.spare.push(cps.pop()!.kernel);
       this.liveDirty = false;
+    } else if (this.touched < this.liveEnd) {
+      while (cps.length > 0 && cps[cps.length - 1]!.end > this.touched) this.spare.push(cps.pop()!.kernel);
+      const cp = cps[cps.length - 1];
+      if (cp) kernel.copyFrom(cp.kernel);
+      else kernel.reset(kernel.pausesHeld());
+      this.liveEnd = cp ? cp.end : 0;
     }
-    // rows older than the watermark are settled: fold them into the committed state
-    const wm = this.window.watermark();
-    while (this.committed < c.length && c.ts[this.committed]! < wm) this.live_.step(c, this.committed++);
-    // the unsettled tail (at most one reorder window) is folded into a throw-away copy
-    this.tail.copyFrom(this.live_);
-    for (let i = this.committed; i < c.length; i++) this.tail.step(c, i);
-    return this.tail.state(c.length);
+    this.touched = Number.POSITIVE_INFINITY;
+    if (this.liveEnd < c.length) {
+      this.checkpoint();
+      for (let i = this.liveEnd; i < c.length; i++) kernel.step(c, i);
+      this.liveEnd = c.length;
+    }
+    return kernel.state(c.length);
+  }
+
+  /** Snapshot of the live kernel at liveEnd; keeps one checkpoint at or before the watermark. */
+  private checkpoint(): void {
+    const cps = this.checkpoints;
+    const end = this.liveEnd;
+    if (end === 0 || (cps.length > 0 && cps[cps.length - 1]!.end === end)) return;
+    const kernel = this.spare.pop() ?? new LiveKernel(this.cfg);
+    kernel.copyFrom(this.live_);
+    cps.push({ end, kernel });
+    const settled = lowerBoundTs(this.cols, this.window.watermark());
+    let keep = 0;
+    while (keep + 1 < cps.length && cps[keep + 1]!.end <= settled) keep++;
+    if (keep > 0 || cps.length > MAX_CHECKPOINTS) {
+      const drop = keep > 0 ? keep : 1;
+      for (let k = 0; k < drop; k++) this.spare.push(cps[k + (keep > 0 ? 0 : 1)]!.kernel);
+      cps.splice(keep > 0 ? 0 : 1, drop);
+    }
   }
 
   /** Bytes held by this session's state (columns incl. growth headroom, seq bitset, controls). */
@@ -246,6 +319,12 @@ export class SessionAccumulator {
   }
 }
 
+interface Checkpoint {
+  /** the kernel has folded rows [0, end) */
+  end: number;
+  kernel: LiveKernel;
+}
+
 /**
  * Causal live estimate: the hard jump gate, a forward (not smoothed) Kalman filter with the
  * innovation gate, distance from the device (Doppler) speed when reported, else haversine between
@@ -290,6 +369,10 @@ class LiveKernel {
     this.movingS = 0;
     this.paused = false;
     this.pauses = pauses;
+  }
+
+  pausesHeld(): Float64Array {
+    return this.pauses;
   }
 
   copyFrom(o: LiveKernel): void {
@@ -351,9 +434,10 @@ class LiveKernel {
             this.kf.update(zx, zy, r0 * r0);
             this.rejects = 0;
           }
-          const nlat = this.plane.lat(this.kf.y);
-          const nlon = this.plane.lon(this.kf.x);
-          moved = haversine(this.lat, this.lon, nlat, nlon);
+          // the device speed, when reported, sets the distance below
+          if (Number.isNaN(c.speed[i]!)) {
+            moved = haversine(this.lat, this.lon, this.plane.lat(this.kf.y), this.plane.lon(this.kf.x));
+          }
         }
         this.lat = this.plane.lat(this.kf.y);
         this.lon = this.plane.lon(this.kf.x);

@@ -215,6 +215,29 @@ describe('SessionAccumulator', () => {
     expect(acc.bytesHeld() / acc.length).toBeLessThanOrEqual(64);
   });
 
+  it('live() is the fold of the held rows, however and whenever they arrived', () => {
+    // checkpoints, refolds after reorders, late samples, replaced copies and controls: the live
+    // state always equals that of a fresh accumulator given the same samples in one batch
+    fc.assert(
+      fc.property(shuffleArb, dupArb, cutsArb, fc.nat({ max: 3 }), (keys, dups, cuts, windows) => {
+        const perm = boundedShuffle(SAMPLES, keys, (1 + windows) * SESSION_DEFAULTS.reorderWindowMs);
+        const parts = batches(withDuplicates(perm, dups), cuts);
+        const acc = new SessionAccumulator(ID);
+        const seen: Sample[] = [];
+        parts.forEach((p, k) => {
+          acc.add(p);
+          seen.push(...p);
+          if (k === parts.length >> 1) for (const c of CONTROLS) acc.control(c);
+          const fresh = new SessionAccumulator(ID);
+          if (k >= parts.length >> 1) for (const c of CONTROLS) fresh.control(c);
+          fresh.add([...seen].sort((a, b) => a.ts - b.ts));
+          expect(acc.live()).toEqual(fresh.live());
+        });
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('live() tracks distance and time close to the final numbers', () => {
     const { acc } = feed(batches(SAMPLES, [100, 200, 300, 400, 500, 600, 700, 800]));
     const live = acc.live();

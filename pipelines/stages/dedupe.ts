@@ -1,10 +1,9 @@
-import { allocColumns, compareRows as compareRows_, copyRow as copyRow_ } from '../columns.js';
+import { allocColumns, compareRows as compareRows_ } from '../columns.js';
 import { type SampleColumns, SEQ_NONE as SEQ_NONE_ } from '../types.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
 const SEQ_NONE = SEQ_NONE_;
 const compareRows = compareRows_;
-const copyRow = copyRow_;
 
 /**
  * Dedupe: one row per sample identity, in canonical order.
@@ -22,12 +21,7 @@ export interface DedupeResult {
 
 export function sortAndDedupe(cols: SampleColumns): DedupeResult {
   const n = cols.length;
-  let order: Uint32Array | null = null;
-  if (!isCanonicallySorted(cols)) {
-    order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => compareRows(cols, a, cols, b));
-  }
+  const order = isCanonicallySorted(cols) ? null : canonicalOrder(cols);
   const at = (k: number): number => (order === null ? k : order[k]!);
 
   // Pass 1: adjacent identities (same ts and same seq, or same ts and both without seq).
@@ -69,16 +63,96 @@ export function sortAndDedupe(cols: SampleColumns): DedupeResult {
   // The normal case (in order, no duplicates): one block copy per column instead of row by row.
   if (order === null && m === n && !dropped) return { columns: copyColumns(cols, n), duplicates: 0 };
 
-  let unique = m;
-  if (dropped) for (let k = 0; k < m; k++) unique -= dropped[k]!;
-  const out = allocColumns(unique);
-  let w = 0;
-  for (let k = 0; k < m; k++) {
-    if (dropped?.[k]) continue;
-    copyRow(out, w++, cols, keep[k]!);
+  let w = m;
+  if (dropped) {
+    w = 0;
+    for (let k = 0; k < m; k++) if (!dropped[k]) keep[w++] = keep[k]!;
   }
-  out.length = w;
-  return { columns: out, duplicates: n - w };
+  return { columns: gatherRows(cols, keep, w), duplicates: n - w };
+}
+
+/**
+ * Rows idx[0..m) of `c`, one tight loop per column. The loops are spelled out: a shared generic
+ * helper sees six typed-array kinds, goes megamorphic and costs several times more.
+ */
+function gatherRows(c: SampleColumns, idx: Uint32Array, m: number): SampleColumns {
+  const o = allocColumns(m);
+  o.length = m;
+  for (let k = 0; k < m; k++) o.ts[k] = c.ts[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.seq[k] = c.seq[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.lat[k] = c.lat[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.lon[k] = c.lon[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.alt[k] = c.alt[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.acc[k] = c.acc[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.speed[k] = c.speed[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.dist[k] = c.dist[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.hr[k] = c.hr[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.cadence[k] = c.cadence[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.power[k] = c.power[idx[k]!]!;
+  for (let k = 0; k < m; k++) o.flags[k] = c.flags[idx[k]!]!;
+  return o;
+}
+
+/** Largest device-time span (ms, ≈ 49 days) that the radix path sorts; wider spans use compareRows. */
+const RADIX_SPAN = 4_294_967_296;
+const RADIX_BITS = 11;
+const RADIX_MASK = (1 << RADIX_BITS) - 1;
+
+/**
+ * Row indexes in canonical order (compareRows; equal rows keep their input order, as a stable
+ * sort would). A stable LSD radix sort on the device-time offset (11-bit digits, ≤ 3 passes) puts
+ * rows in ts order, then the few rows that share a device time are ordered by compareRows: a
+ * comparator sort over every row costs several times more, and nearly all rows differ in ts.
+ */
+function canonicalOrder(cols: SampleColumns): Uint32Array {
+  const n = cols.length;
+  const ts = cols.ts;
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let integral = true;
+  for (let i = 0; i < n; i++) {
+    const t = ts[i]!;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+    if (!Number.isInteger(t)) integral = false;
+  }
+  if (!integral || hi - lo >= RADIX_SPAN) return order.sort((a, b) => compareRows(cols, a, cols, b) || a - b);
+  const off = new Uint32Array(n);
+  for (let i = 0; i < n; i++) off[i] = ts[i]! - lo;
+  let spare = new Uint32Array(n);
+  const start = new Uint32Array(RADIX_MASK + 1);
+  const span = hi - lo;
+  for (let shift = 0; shift < 32 && (shift === 0 || span >= 2 ** shift); shift += RADIX_BITS) {
+    start.fill(0);
+    for (let k = 0; k < n; k++) start[(off[order[k]!]! >>> shift) & RADIX_MASK]!++;
+    let sum = 0;
+    for (let d = 0; d <= RADIX_MASK; d++) {
+      const c = start[d]!;
+      start[d] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      spare[start[(off[i]! >>> shift) & RADIX_MASK]!++] = i;
+    }
+    const t = order;
+    order = spare;
+    spare = t;
+  }
+  // rows sharing a ts are in index order; insertion sort by content keeps that order among equals
+  for (let k = 1; k < n; k++) {
+    const i = order[k]!;
+    if (ts[i] !== ts[order[k - 1]!]) continue;
+    let j = k - 1;
+    while (j >= 0 && ts[order[j]!] === ts[i] && compareRows(cols, order[j]!, cols, i) > 0) {
+      order[j + 1] = order[j]!;
+      j--;
+    }
+    order[j + 1] = i;
+  }
+  return order;
 }
 
 function copyColumns(c: SampleColumns, n: number): SampleColumns {
