@@ -1,0 +1,190 @@
+import type { Sample, Sport } from '../../schemas/types.js';
+import { ImportError } from './errors.js';
+import type { ImportDropped, ImportLimits } from './types.js';
+import { DEFAULT_IMPORT_LIMITS } from './types.js';
+
+export function resolveLimits(limits: Partial<ImportLimits> | undefined): ImportLimits {
+  return { ...DEFAULT_IMPORT_LIMITS, ...limits };
+}
+
+export function checkSize(bytes: Uint8Array, limits: ImportLimits): void {
+  if (bytes.byteLength === 0) throw new ImportError('empty_file', 'the file is empty');
+  if (bytes.byteLength > limits.maxBytes) {
+    throw new ImportError(
+      'file_too_large',
+      `the file has ${bytes.byteLength} bytes, more than the limit of ${limits.maxBytes}`,
+    );
+  }
+}
+
+const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * ISO 8601 date-time to ms UTC, NaN when unreadable. A time without a zone is read as UTC: GPX
+ * and TCX both define their times as UTC, and some writers just leave the 'Z' out.
+ */
+export function parseIsoTime(s: string): number {
+  const m = ISO.exec(s.trim());
+  if (!m) return Number.NaN;
+  let zone = m[3] ?? 'Z';
+  if (zone === 'z') zone = 'Z';
+  else if (zone !== 'Z') {
+    const sign = zone[0]!;
+    const digits = zone.slice(1).replace(':', '');
+    zone = `${sign}${digits.slice(0, 2)}:${digits.length > 2 ? digits.slice(2, 4) : '00'}`;
+  }
+  return Date.parse(`${m[1]}T${m[2]!.replace(',', '.')}${zone}`);
+}
+
+/** A finite number from an XML text or attribute, null when absent or unreadable. */
+export function num(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v !== 'string') return null;
+  const t = v.trim();
+  if (t === '') return null;
+  const x = Number(t);
+  return Number.isFinite(x) ? x : null;
+}
+
+export function emptyDropped(): ImportDropped {
+  return { noTime: 0, badCoordinate: 0, badValue: 0 };
+}
+
+/** One point as a parser read it, before range checks. */
+export interface RawPoint {
+  ts: number;
+  lat: number | null;
+  lon: number | null;
+  alt: number | null;
+  speed: number | null;
+  dist: number | null;
+  hr: number | null;
+  cadence: number | null;
+  power: number | null;
+}
+
+/** Largest value the sample columns hold (pipelines/types.ts: hr u8, cadence/power u16 minus the 'none' value). */
+const HR_MAX = 255;
+const U16_MAX = 0xfffe;
+
+/**
+ * Turns raw points into Samples in file order (seq 0, 1, 2, ...), enforcing the point limit over the
+ * whole file and the ranges the pipeline's columns hold. A bad field is left null and counted; a
+ * point without time is left out and counted.
+ */
+export class SampleBuilder {
+  readonly samples: Sample[] = [];
+  readonly dropped: ImportDropped = emptyDropped();
+  constructor(private readonly budget: PointBudget) {}
+
+  add(p: RawPoint): void {
+    this.budget.take();
+    if (!Number.isFinite(p.ts)) {
+      this.dropped.noTime++;
+      return;
+    }
+    let lat = p.lat;
+    let lon = p.lon;
+    if (lat !== null || lon !== null) {
+      if (lat === null || lon === null || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
+        this.dropped.badCoordinate++;
+        lat = null;
+        lon = null;
+      }
+    }
+    this.samples.push({
+      ts: Math.round(p.ts),
+      seq: this.samples.length,
+      lat,
+      lon,
+      alt: p.alt,
+      acc: null,
+      speed: p.speed !== null && p.speed >= 0 ? p.speed : null,
+      dist: p.dist !== null && p.dist >= 0 ? p.dist : null,
+      hr: this.int(p.hr, HR_MAX),
+      cadence: this.int(p.cadence, U16_MAX),
+      power: this.int(p.power, U16_MAX),
+      lap: false,
+    });
+  }
+
+  private int(v: number | null, max: number): number | null {
+    if (v === null) return null;
+    const r = Math.round(v);
+    if (r < 0 || r > max) {
+      this.dropped.badValue++;
+      return null;
+    }
+    return r;
+  }
+}
+
+/** Counts points over a whole file against `maxPoints`. */
+export class PointBudget {
+  private used = 0;
+  constructor(private readonly max: number) {}
+  take(): void {
+    if (++this.used > this.max) {
+      throw new ImportError('too_many_points', `the file has more than ${this.max} points (the limit)`);
+    }
+  }
+}
+
+/**
+ * Sport names as files write them, to Fitstream sports. FIT profile names (snake_case), TCX
+ * Sport attribute (Running, Biking, Other), GPX <type> free text, including Strava's numeric GPX
+ * types (1 Ride, 4 Hike, 9 Run, 10 Walk). Anything else is null: the caller decides.
+ */
+const SPORT_NAMES: Readonly<Record<string, Sport>> = {
+  running: 'running',
+  run: 'running',
+  trail_running: 'running',
+  treadmill_running: 'running',
+  street_running: 'running',
+  track_running: 'running',
+  '9': 'running',
+  cycling: 'cycling',
+  biking: 'cycling',
+  bike: 'cycling',
+  ride: 'cycling',
+  road_biking: 'cycling',
+  mountain_biking: 'cycling',
+  indoor_cycling: 'cycling',
+  '1': 'cycling',
+  walking: 'walking',
+  walk: 'walking',
+  '10': 'walking',
+  hiking: 'hiking',
+  hike: 'hiking',
+  '4': 'hiking',
+  strength: 'strength',
+  strength_training: 'strength',
+  weightlifting: 'strength',
+};
+
+export function mapSport(name: string | null | undefined): Sport | null {
+  if (!name) return null;
+  const key = name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  return SPORT_NAMES[key] ?? null;
+}
+
+/**
+ * Marks device laps on the samples: a lap that ends at device time `end` sets `lap` on the last
+ * sample at or before it (pipelines/stages/laps.ts closes a lap at a marked sample). The last lap
+ * is left unmarked: the end of the session closes it.
+ */
+export function markLapEnds(samples: Sample[], ends: readonly number[]): void {
+  const sorted = [...ends].sort((a, b) => a - b);
+  for (let k = 0; k + 1 < sorted.length; k++) {
+    const end = sorted[k]!;
+    let best = -1;
+    for (let i = 0; i < samples.length; i++) {
+      const t = samples[i]!.ts;
+      if (t <= end && (best < 0 || t >= samples[best]!.ts)) best = i;
+    }
+    if (best >= 0) samples[best]!.lap = true;
+  }
+}

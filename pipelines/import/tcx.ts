@@ -1,0 +1,153 @@
+import {
+  checkSize,
+  mapSport,
+  markLapEnds,
+  num,
+  PointBudget,
+  parseIsoTime,
+  resolveLimits,
+  SampleBuilder,
+} from './common.js';
+import { ImportError } from './errors.js';
+import type { ImportedActivity, ImportLimits, ImportResult, RecordedLap, RecordedSummary } from './types.js';
+import { attr, child, children, parseXml, text, type XmlNode } from './xml.js';
+
+/** Sports where TCX RunCadence / FIT cadence count one foot: Fitstream stores steps per minute. */
+const FOOT_CADENCE = new Set(['running', 'walking', 'hiking']);
+
+/**
+ * Garmin Training Center (TCX v2) to Samples: one activity per <Activity>, its <Trackpoint>s in
+ * file order (seq 0, 1, ...): Position, AltitudeMeters, DistanceMeters (the device's cumulative
+ * distance), HeartRateBpm, Cadence (bike rpm), and from the ActivityExtension TPX: Speed, Watts,
+ * RunCadence (strides per minute; doubled to steps per minute). A lap ends at the last point of
+ * each <Lap> but the final one. The device totals are the sum over laps (TotalTimeSeconds,
+ * DistanceMeters, Calories) with HR averaged over laps weighted by lap time and the maximum of the
+ * lap maxima. Courses (planned routes) are ignored. Pure: bytes in, records out.
+ */
+export function parseTcx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimits> } = {}): ImportResult {
+  const limits = resolveLimits(opts.limits);
+  checkSize(bytes, limits);
+  const { root, node } = parseXml(bytes);
+  if (root !== 'TrainingCenterDatabase') {
+    throw new ImportError('not_tcx', `the XML root element is <${root}>, not <TrainingCenterDatabase>`);
+  }
+  const budget = new PointBudget(limits.maxPoints);
+  const activities: ImportedActivity[] = [];
+  let creator: string | null = null;
+  let points = 0;
+  for (const act of children(child(node, 'Activities'), 'Activity')) {
+    creator ??= text(child(act, 'Creator'), 'Name');
+    const fileSport = attr(act, 'Sport');
+    const sport = mapSport(fileSport);
+    const b = new SampleBuilder(budget);
+    const lapEnds: number[] = [];
+    const laps: RecordedLap[] = [];
+    for (const lap of children(act, 'Lap')) {
+      let lastTs = Number.NaN;
+      for (const track of children(lap, 'Track')) {
+        for (const tp of children(track, 'Trackpoint')) {
+          points++;
+          const p = readPoint(tp, sport);
+          b.add(p);
+          if (Number.isFinite(p.ts)) lastTs = p.ts;
+        }
+      }
+      if (Number.isFinite(lastTs)) lapEnds.push(lastTs);
+      laps.push(readLap(lap));
+    }
+    if (b.samples.length === 0) continue;
+    markLapEnds(b.samples, lapEnds);
+    activities.push({
+      format: 'tcx',
+      sport,
+      fileSport,
+      name: text(act, 'Notes'),
+      samples: b.samples,
+      events: [],
+      recorded: summarise(laps),
+      dropped: b.dropped,
+    });
+  }
+  if (activities.length === 0) {
+    const why =
+      points > 0 ? `${points} trackpoints, none with a readable <Time>` : 'no <Activity> with trackpoints';
+    throw new ImportError('no_track_points', `the TCX file has ${why}`);
+  }
+  return { format: 'tcx', creator, activities };
+}
+
+function readPoint(tp: XmlNode, sport: string | null) {
+  const pos = child(tp, 'Position');
+  const tpx = child(child(tp, 'Extensions'), 'TPX');
+  const time = text(tp, 'Time');
+  const runCad = num(text(tpx, 'RunCadence'));
+  const footScale = sport !== null && FOOT_CADENCE.has(sport) ? 2 : 1;
+  return {
+    ts: time === null ? Number.NaN : parseIsoTime(time),
+    lat: num(text(pos, 'LatitudeDegrees')),
+    lon: num(text(pos, 'LongitudeDegrees')),
+    alt: num(text(tp, 'AltitudeMeters')),
+    speed: num(text(tpx, 'Speed')),
+    dist: num(text(tp, 'DistanceMeters')),
+    hr: num(text(child(tp, 'HeartRateBpm'), 'Value')),
+    cadence: runCad !== null ? runCad * 2 : scale(num(text(tp, 'Cadence')), footScale),
+    power: num(text(tpx, 'Watts')),
+  };
+}
+
+function scale(v: number | null, k: number): number | null {
+  return v === null ? null : v * k;
+}
+
+function readLap(lap: XmlNode): RecordedLap {
+  const start = attr(lap, 'StartTime');
+  return {
+    startTs: start === null ? Number.NaN : parseIsoTime(start),
+    distanceM: num(text(lap, 'DistanceMeters')),
+    timerS: num(text(lap, 'TotalTimeSeconds')),
+    elapsedS: null,
+    avgHr: num(text(child(lap, 'AverageHeartRateBpm'), 'Value')),
+    maxHr: num(text(child(lap, 'MaximumHeartRateBpm'), 'Value')),
+    calories: num(text(lap, 'Calories')),
+  };
+}
+
+function summarise(laps: RecordedLap[]): RecordedSummary | null {
+  if (laps.length === 0) return null;
+  const sum = (f: (l: RecordedLap) => number | null): number | null => {
+    let s = 0;
+    let any = false;
+    for (const l of laps) {
+      const v = f(l);
+      if (v !== null) {
+        s += v;
+        any = true;
+      }
+    }
+    return any ? s : null;
+  };
+  let hrW = 0;
+  let hrS = 0;
+  let maxHr: number | null = null;
+  for (const l of laps) {
+    if (l.avgHr !== null && l.timerS !== null && l.timerS > 0) {
+      hrS += l.avgHr * l.timerS;
+      hrW += l.timerS;
+    }
+    if (l.maxHr !== null && (maxHr === null || l.maxHr > maxHr)) maxHr = l.maxHr;
+  }
+  const startTs = laps[0]!.startTs;
+  return {
+    source: 'tcx_laps',
+    startTs: Number.isFinite(startTs) ? startTs : null,
+    distanceM: sum((l) => l.distanceM),
+    timerS: sum((l) => l.timerS),
+    elapsedS: null,
+    ascentM: null,
+    descentM: null,
+    avgHr: hrW > 0 ? hrS / hrW : null,
+    maxHr,
+    calories: sum((l) => l.calories),
+    laps,
+  };
+}
