@@ -28,6 +28,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '0' },
     'lag-s': { type: 'string', default: '20' },
     'batch-rows': { type: 'string', default: '50000' },
+    // WORKER_FINALISE_MEMORY_MB: 0 reads every session back from ClickHouse at finalisation
+    'image-mb': { type: 'string', default: '256' },
     out: { type: 'string', default: 'bench/results/worker-throughput' },
   },
 });
@@ -118,6 +120,7 @@ const iso = await isolate({
     WORKER_SESSION_TIMEOUT_S: '3600',
     WORKER_SWEEP_INTERVAL_MS: '60000',
     WORKER_FROM_BEGINNING: 'true',
+    WORKER_FINALISE_MEMORY_MB: values['image-mb'],
   },
 });
 const logger = createLogger('bench', 'warn');
@@ -170,6 +173,8 @@ try {
   const load1 = os.loadavg()[0]!;
   const srv1 = serverCpu();
   const drainS = (doneAt - start) / 1000;
+  // from the first record consumed: without the consumer-group join and start-up
+  const flowS = (doneAt - w.source.firstRecordAt) / 1000;
   const [acts] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.activities_v`);
   const [smp] = await rows<{ n: number; c: number }>(
     iso.ch,
@@ -185,6 +190,9 @@ try {
     mb: Number((bytes / 1e6).toFixed(1)),
     seconds: Number(drainS.toFixed(2)),
     samplesPerS: Math.round(built.samples / drainS),
+    startupS: Number((drainS - flowS).toFixed(2)),
+    samplesPerSFromFirstRecord: Math.round(built.samples / flowS),
+    finaliseInputs: { ...w.sessions.inputs },
     workerCpuMsPer1kSamples: Number(((workerCpuMs / built.samples) * 1000).toFixed(2)),
     workerCpuCores: Number((workerCpuMs / 1000 / drainS).toFixed(2)),
     serverCpuMsPer1kSamples: {
@@ -270,6 +278,7 @@ try {
       loadAvg1m: [Number(load0.toFixed(2)), Number(load1.toFixed(2))],
     },
     config: {
+      imageMb: Number(values['image-mb']),
       samples: N,
       sessionS: SESSION_S,
       partitions: Number(values.partitions),
@@ -290,6 +299,8 @@ try {
     `| samples (records, sessions) | ${drain.samples} (${drain.records}, ${drain.sessions}) |`,
     `| drain time | ${drain.seconds} s |`,
     `| **throughput, Kafka → all sinks + finalisation** | **${drain.samplesPerS} samples/s** |`,
+    `| same, from the first record consumed (without ${drain.startupS} s of start-up and group join) | ${drain.samplesPerSFromFirstRecord} samples/s |`,
+    `| finalisation input: in memory / read back from ClickHouse (sessions) | ${drain.finaliseInputs.memory} / ${drain.finaliseInputs.clickhouse} |`,
     `| worker CPU per 1k samples | ${drain.workerCpuMsPer1kSamples} ms (${drain.workerCpuCores} cores busy) |`,
     `| ClickHouse CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.clickhouse ?? 'n/a'} ms |`,
     `| Kafka CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.kafka ?? 'n/a'} ms |`,

@@ -96,6 +96,7 @@ export async function startWorker(
     {
       timeoutMs: c.WORKER_SESSION_TIMEOUT_S * 1000,
       athletes: new PgAthleteProfiles(pool, { ttlMs: c.WORKER_PROFILE_TTL_S * 1000 }),
+      imageBytes: c.WORKER_FINALISE_MEMORY_MB * 1024 * 1024,
     },
     logger.child({ component: 'sessions' }),
   );

@@ -7,6 +7,7 @@ import {
   type EnvOf,
   type EnvShape,
   kafkaEnv,
+  nonNegativeInt,
   port,
   positiveInt,
   postgresEnv,
@@ -51,6 +52,12 @@ export const workerEnv = {
   WORKER_RETRY_MAX_MS: positiveInt.default(5000),
   /** athlete profiles (users: max/resting HR, birth year, weight) are re-read after this many seconds */
   WORKER_PROFILE_TTL_S: positiveInt.default(60),
+  /**
+   * memory (MiB) for in-memory copies of the samples of sessions this worker wrote from their first
+   * record, so their finalisation skips the ClickHouse read-back (55 bytes per sample); beyond it the
+   * oldest sessions are read back. 0 reads every session back.
+   */
+  WORKER_FINALISE_MEMORY_MB: nonNegativeInt.default(256),
 } satisfies EnvShape;
 
 export type WorkerConfig = EnvOf<typeof workerEnv>;

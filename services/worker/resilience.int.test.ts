@@ -38,6 +38,7 @@ async function complete(iso: Isolated, timeoutMs = 90_000) {
 }
 
 let reference: Awaited<ReturnType<typeof snapshotTables>>;
+let referenceInputs: { memory: number; clickhouse: number };
 
 describe('worker: no loss, no duplicates', () => {
   beforeAll(async () => {
@@ -47,6 +48,7 @@ describe('worker: no loss, no duplicates', () => {
       await produce(iso, data.records);
       await complete(iso);
       reference = await snapshotTables(iso.ch, iso.database);
+      referenceInputs = { ...w.sessions.inputs };
     } finally {
       await w.close();
       await iso.cleanup();
@@ -58,6 +60,22 @@ describe('worker: no loss, no duplicates', () => {
     expect(reference.unique).toBe(data.samples);
     expect(reference.activities).toHaveLength(SESSIONS);
   });
+
+  test('finalising from in-memory images and from the ClickHouse read-back gives identical tables', async () => {
+    // the reference run saw every session from its first record: all from memory
+    expect(referenceInputs).toEqual({ memory: SESSIONS, clickhouse: 0 });
+    const iso = await isolate({ env: { WORKER_FINALISE_MEMORY_MB: '0' } });
+    const w = await startWorker(iso.config, computeActivity, logger);
+    try {
+      await produce(iso, data.records);
+      await complete(iso);
+      expect(w.sessions.inputs).toEqual({ memory: 0, clickhouse: SESSIONS });
+      expect(await snapshotTables(iso.ch, iso.database)).toEqual(reference);
+    } finally {
+      await w.close();
+      await iso.cleanup();
+    }
+  }, 180_000);
 
   test('every message twice and out of order gives identical tables', async () => {
     const iso = await isolate();

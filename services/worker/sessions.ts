@@ -1,11 +1,13 @@
 import type { ActivityResult, ActivitySummary, AthleteProfile, ComputeInput } from '../../pipelines/types.js';
-import type { ActivityCreated, ActivityUpdated } from '../../schemas/types.js';
+import type { ActivityCreated, ActivityUpdated, SessionControl } from '../../schemas/types.js';
 import type { Logger } from '../common/logger.js';
 import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
 import { type AthleteProfiles, noProfiles } from './athletes.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
-import type { ActivityWrite, ClickHouseStore, SessionRef } from './sink-clickhouse.js';
+import { SessionImages } from './session-images.js';
+import type { ActivityWrite, ClickHouseStore, SessionRef, StoredSession } from './sink-clickhouse.js';
+import { computeColumns } from './stored-samples.js';
 
 export type ComputeActivity = (input: ComputeInput, opts?: { version?: string }) => ActivityResult;
 
@@ -27,6 +29,11 @@ export interface SessionsOptions {
   cacheSize?: number;
   /** athlete profiles (HR zones, calories); default: none (pipelines' defaults for everyone) */
   athletes?: AthleteProfiles;
+  /**
+   * Memory for in-memory images of sessions' durable input (session-images.ts), bytes; 0 (the
+   * default) reads every session back from ClickHouse at finalisation.
+   */
+  imageBytes?: number;
 }
 
 interface OpenSession {
@@ -49,12 +56,15 @@ export type FinaliseOutcome = 'created' | 'updated' | 'unchanged' | 'empty';
  * The session registry. Opens a session on its first record; finalises it on an end message, on
  * late data for an already finalised session, or after `timeoutMs` without new records.
  *
- * Finalisation never uses in-memory state: it reads the session's deduplicated samples, controls
- * and sets back from ClickHouse, recomputes the activity with pipelines, derives the version from
- * that data (activity-version.ts), publishes ActivityCreated (first version) or ActivityUpdated
- * (a higher one), then writes cleaned samples and the activity row. A crash anywhere in between
- * re-does the same computation with the same result; an event may be published twice (consumers
- * keep the highest version), never zero times.
+ * Finalisation computes from the session's durable input: its deduplicated samples, controls and
+ * sets as ClickHouse holds them — read back, or, when this process provably wrote all of it
+ * itself, taken from an in-memory image of exactly those rows (session-images.ts; the same values
+ * in the same order, so the same result). It recomputes the activity with pipelines, derives the
+ * version from that data (activity-version.ts), publishes ActivityCreated (first version) or
+ * ActivityUpdated (a higher one), then writes cleaned samples and the activity row. A crash
+ * anywhere in between re-does the same computation with the same result (after a restart the
+ * session is read back); an event may be published twice (consumers keep the highest version),
+ * never zero times.
  */
 export class Sessions {
   private readonly open = new Map<string, OpenSession>();
@@ -63,6 +73,9 @@ export class Sessions {
   private recoverPending = false;
   private readonly now: () => number;
   readonly stats = { created: 0, updated: 0, unchanged: 0, empty: 0 };
+  /** where finalisations took their input from */
+  readonly inputs = { memory: 0, clickhouse: 0 };
+  readonly images: SessionImages;
   onOutcome: (o: FinaliseOutcome) => void = () => {};
 
   constructor(
@@ -73,6 +86,7 @@ export class Sessions {
     private readonly logger: Logger,
   ) {
     this.now = opts.now ?? Date.now;
+    this.images = new SessionImages(opts.imageBytes ?? 0);
   }
 
   get openCount(): number {
@@ -83,7 +97,38 @@ export class Sessions {
   assign(partitions: readonly number[]): void {
     this.owned = new Set(partitions);
     for (const [k, s] of this.open) if (!this.owned.has(s.partition)) this.open.delete(k);
+    this.images.retain(this.owned);
     this.recoverPending = true;
+  }
+
+  /**
+   * Called before `batch` is written to any sink: sessions this process sees for the first time
+   * get an in-memory image if ClickHouse has no row of them yet (one look-up per flush).
+   */
+  async beforeWrite(batch: FlushBatch): Promise<void> {
+    if (!this.images.enabled) return;
+    const fresh = new Map<string, SessionRef & { partition: number }>();
+    for (const r of batch.records) {
+      const d = r.decoded;
+      const s = d.kind === 'batch' ? d.batch : d.control;
+      const k = sessionKey(s.deviceId, s.sessionId);
+      if (this.images.has(k) || fresh.has(k)) continue;
+      if (this.versions.has(k)) {
+        // finalised before: its rows are durable already
+        this.images.open(k, r.raw.partition, s.userId, false);
+        continue;
+      }
+      fresh.set(k, {
+        userId: s.userId,
+        deviceId: s.deviceId,
+        sessionId: s.sessionId,
+        sport: s.sport,
+        partition: r.raw.partition,
+      });
+    }
+    if (fresh.size === 0) return;
+    const known = await this.store.knownSessions([...fresh.values()]);
+    for (const [k, f] of fresh) this.images.open(k, f.partition, f.userId, !known.has(k));
   }
 
   private remember(k: string, version: number): void {
@@ -101,6 +146,7 @@ export class Sessions {
    * re-finalises finalised sessions that received late data. Resolves when all is durable.
    */
   async afterFlush(batch: FlushBatch): Promise<void> {
+    this.images.append(batch);
     const touched = new Map<string, { ref: SessionRef; partition: number; ended: boolean }>();
     for (const r of batch.records) {
       const d = r.decoded;
@@ -186,10 +232,36 @@ export class Sessions {
     profiles?: ReadonlyMap<string, AthleteProfile>,
   ): Promise<FinaliseOutcome[]> {
     if (refs.length === 0) return [];
-    const [inputs, athletes] = await Promise.all([
-      this.store.readSessions(refs),
+    const inputs = new Map<string, StoredSession>();
+    const readBack: SessionRef[] = [];
+    for (const ref of refs) {
+      const k = sessionKey(ref.deviceId, ref.sessionId);
+      const image = this.images.take(k);
+      if (!image) {
+        readBack.push(ref);
+        continue;
+      }
+      inputs.set(k, {
+        samples: image.samples,
+        controls: image.controls.map((c) => ({
+          userId: ref.userId,
+          deviceId: ref.deviceId,
+          sessionId: ref.sessionId,
+          kind: c.kind,
+          sport: c.sport as SessionControl['sport'],
+          ts: c.ts,
+          receivedAt: 0,
+        })),
+        sets: [],
+      });
+    }
+    this.inputs.memory += inputs.size;
+    this.inputs.clickhouse += readBack.length;
+    const [read, athletes] = await Promise.all([
+      this.store.readSessions(readBack),
       profiles ?? this.profiles(refs),
     ]);
+    for (const [k, v] of read) inputs.set(k, v);
     const unknown = refs.filter((r) => {
       const k = sessionKey(r.deviceId, r.sessionId);
       return !this.versions.has(k) && !knownAbsent.has(k);
@@ -214,7 +286,7 @@ export class Sessions {
           deviceId: ref.deviceId,
           sessionId: ref.sessionId,
           sport: ref.sport as ComputeInput['sport'],
-          samples: stored.samples,
+          samples: computeColumns(stored.samples),
           controls: stored.controls,
           sets: stored.sets,
           athlete: athletes.get(ref.userId) ?? {},

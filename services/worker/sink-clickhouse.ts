@@ -1,12 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type ActivitySummary, type CleanSamples, SEQ_NONE } from '../../pipelines/types.js';
-import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
+import type { SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
 import { ident, int, str, tuples } from '../common/clickhouse-sql.js';
 import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
 import type { FlushBatch, Sink } from './ports.js';
 import { sessionKey } from './records.js';
 import { encodeString, JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
+import { allocStored, type StoredSamples, storedKey } from './stored-samples.js';
 
 /** What identifies a session and who owns it. */
 export interface SessionRef {
@@ -18,7 +19,7 @@ export interface SessionRef {
 
 /** A session as durably stored: the input to a finalisation. */
 export interface StoredSession {
-  samples: Sample[];
+  samples: StoredSamples;
   controls: SessionControl[];
   sets: StrengthSet[];
 }
@@ -256,7 +257,7 @@ export class ClickHouseStore implements Sink {
     for (const r of refs) {
       const k = sessionKey(r.deviceId, r.sessionId);
       byKey.set(k, r);
-      out.set(k, { samples: [], controls: [], sets: [] });
+      out.set(k, { samples: allocStored(0), controls: [], sets: [] });
     }
     const users = [...new Set(refs.map((r) => r.userId))].map(str).join(', ');
     const pairs = tuples(refs.map((r) => [r.deviceId, r.sessionId]));
@@ -283,30 +284,14 @@ export class ClickHouseStore implements Sink {
       ),
     ]);
     const at = (r: Record<string, unknown>) => out.get(sessionKey(String(r.device_id), String(r.session_id)));
-    // rows come grouped by session: look the session up once per run of rows
-    let curDevice: unknown;
-    let curSession: unknown;
-    let cur: Sample[] | undefined;
-    for (const r of samples) {
-      if (r[0] !== curDevice || r[1] !== curSession) {
-        curDevice = r[0];
-        curSession = r[1];
-        cur = out.get(sessionKey(String(r[0]), String(r[1])))?.samples;
-      }
-      cur?.push({
-        ts: num(r[3]),
-        seq: numOrNull(r[2]),
-        lat: numOrNull(r[4]),
-        lon: numOrNull(r[5]),
-        alt: numOrNull(r[6]),
-        acc: numOrNull(r[7]),
-        speed: numOrNull(r[8]),
-        dist: numOrNull(r[9]),
-        hr: numOrNull(r[10]),
-        cadence: numOrNull(r[11]),
-        power: numOrNull(r[12]),
-        lap: num(r[13]) === 1,
-      });
+    // rows come grouped by session: one run of rows per session, stored columnar
+    for (let i = 0; i < samples.length; ) {
+      const first = samples[i]!;
+      let end = i + 1;
+      while (end < samples.length && samples[end]![0] === first[0] && samples[end]![1] === first[1]) end++;
+      const target = out.get(sessionKey(String(first[0]), String(first[1])));
+      if (target) target.samples = storedFromRows(samples, i, end);
+      i = end;
     }
     for (const r of controls) {
       const ref = byKey.get(sessionKey(String(r.device_id), String(r.session_id)));
@@ -330,6 +315,22 @@ export class ClickHouseStore implements Sink {
         endTs: numOrNull(r.end_ts),
       });
     }
+    return out;
+  }
+
+  /**
+   * Which of these sessions the `sessions` table knows, i.e. has any durable row (every flush
+   * writes the sessions row of each session it carries, acknowledged before its offsets commit).
+   */
+  async knownSessions(refs: readonly SessionRef[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (refs.length === 0) return out;
+    const rows = await this.selectCompact(
+      'read known sessions',
+      `SELECT DISTINCT device_id, session_id FROM ${this.t('sessions')}
+       WHERE (device_id, session_id) IN ${tuples(refs.map((r) => [r.deviceId, r.sessionId]))}`,
+    );
+    for (const r of rows) out.add(sessionKey(String(r[0]), String(r[1])));
     return out;
   }
 
@@ -360,7 +361,7 @@ export class ClickHouseStore implements Sink {
     version: number,
     summary: ActivitySummary,
     clean: CleanSamples,
-    input: readonly Sample[],
+    input: StoredSamples,
   ): Promise<void> {
     await this.writeActivities([{ ref, version, summary, clean, input }]);
   }
@@ -407,7 +408,32 @@ export interface ActivityWrite {
   version: number;
   summary: ActivitySummary;
   clean: CleanSamples;
-  input: readonly Sample[];
+  /** the stored rows the activity was computed from (device-reported acc/speed/dist and laps come from them) */
+  input: StoredSamples;
+}
+
+/** JSONCompact rows [from, to) of the read-back query (one session) as StoredSamples. */
+function storedFromRows(rows: readonly unknown[][], from: number, to: number): StoredSamples {
+  const s = allocStored(to - from);
+  const nan = (v: unknown) => (v === null || v === undefined ? Number.NaN : num(v));
+  const neg = (v: unknown) => (v === null || v === undefined ? -1 : num(v));
+  for (let i = from, k = 0; i < to; i++, k++) {
+    const r = rows[i]!;
+    s.seq[k] = r[2] === null || r[2] === undefined ? SEQ_NONE : num(r[2]);
+    s.ts[k] = num(r[3]);
+    s.lat[k] = nan(r[4]);
+    s.lon[k] = nan(r[5]);
+    s.alt[k] = nan(r[6]);
+    s.acc[k] = nan(r[7]);
+    s.speed[k] = nan(r[8]);
+    s.dist[k] = nan(r[9]);
+    s.hr[k] = neg(r[10]);
+    s.cadence[k] = neg(r[11]);
+    s.power[k] = neg(r[12]);
+    s.lap[k] = num(r[13]) === 1 ? 1 : 0;
+  }
+  s.length = to - from;
+  return s;
 }
 
 function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: ActivityWrite): void {
@@ -415,19 +441,15 @@ function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: Activit
   // (input keys are unique: FINAL keeps one row per sample_key)
   // clean rows come in the input's order nearly always: walk both, and index the input by key
   // only when a row is not where the walk expects it
-  let byKey: Map<number, Sample> | undefined;
+  let byKey: Map<number, number> | undefined;
   let j = 0;
-  const source = (key: number): Sample | undefined => {
-    const next = input[j];
-    if (next !== undefined && (next.seq ?? next.ts) === key) {
-      j++;
-      return next;
-    }
+  const source = (key: number): number => {
+    if (j < input.length && storedKey(input, j) === key) return j++;
     if (!byKey) {
       byKey = new Map();
-      for (const s of input) byKey.set(s.seq ?? s.ts, s);
+      for (let i = 0; i < input.length; i++) byKey.set(storedKey(input, i), i);
     }
-    return byKey.get(key);
+    return byKey.get(key) ?? -1;
   };
   const rowVersion = cleanSampleVersion(version);
   const ident = Buffer.concat([
@@ -454,15 +476,16 @@ function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: Activit
     w.nullable(fin(clean.lonSmooth[i]), 'f64');
     w.nullable(fin(clean.alt[i]), 'f32');
     w.nullable(fin(clean.altSmooth[i]), 'f32');
-    w.nullable(fin(src?.acc), 'f32');
-    w.nullable(fin(src?.speed), 'f32');
-    w.nullable(fin(src?.dist), 'f32');
+    // NaN (no value) is written as null
+    w.nullable(src < 0 ? null : input.acc[src], 'f32');
+    w.nullable(src < 0 ? null : input.speed[src], 'f32');
+    w.nullable(src < 0 ? null : input.dist[src], 'f32');
     w.nullable(fin(clean.speed[i]), 'f32');
     w.nullable(fin(clean.distance[i]), 'f64');
     w.nullable(hr === 0 ? null : hr, 'u8');
     w.nullable(cadence === 0xffff ? null : cadence, 'u16');
     w.nullable(power === 0xffff ? null : power, 'u16');
-    w.u8(src?.lap ? 1 : 0);
+    w.u8(src >= 0 && input.lap[src] === 1 ? 1 : 0);
     w.u8(clean.flags[i]!);
     w.u8(1);
     w.u64(version);

@@ -46,6 +46,8 @@ export class KafkaSource<J = unknown> {
   private failed = false;
   /** jobs taken and not yet committed */
   private writing = 0;
+  /** performance.now() when the first record arrived (0: none yet): benches time from it */
+  firstRecordAt = 0;
 
   constructor(
     kafka: Kafka,
@@ -102,6 +104,7 @@ export class KafkaSource<J = unknown> {
     const { batch } = p;
     this.heartbeat = p.heartbeat;
     if (!p.isRunning() || p.isStale() || batch.messages.length === 0) return;
+    if (this.firstRecordAt === 0) this.firstRecordAt = performance.now();
     await this.locked(async () => {
       if (this.pending.size === 0 && this.weight === 0) this.firstAt = Date.now();
       for (const m of batch.messages) {

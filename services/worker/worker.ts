@@ -207,6 +207,8 @@ export class Worker {
       });
     const snapshots = this.d.tracker.apply(batch);
     sinkMs.live_state = Math.round(performance.now() - t0);
+    // before any sink writes this batch: which of its new sessions ClickHouse has never seen
+    await this.retry('prepare', () => this.d.sessions.beforeWrite(batch), heartbeat);
     await Promise.all([
       ...this.d.sinks.map((s) => timed(s.name, () => s.writeBatch(batch))),
       timed(this.d.live.name, () => this.d.live.publish(snapshots)),
