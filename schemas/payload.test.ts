@@ -2,16 +2,19 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeAvro } from './avro.js';
+import { avroTypes, encodeAvro } from './avro.js';
 import {
+  avroTelemetryRecord,
   DEFAULT_LIMITS,
   type PayloadContext,
   type PayloadLimits,
   parseDeviceSession,
   parseDeviceTelemetry,
+  telemetryRecord,
 } from './payload.js';
 import type { DeviceTelemetry, Sample, StrengthSet } from './types.gen.js';
 import { SESSION_CONTROL_KINDS, SPORTS } from './vocabulary.js';
+import { encodeConfluent } from './wire.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const ctx = (limits: PayloadLimits = DEFAULT_LIMITS): PayloadContext => ({
@@ -273,6 +276,122 @@ describe('parseDeviceTelemetry', () => {
     );
   });
 });
+
+describe('telemetryRecord', () => {
+  const SCHEMA_ID = 4242;
+  /** What the general path makes of a payload: parseDeviceTelemetry, then avsc's encoding. */
+  const reference = (format: 'json' | 'avro', payload: Buffer, c = ctx()) => {
+    const r = parseDeviceTelemetry(format, payload, c);
+    if (!r.ok) return r;
+    return {
+      ok: true,
+      sessionId: r.batch.sessionId,
+      samples: r.batch.samples.length,
+      value: encodeConfluent(SCHEMA_ID, avroTypes.TelemetryBatch, r.batch),
+    };
+  };
+
+  it('builds the bytes avsc builds, from JSON, terse JSON and Avro', () => {
+    fc.assert(
+      fc.property(telemetryArb, (t) => {
+        for (const [format, payload] of [
+          ['json', json(t)],
+          ['json', json(terse(t))],
+          ['avro', encodeAvro('DeviceTelemetry', t)],
+        ] as const) {
+          const expected = reference(format, payload);
+          expect(expected.ok).toBe(true);
+          expect(telemetryRecord(format, payload, ctx(), SCHEMA_ID)).toEqual(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes the one-pass path for canonical Avro without sets', () => {
+    fc.assert(
+      fc.property(telemetryArb, (t) => {
+        fc.pre(t.samples.length > 0);
+        const payload = encodeAvro('DeviceTelemetry', { ...t, sets: [] });
+        const fast = avroTelemetryRecord(payload, ctx(), SCHEMA_ID);
+        expect(fast).not.toBeNull();
+        expect(fast).toEqual(reference('avro', payload));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees with the general path on damaged Avro: same refusal, or same bytes', () => {
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(
+        telemetryArb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+        (t, edits) => {
+          const payload = Buffer.from(encodeAvro('DeviceTelemetry', { ...t, sets: [] }));
+          for (const [at, byte] of edits) payload[at % payload.length] = byte;
+          const expected = reference('avro', payload);
+          const got = telemetryRecord('avro', payload, ctx(), SCHEMA_ID);
+          expect(got).toEqual(expected);
+          // the one-pass path never accepts what the general path refuses
+          const fast = avroTelemetryRecord(payload, ctx(), SCHEMA_ID);
+          if (fast !== null) expect(fast).toEqual(expected);
+          if (expected.ok) accepted++;
+          else refused++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('leaves non-canonical Avro to the general path, which decodes it to the same record', () => {
+    const t = {
+      sessionId: 's-1',
+      sport: 'running' as const,
+      samples: [okSampleFull(1), okSampleFull(2)],
+      sets: [],
+    };
+    const canonical = encodeAvro('DeviceTelemetry', t);
+    // the samples array as one block of count -2 with its byte size (legal Avro, written by some encoders)
+    const head = encodeAvro('DeviceTelemetry', { ...t, samples: [] }).subarray(0, 1 + 3 + 1 + 7);
+    const items = canonical.subarray(head.length + 1, canonical.length - 2);
+    const sized = Buffer.concat([head, Buffer.from([3]), zigzag(items.length), items, Buffer.from([0, 0])]);
+    expect(avroTelemetryRecord(sized, ctx(), SCHEMA_ID)).toBeNull();
+    expect(telemetryRecord('avro', sized, ctx(), SCHEMA_ID)).toEqual(reference('avro', canonical));
+  });
+});
+
+function okSampleFull(seq: number): Sample {
+  return {
+    ts: NOW - 10_000 + seq * 1000,
+    seq,
+    lat: 48.85 + seq * 1e-5,
+    lon: 2.35,
+    alt: 35.5,
+    acc: 4.5,
+    speed: 3.25,
+    dist: seq * 3.25,
+    hr: 140,
+    cadence: null,
+    power: 200,
+    lap: false,
+  };
+}
+
+/** Avro long of n >= 0 (< 64). */
+function zigzag(n: number): Buffer {
+  const out: number[] = [];
+  let z = n * 2;
+  while (z > 127) {
+    out.push((z & 127) | 128);
+    z >>>= 7;
+  }
+  out.push(z);
+  return Buffer.from(out);
+}
 
 // ---- examples, one per reason ---------------------------------------------------------------------
 

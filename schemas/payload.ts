@@ -14,6 +14,7 @@ import { avroTypes } from './avro.js';
 import { avroWellFormed } from './avro-bounds.js';
 import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from './types.gen.js';
 import { type DlqReason, isSessionControlKind, isSport, SPORTS } from './vocabulary.js';
+import { encodeConfluent } from './wire.js';
 
 export { DLQ_REASONS, type DlqReason } from './vocabulary.js';
 
@@ -510,5 +511,303 @@ export function parseDeviceSession(
       ts: o.ts as number,
       receivedAt: ctx.nowMs,
     },
+  };
+}
+
+// ---- the Kafka record of a telemetry payload ------------------------------------------------------
+//
+// The gateway turns every accepted telemetry payload into a Confluent-framed TelemetryBatch. Two paths
+// build exactly the same bytes (payload.test.ts compares them with avsc's encoding):
+//
+// - Avro payloads whose Avro is canonical (one block per array, shortest varints, no strength sets) are
+//   checked in one pass over the bytes, with the same rules as checkSample, and copied: a DeviceTelemetry
+//   body (sessionId, sport, samples, sets) is byte for byte the middle of a TelemetryBatch, because Sample
+//   is the same record in both. No objects are built, no avsc decode or encode runs, and the pre-walk of
+//   avroWellFormed is not needed (this pass bounds every count by the bytes left). Anything else — a
+//   payload this pass would refuse, or one it does not handle — takes the general path below, so a
+//   refusal always comes from parseDeviceTelemetry with its first reason.
+// - Everything else: parseDeviceTelemetry, then a hand-written encoder of the batch (avsc's generated
+//   writer spent most of its time choosing union branches), or avsc when the batch has strength sets.
+
+export type TelemetryRecordResult =
+  | {
+      ok: true;
+      sessionId: string;
+      /** samples in the batch */
+      samples: number;
+      /** Confluent wire format: magic byte, schema id, Avro TelemetryBatch */
+      value: Buffer;
+    }
+  | Rejection;
+
+/**
+ * Validates a telemetry payload (the rules of parseDeviceTelemetry) and returns the Kafka record value:
+ * the TelemetryBatch framed with `schemaId`. Refusals are those of parseDeviceTelemetry, reason for reason.
+ */
+export function telemetryRecord(
+  format: PayloadFormat,
+  payload: Buffer,
+  ctx: PayloadContext,
+  schemaId: number,
+): TelemetryRecordResult {
+  if (format === 'avro') {
+    const fast = avroTelemetryRecord(payload, ctx, schemaId);
+    if (fast !== null) return fast;
+  }
+  const r = parseDeviceTelemetry(format, payload, ctx);
+  if (!r.ok) return r;
+  return {
+    ok: true,
+    sessionId: r.batch.sessionId,
+    samples: r.batch.samples.length,
+    value: encodeTelemetryBatch(schemaId, r.batch),
+  };
+}
+
+// One growing scratch buffer: encoding is synchronous, so it is never shared by two calls.
+let out = Buffer.allocUnsafe(64 * 1024);
+let op = 0;
+
+function ensure(bytes: number): void {
+  if (op + bytes <= out.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, op + bytes));
+  out.copy(bigger, 0, 0, op);
+  out = bigger;
+}
+
+/** Avro long/int of a non-negative integer (zig-zag: 2n), shortest form, as avsc writes it. */
+function putNat(n: number): void {
+  let z = n * 2;
+  if (z < 0x80000000) {
+    while (z > 127) {
+      out[op++] = (z & 127) | 128;
+      z >>>= 7;
+    }
+  } else {
+    while (z >= 128) {
+      out[op++] = (z % 128) | 128;
+      z = Math.floor(z / 128);
+    }
+  }
+  out[op++] = z;
+}
+
+function putString(s: string): void {
+  const n = Buffer.byteLength(s, 'utf8');
+  ensure(n + 10);
+  putNat(n);
+  op += out.write(s, op, 'utf8');
+}
+
+/** Confluent header, then the batch's first fields (deviceId, userId). */
+function putHeader(schemaId: number, deviceId: string, userId: string): void {
+  out[0] = 0; // Confluent magic byte
+  out.writeInt32BE(schemaId, 1);
+  op = 5;
+  putString(deviceId);
+  putString(userId);
+}
+
+/** The batch's last fields (source, receivedAt); returns a copy of the record. */
+function putTrailer(source: string, receivedAt: number): Buffer {
+  putString(source);
+  ensure(10);
+  putNat(receivedAt);
+  return Buffer.from(out.subarray(0, op));
+}
+
+/** Bytes a Sample takes at most: long + 3 unions of long/double + 3 of float + 1 of double + 3 of int + bool. */
+const MAX_SAMPLE_BYTES = 10 + 11 + 9 + 9 + 5 + 5 + 5 + 9 + 6 + 6 + 6 + 1;
+
+/**
+ * Confluent-framed Avro of a validated batch (its numbers are in range: non-negative integers where the
+ * schema says long/int). Byte-identical to encodeConfluent(schemaId, avroTypes.TelemetryBatch, batch).
+ */
+export function encodeTelemetryBatch(schemaId: number, batch: TelemetryBatch): Buffer {
+  if (batch.sets.length > 0) return encodeConfluent(schemaId, avroTypes.TelemetryBatch, batch);
+  putHeader(schemaId, batch.deviceId, batch.userId);
+  putString(batch.sessionId);
+  putString(batch.sport);
+  const samples = batch.samples;
+  ensure(20 + samples.length * MAX_SAMPLE_BYTES);
+  if (samples.length > 0) putNat(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    putNat(s.ts);
+    putOptNat(s.seq);
+    putOptDouble(s.lat);
+    putOptDouble(s.lon);
+    putOptFloat(s.alt);
+    putOptFloat(s.acc);
+    putOptFloat(s.speed);
+    putOptDouble(s.dist);
+    putOptNat(s.hr);
+    putOptNat(s.cadence);
+    putOptNat(s.power);
+    out[op++] = s.lap ? 1 : 0;
+  }
+  out[op++] = 0; // end of samples
+  out[op++] = 0; // sets: empty
+  return putTrailer(batch.source, batch.receivedAt);
+}
+
+// Union ["null", T]: branch 0 is null, branch 1 (zig-zag 2) the value.
+function putOptNat(v: number | null | undefined): void {
+  if (v === null || v === undefined) out[op++] = 0;
+  else {
+    out[op++] = 2;
+    putNat(v);
+  }
+}
+function putOptDouble(v: number | null | undefined): void {
+  if (v === null || v === undefined) out[op++] = 0;
+  else {
+    out[op++] = 2;
+    out.writeDoubleLE(v, op);
+    op += 8;
+  }
+}
+function putOptFloat(v: number | null | undefined): void {
+  if (v === null || v === undefined) out[op++] = 0;
+  else {
+    out[op++] = 2;
+    out.writeFloatLE(v, op);
+    op += 4;
+  }
+}
+
+// ---- Avro telemetry, one pass over the bytes ------------------------------------------------------
+
+let ip = 0;
+
+/** An unsigned varint in its shortest form, at most 8 bytes; NaN when truncated, longer or not shortest. */
+function readVarint(b: Buffer): number {
+  let x = b[ip++];
+  if (x === undefined) return Number.NaN;
+  if (x < 128) return x;
+  let n = x & 127;
+  let mul = 128;
+  for (let i = 1; i < 8; i++) {
+    x = b[ip++];
+    if (x === undefined) return Number.NaN;
+    n += (x & 127) * mul;
+    if (x < 128) return x === 0 ? Number.NaN : n;
+    mul *= 128;
+  }
+  return Number.NaN;
+}
+
+/** A non-negative Avro long/int (zig-zag even) below 2^52, else -1 (larger ones take the general path). */
+function readNat(b: Buffer): number {
+  const z = readVarint(b);
+  return z % 2 === 0 && z <= Number.MAX_SAFE_INTEGER ? z / 2 : -1; // NaN % 2 is NaN: -1
+}
+
+/** A union ["null", T] branch: 0 null, 1 value, -1 anything else. */
+function readBranch(b: Buffer): number {
+  const x = b[ip++];
+  return x === 0 ? 0 : x === 2 ? 1 : -1;
+}
+
+/** Bytes allowed in a session id (SESSION_ID_PATTERN). */
+const SESSION_ID_BYTE = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-')
+  SESSION_ID_BYTE[c.charCodeAt(0)] = 1;
+
+function inRange(v: number, range: readonly [number, number]): boolean {
+  return v >= range[0] && v <= range[1];
+}
+
+/** An optional float field within `range`: false when it is out of range or not canonical. */
+function okOptFloat(b: Buffer, range: readonly [number, number]): boolean {
+  const br = readBranch(b);
+  if (br === 0) return true;
+  if (br < 0 || ip + 4 > b.length) return false;
+  const v = b.readFloatLE(ip);
+  ip += 4;
+  return inRange(v, range);
+}
+function okOptDouble(b: Buffer, range: readonly [number, number]): boolean {
+  const br = readBranch(b);
+  if (br === 0) return true;
+  if (br < 0 || ip + 8 > b.length) return false;
+  const v = b.readDoubleLE(ip);
+  ip += 8;
+  return inRange(v, range);
+}
+function okOptInt(b: Buffer, range: readonly [number, number]): boolean {
+  const br = readBranch(b);
+  if (br === 0) return true;
+  return br > 0 && inRange(readNat(b), range);
+}
+
+/**
+ * The TelemetryBatch record of a canonical Avro DeviceTelemetry payload that passes every check, or null:
+ * then parseDeviceTelemetry decides (it refuses, or accepts a form this pass does not take).
+ */
+export function avroTelemetryRecord(
+  b: Buffer,
+  ctx: PayloadContext,
+  schemaId: number,
+): TelemetryRecordResult | null {
+  const limits = ctx.limits;
+  if (b.length > limits.maxPayloadBytes) return null;
+  ip = 0;
+  // sessionId
+  const idLen = readNat(b);
+  if (!(idLen >= 1 && idLen <= 128) || ip + idLen > b.length) return null;
+  const idStart = ip;
+  for (; ip < idStart + idLen; ip++) if (SESSION_ID_BYTE[b[ip]!] !== 1) return null;
+  // sport (ASCII, one of SPORTS)
+  const sportLen = readNat(b);
+  if (!(sportLen >= 1 && sportLen <= 16) || ip + sportLen > b.length) return null;
+  const sport = b.toString('latin1', ip, ip + sportLen);
+  ip += sportLen;
+  if (!isSport(sport)) return null;
+  // samples: one block of 1..maxSamplesPerBatch items, then the end marker
+  const n = readNat(b);
+  if (!(n >= 1 && n <= limits.maxSamplesPerBatch)) return null;
+  const maxTs = ctx.nowMs + limits.maxFutureMs;
+  const minTs = ctx.nowMs - limits.maxAgeMs;
+  for (let i = 0; i < n; i++) {
+    const ts = readNat(b);
+    if (!(ts >= 0 && ts >= minTs && ts <= maxTs)) return null;
+    const seqBranch = readBranch(b);
+    if (seqBranch < 0 || (seqBranch === 1 && readNat(b) < 0)) return null;
+    const latBranch = readBranch(b);
+    if (latBranch < 0 || ip + latBranch * 8 > b.length) return null;
+    const lat = latBranch === 1 ? b.readDoubleLE(ip) : 0;
+    ip += latBranch * 8;
+    if (readBranch(b) !== latBranch || ip + latBranch * 8 > b.length) return null;
+    if (latBranch === 1) {
+      const lon = b.readDoubleLE(ip);
+      ip += 8;
+      if (!inRange(lat, FIELD_RANGES.lat) || !inRange(lon, FIELD_RANGES.lon) || (lat === 0 && lon === 0))
+        return null;
+    }
+    if (
+      !okOptFloat(b, FIELD_RANGES.alt) ||
+      !okOptFloat(b, FIELD_RANGES.acc) ||
+      !okOptFloat(b, FIELD_RANGES.speed) ||
+      !okOptDouble(b, FIELD_RANGES.dist) ||
+      !okOptInt(b, FIELD_RANGES.hr) ||
+      !okOptInt(b, FIELD_RANGES.cadence) ||
+      !okOptInt(b, FIELD_RANGES.power)
+    )
+      return null;
+    const lap = b[ip++];
+    if (lap !== 0 && lap !== 1) return null;
+  }
+  // end of samples, empty sets, nothing after
+  if (b[ip] !== 0 || b[ip + 1] !== 0 || ip + 2 !== b.length) return null;
+  putHeader(schemaId, ctx.deviceId, ctx.userId);
+  ensure(b.length);
+  b.copy(out, op);
+  op += b.length;
+  return {
+    ok: true,
+    sessionId: b.toString('latin1', idStart, idStart + idLen),
+    samples: n,
+    value: putTrailer(ctx.source ?? 'mqtt', ctx.nowMs),
   };
 }

@@ -1,6 +1,6 @@
 import { avroTypes } from '../../schemas/avro.js';
 import { checkContentType } from '../../schemas/content-type.js';
-import { type PayloadLimits, parseDeviceSession, parseDeviceTelemetry } from '../../schemas/payload.js';
+import { type PayloadLimits, parseDeviceSession, telemetryRecord } from '../../schemas/payload.js';
 import type { SchemaIds } from '../../schemas/registry.js';
 import type { DlqReason } from '../../schemas/vocabulary.js';
 import { encodeConfluent } from '../../schemas/wire.js';
@@ -169,17 +169,12 @@ export class Ingest {
     const ctx = { deviceId: who.deviceId, userId: who.userId, nowMs: this.now(), limits: this.opts.limits };
     const ids = this.opts.schemaIds;
     if (parsed.kind === 'telemetry') {
-      const r = parseDeviceTelemetry(parsed.format, payload, ctx);
+      const r = telemetryRecord(parsed.format, payload, ctx, ids.TelemetryBatch);
       if (!r.ok) return this.dlq(who, topic, payload, r.reason, r.message);
-      const samples = r.batch.samples.length;
-      hot.samplesIn += samples;
+      hot.samplesIn += r.samples;
       return {
-        record: {
-          topic: this.opts.topicSamples,
-          key: sessionKey(who.deviceId, r.batch.sessionId),
-          value: encodeConfluent(ids.TelemetryBatch, avroTypes.TelemetryBatch, r.batch),
-        },
-        result: { accepted: true, samples },
+        record: { topic: this.opts.topicSamples, key: sessionKey(who.deviceId, r.sessionId), value: r.value },
+        result: { accepted: true, samples: r.samples },
       };
     }
     const r = parseDeviceSession(parsed.format, payload, ctx);
