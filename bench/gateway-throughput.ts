@@ -15,7 +15,7 @@
 // bench/results/gateway-throughput.{json,md}.
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -55,6 +55,20 @@ const samplesPerMessage = Number(args.samples);
 const rates = args.rates ? args.rates.split(',').map(Number) : [];
 
 const KAFKA = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+// The local stack's broker (infra/local): its CPU per run shows whether Kafka or the gateway is the limit.
+const KAFKA_PID_FILE = new URL('../.data/run/kafka.pid', import.meta.url);
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+/** CPU seconds (user + system) of the local Kafka broker so far; null when it is not ours to see. */
+function kafkaCpuS(): number | null {
+  try {
+    const pid = readFileSync(KAFKA_PID_FILE, 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.warn('run with node --expose-gc for stable memory figures');
 
@@ -153,6 +167,8 @@ interface Row {
     gatewayCores: number;
     loadAvg: number;
     loadGenCores: number;
+    /** CPU of the local Kafka broker during the run, in cores (null: not measured) */
+    kafkaCores: number | null;
     dlq: number;
     msgsPerS: number;
     samplesPerS: number;
@@ -185,6 +201,7 @@ for (const n of connectionCounts) {
   for (const { format, rate } of plan) {
     const dlqBefore = await counter('fitstream_gateway_dlq_messages_total');
     const cpu0 = process.cpuUsage();
+    const kafka0 = fakeKafkaMs === null ? kafkaCpuS() : null;
     worker.send({ cmd: 'load', format, durationS, inflight, samplesPerMessage, rate });
     const r = (await next('load')) as {
       acked: number;
@@ -194,6 +211,7 @@ for (const n of connectionCounts) {
       loadCores: number;
     };
     const cpu = process.cpuUsage(cpu0);
+    const kafka1 = kafka0 === null ? null : kafkaCpuS();
     const dlq = (await counter('fitstream_gateway_dlq_messages_total')) - dlqBefore;
     const msgsPerS = Math.round(r.acked / r.elapsedS);
     const run = {
@@ -211,10 +229,11 @@ for (const n of connectionCounts) {
       loadAvg: +os.loadavg()[0]!.toFixed(1),
       /** CPU of the load generator process, in cores */
       loadGenCores: +r.loadCores.toFixed(2),
+      kafkaCores: kafka0 === null || kafka1 === null ? null : +((kafka1 - kafka0) / r.elapsedS).toFixed(2),
     };
     row.runs.push(run);
     console.log(
-      `  ${format} ${run.mode}: ${run.msgsPerS} msg/s, ${run.samplesPerS} samples/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms (dlq ${dlq}); gateway ${run.gatewayCpuUsPerMsg} µs CPU/msg, ${run.gatewayCores} cores; load generator ${run.loadGenCores} cores; load avg ${run.loadAvg}`,
+      `  ${format} ${run.mode}: ${run.msgsPerS} msg/s, ${run.samplesPerS} samples/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms (dlq ${dlq}); gateway ${run.gatewayCpuUsPerMsg} µs CPU/msg, ${run.gatewayCores} cores; load generator ${run.loadGenCores} cores; Kafka ${run.kafkaCores ?? '-'} cores; load avg ${run.loadAvg}`,
     );
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -259,12 +278,12 @@ const md = [
   `${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}. Gateway in one process, raw-MQTT load in another, ${fakeKafkaMs === null ? 'Kafka (acks=all, idempotent) on the same machine' : `**no Kafka** (every produce call acknowledged after ${fakeKafkaMs} ms: gateway-only CPU)`}.`,
   `QoS 1, ${samplesPerMessage} samples/message, ${inflight} messages in flight per connection, ${durationS} s per run, batch window ${args.window} ms; mean ${result.meanRecordsPerProduce} records per produce call, mean produce (acks=all) ${result.meanProduceMs} ms.`,
   '',
-  '| connections | format | offered | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | loadgen cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
-  '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| connections | format | offered | messages/s | samples/s | payload MB/s | p50 ms | p99 ms | gateway µs CPU/msg | gateway cores | loadgen cores | Kafka cores | load avg | idle RSS KB/conn | idle heap KB/conn |',
+  '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.flatMap((r) =>
     r.runs.map(
       (x) =>
-        `| ${r.connections} | ${x.format} | ${x.mode} | ${x.msgsPerS} | ${x.samplesPerS} | ${x.payloadMBPerS} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.gatewayCpuUsPerMsg} | ${x.gatewayCores} | ${x.loadGenCores} | ${x.loadAvg} | ${r.idleRssPerConnKB} | ${r.idleHeapPerConnKB} |`,
+        `| ${r.connections} | ${x.format} | ${x.mode} | ${x.msgsPerS} | ${x.samplesPerS} | ${x.payloadMBPerS} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.gatewayCpuUsPerMsg} | ${x.gatewayCores} | ${x.loadGenCores} | ${x.kafkaCores ?? '-'} | ${x.loadAvg} | ${r.idleRssPerConnKB} | ${r.idleHeapPerConnKB} |`,
     ),
   ),
   '',
