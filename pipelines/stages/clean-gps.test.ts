@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
 import { columnsFromSamples } from '../columns.js';
 import { sportConfig } from '../config.js';
 import { FLAG_INVALID, FLAG_JUMP } from '../types.js';
-import { cleanGps } from './clean-gps.js';
+import { cleanGps, within } from './clean-gps.js';
+import { haversine } from './distance.js';
 
 const T = 1_760_000_000_000;
 const fix = (i: number, lat: number, lon: number, acc = 5): Sample => ({
@@ -38,5 +40,30 @@ describe('clean-gps', () => {
     const r = cleanGps(columns, sportConfig('running'), flags);
     expect(r).toEqual({ invalid: 3, jumps: 1, breaks: 0 });
     expect([...flags].map((f) => f & (FLAG_INVALID | FLAG_JUMP))).toEqual([0, 0, 4, 4, 4, 8, 0]);
+  });
+});
+
+describe('within (the jump gate distance test)', () => {
+  it('decides exactly as haversine <= allow, also at the boundary, near the poles and far apart', () => {
+    const RAD = Math.PI / 180;
+    fc.assert(
+      fc.property(
+        fc.double({ min: -89.9, max: 89.9, noNaN: true }),
+        fc.double({ min: -180, max: 180, noNaN: true }),
+        fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }),
+        fc.double({ min: 0, max: 20_000, noNaN: true }),
+        fc.double({ min: 0.9, max: 1.1, noNaN: true }),
+        (lat1, lon1, bearing, d, scale) => {
+          const lat2 = Math.max(-90, Math.min(90, lat1 + (d * Math.cos(bearing)) / 6_371_008.8 / RAD));
+          const lon2 = lon1 + (d * Math.sin(bearing)) / (6_371_008.8 * Math.cos(lat1 * RAD)) / RAD;
+          const exact = haversine(lat1, lon1, lat2, lon2);
+          for (const allow of [exact, exact * scale, exact * (1 + 1e-12), exact * (1 - 1e-12)]) {
+            const got = within(lat1, lon1, Math.cos(lat1 * RAD), lat2, lon2, Math.cos(lat2 * RAD), allow);
+            expect(got).toBe(exact <= allow);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

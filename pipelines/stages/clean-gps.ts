@@ -6,14 +6,12 @@ import {
   FLAG_JUMP as FLAG_JUMP_,
   type SampleColumns,
 } from '../types.js';
-import { haversine as haversine_ } from './distance.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
 const COORD_NONE = COORD_NONE_;
 const FLAG_BREAK = FLAG_BREAK_;
 const FLAG_INVALID = FLAG_INVALID_;
 const FLAG_JUMP = FLAG_JUMP_;
-const haversine = haversine_;
 
 /**
  * GPS cleaning, first line: physically impossible fixes.
@@ -46,6 +44,8 @@ export interface CleanGpsCounts {
 export class JumpGate {
   private lat = 0;
   private lon = 0;
+  /** cos of the anchor's latitude (haversine needs it for every fix checked against the anchor) */
+  private cosLat = 1;
   private ts = 0;
   private acc = 0;
   private has = false;
@@ -61,6 +61,7 @@ export class JumpGate {
   copyFrom(o: JumpGate): void {
     this.lat = o.lat;
     this.lon = o.lon;
+    this.cosLat = o.cosLat;
     this.ts = o.ts;
     this.acc = o.acc;
     this.has = o.has;
@@ -74,27 +75,69 @@ export class JumpGate {
       return 0;
     }
     const dt = (ts - this.ts) * 0.001;
-    const d = haversine(this.lat, this.lon, lat, lon);
     const allow = this.cfg.maxSpeedMps * dt + 3 * Math.sqrt(acc * acc + this.acc * this.acc);
-    if (d <= allow) {
-      this.accept(lat, lon, ts, acc);
+    const cosLat = Math.cos(lat * RAD);
+    if (within(this.lat, this.lon, this.cosLat, lat, lon, cosLat, allow)) {
+      this.accept(lat, lon, ts, acc, cosLat);
       return 0;
     }
     if (++this.rejects > this.cfg.maxConsecutiveRejects) {
-      this.accept(lat, lon, ts, acc);
+      this.accept(lat, lon, ts, acc, cosLat);
       return FLAG_BREAK;
     }
     return FLAG_JUMP;
   }
 
-  private accept(lat: number, lon: number, ts: number, acc: number): void {
+  private accept(lat: number, lon: number, ts: number, acc: number, cosLat = Math.cos(lat * RAD)): void {
     this.lat = lat;
     this.lon = lon;
+    this.cosLat = cosLat;
     this.ts = ts;
     this.acc = acc;
     this.has = true;
     this.rejects = 0;
   }
+}
+
+const RAD = Math.PI / 180;
+/** distance.ts EARTH_RADIUS_M (not imported: distance.ts imports this module, and a const, unlike a
+ * function, is not initialised yet when the cycle is entered from there) */
+const EARTH_RADIUS_M = 6_371_008.8;
+const M_PER_RAD = EARTH_RADIUS_M;
+
+/**
+ * haversine(a, b) <= allow (cos1, cos2: cosines of the latitudes), decided exactly as the haversine would decide it, but nearly always
+ * without it: away from the poles and below 10 km the equirectangular length (cos of the mean
+ * latitude) is within 1e-5 of the great-circle length (measured: 3.6e-6), so outside a ±1 % band
+ * around `allow` its verdict is the haversine's. Inside the band, near the poles, far apart or for a
+ * sub-millimetre allowance (underflow), the haversine decides.
+ */
+export function within(
+  lat1: number,
+  lon1: number,
+  cos1: number,
+  lat2: number,
+  lon2: number,
+  cos2: number,
+  allow: number,
+): boolean {
+  if (allow > 1e-3 && lat1 < 80 && lat1 > -80 && lat2 < 80 && lat2 > -80) {
+    const dy = (lat2 - lat1) * RAD * M_PER_RAD;
+    const dl = lon2 - lon1;
+    if (dl > -1 && dl < 1) {
+      const dx = dl * RAD * M_PER_RAD * Math.cos((lat1 + lat2) * 0.5 * RAD);
+      const d2 = dx * dx + dy * dy;
+      if (d2 < 1e8) {
+        if (d2 < allow * allow * 0.98) return true;
+        if (d2 > allow * allow * 1.02) return false;
+      }
+    }
+  }
+  // the haversine of distance.ts, term for term, with the cosines supplied
+  const sdp = Math.sin((lat2 * RAD - lat1 * RAD) * 0.5);
+  const sdl = Math.sin((lon2 - lon1) * RAD * 0.5);
+  const h = sdp * sdp + cos1 * cos2 * sdl * sdl;
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1))) <= allow;
 }
 
 /** Accuracy (m, 1 sigma) of row i as the stages use it: reported, else the sport default, floored. */
