@@ -220,6 +220,12 @@ try {
         50,
       ),
     ),
+    flushWaitP50Ms: Math.round(
+      pct(
+        flushes.map((f) => f.waitMs),
+        50,
+      ),
+    ),
     flushFinaliseP50Ms: Math.round(
       pct(
         flushes.map((f) => f.finaliseMs),

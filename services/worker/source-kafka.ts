@@ -5,18 +5,23 @@ import type { RawRecord } from './records.js';
 /**
  * Consumer-group source with commit-after-flush. Records of every eachBatch call are buffered;
  * when `batchRows` weight has accumulated, or `flushIntervalMs` has passed since the first
- * buffered record, the handler's `flush` is awaited and only then are the offsets committed.
- * Offsets are resolved right away (so fetching moves on) but committed only after the flush, so a
- * crash at any point re-delivers everything after the last durable flush. While a flush waits (a
- * sink is down) eachBatch waits too: backpressure, not loss. Heartbeats continue meanwhile.
+ * buffered record, they are taken as a job and made durable in two stages — `write` (the sinks),
+ * then `complete` (what needs the job durable: finalisation) — and only then are its offsets
+ * committed. Stages run in job order, one job per stage at a time, so job N completes while job
+ * N+1 is written and job N+2 is read: at most three jobs are held. Offsets are resolved right away
+ * (so fetching moves on) but committed only after both stages, in order, so a crash at any point
+ * re-delivers everything after the last durable job. While a stage waits (a sink is down)
+ * eachBatch waits too: backpressure, not loss. Heartbeats continue meanwhile.
  */
 export interface SourceHandler<J = unknown> {
   /** Decodes/classifies one record into the pending batch; returns its weight (samples). */
   ingest(raw: RawRecord): Promise<number>;
   /** Takes every record ingested since the last take (synchronously) as one job. */
   take(): J;
-  /** Makes a job durable; resolves when all sinks acked. Called in take order, one at a time. */
+  /** Stage 1: makes a job durable; resolves when all sinks acked. Called in take order, one at a time. */
   write(job: J, heartbeat: () => Promise<void>): Promise<void>;
+  /** Stage 2, after the job's write: in take order, one at a time, overlapping the next job's write. */
+  complete(job: J, heartbeat: () => Promise<void>): Promise<void>;
   /** Partitions of the topic this member owns after a rebalance. */
   assigned(partitions: number[]): void;
 }
@@ -40,8 +45,12 @@ export class KafkaSource<J = unknown> {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: () => Promise<void> = async () => {};
   private lag = new Map<number, number>();
-  /** the flush being written (at most one; the next batch fills meanwhile) */
+  /** the last job taken, until committed (it waits for every job before it) */
   private inflight: Promise<void> = Promise.resolve();
+  /** the job before the last one, until committed */
+  private previous: Promise<void> = Promise.resolve();
+  /** the last job's write stage (the next job's write starts after it) */
+  private written: Promise<void> = Promise.resolve();
   /** a write failed (only while stopping): nothing after it may be committed */
   private failed = false;
   /** jobs taken and not yet committed */
@@ -124,9 +133,10 @@ export class KafkaSource<J = unknown> {
     });
     this.lag.set(batch.partition, Number(batch.offsetLag()));
     if (this.weight >= this.opts.batchRows) {
-      // at most one flush in flight: wait for it, then start the next without waiting for it,
-      // so fetching and decoding overlap with the sinks
-      await this.inflight;
+      // at most one job per stage: wait until the last job is written and the one before it is
+      // committed, then start the next without waiting for it, so fetching and decoding overlap
+      // with the sinks and the sinks with finalisation
+      await Promise.all([this.written, this.previous]);
       void this.flush();
     }
     await p.heartbeat().catch(() => {});
@@ -150,8 +160,9 @@ export class KafkaSource<J = unknown> {
   }
 
   /**
-   * Takes the buffered records as a job and writes it after the previous one; commits its offsets
-   * when it is durable. Resolves when this job is committed (or skipped after a failed write).
+   * Takes the buffered records as a job: writes it after the previous job's write, completes it
+   * after its own write and the previous job's completion, then commits its offsets. Resolves when
+   * this job is committed (or skipped after a failed stage).
    */
   flush(): Promise<void> {
     return this.locked(async () => {
@@ -161,11 +172,19 @@ export class KafkaSource<J = unknown> {
       this.weight = 0;
       const job = this.handler.take();
       this.writing++;
-      const run = this.inflight
-        .then(() => this.writeAndCommit(job, offsets))
+      const hb = () => this.heartbeat().catch(() => {});
+      const write = this.written.then(() =>
+        this.beating(() => this.stage(() => this.handler.write(job, hb))),
+      );
+      this.written = write.catch(() => {});
+      const before = this.inflight;
+      const run = Promise.all([write, before])
+        .then(() => this.beating(() => this.stage(() => this.handler.complete(job, hb))))
+        .then(() => this.commit(offsets))
         .finally(() => {
           this.writing--;
         });
+      this.previous = before;
       this.inflight = run.catch((err) => {
         this.failed = true;
         this.logger.error({ err }, 'flush failed; nothing after it will be committed');
@@ -174,15 +193,23 @@ export class KafkaSource<J = unknown> {
     });
   }
 
-  private async writeAndCommit(job: J, offsets: Map<number, string>): Promise<void> {
-    if (this.failed) throw new Error('an earlier flush failed');
-    // keep the group membership alive while sinks are slow or down (the write may take long)
+  private stage(f: () => Promise<void>): Promise<void> {
+    if (this.failed) return Promise.reject(new Error('an earlier flush failed'));
+    return f();
+  }
+
+  /** Runs `f` while heartbeating: keeps the group membership alive while sinks are slow or down. */
+  private async beating(f: () => Promise<void>): Promise<void> {
     const beat = setInterval(() => void this.heartbeat().catch(() => {}), 3000);
     try {
-      await this.handler.write(job, () => this.heartbeat().catch(() => {}));
+      await f();
     } finally {
       clearInterval(beat);
     }
+  }
+
+  private async commit(offsets: Map<number, string>): Promise<void> {
+    if (this.failed) throw new Error('an earlier flush failed');
     try {
       await this.consumer.commitOffsets(
         [...offsets].map(([partition, offset]) => ({ topic: this.opts.topic, partition, offset })),

@@ -32,6 +32,11 @@ export interface WorkerDeps {
 export interface FlushJob {
   batch: FlushBatch;
   dead: DeadLetter[];
+  /** set by write(): when it started, and when each sink acknowledged (ms after the start) */
+  t0?: number;
+  sinkMs?: Record<string, number>;
+  sinksMs?: number;
+  endTimer?: () => number;
 }
 
 export interface FlushStats {
@@ -41,8 +46,9 @@ export interface FlushStats {
   maxLagMs: number;
   minLagMs: number;
   durationMs: number;
-  /** time until every sink acked, then for finalisation */
+  /** time until every sink acked, then waiting for the previous job's finalisation, then finalising */
   sinksMs: number;
+  waitMs: number;
   finaliseMs: number;
   /** per sink, ms */
   sinkMs: Record<string, number>;
@@ -71,7 +77,7 @@ export function createWorkerMetrics(registry?: Registry) {
     }),
     flushSeconds: new Histogram({
       name: 'fitstream_worker_flush_duration_seconds',
-      help: 'time from flush start to every sink acknowledging',
+      help: 'time from flush start to every sink acknowledging and its due sessions finalised',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
@@ -190,17 +196,24 @@ export class Worker {
     return job;
   }
 
-  /** take() + write(): for callers that do not overlap ingest with writing. */
-  flush(heartbeat: () => Promise<void>): Promise<void> {
-    return this.write(this.take(), heartbeat);
+  /** take() + write() + complete(): for callers that do not overlap ingest with writing. */
+  async flush(heartbeat: () => Promise<void>): Promise<void> {
+    const job = this.take();
+    await this.write(job, heartbeat);
+    await this.complete(job, heartbeat);
   }
 
-  /** Makes one job durable in every sink, then finalises what is due. Jobs must be written in order. */
+  /**
+   * Stage 1: makes one job durable in every sink (and the DLQ, and live state). Jobs must be
+   * written in order, one at a time; the next job's write may overlap this one's complete().
+   */
   async write(job: FlushJob, heartbeat: () => Promise<void>): Promise<void> {
     const { batch, dead } = job;
-    const end = this.metrics.flushSeconds.startTimer();
+    job.endTimer = this.metrics.flushSeconds.startTimer();
     const t0 = performance.now();
+    job.t0 = t0;
     const sinkMs: Record<string, number> = {};
+    job.sinkMs = sinkMs;
     const timed = (name: string, f: () => Promise<void>) =>
       this.retry(name, f, heartbeat).then(() => {
         sinkMs[name] = Math.round(performance.now() - t0);
@@ -214,11 +227,20 @@ export class Worker {
       timed(this.d.live.name, () => this.d.live.publish(snapshots)),
       timed('dlq', () => this.d.dlq.deadLetter(dead, Date.now())),
     ]);
+    job.sinksMs = Math.round(performance.now() - t0);
+  }
+
+  /**
+   * Stage 2, after write(job) resolved: finalises what is due (that needs the job durable).
+   * Jobs complete in order, one at a time; the source commits a job's offsets after this.
+   */
+  async complete(job: FlushJob, heartbeat: () => Promise<void>): Promise<void> {
+    const { batch } = job;
     const t1 = performance.now();
     await this.retry('finalise', () => this.d.sessions.afterFlush(batch), heartbeat);
     const t2 = performance.now();
     this.publishStats();
-    const durationMs = end() * 1000;
+    const durationMs = (job.endTimer?.() ?? 0) * 1000;
     const now = Date.now();
     let minTs = Number.POSITIVE_INFINITY;
     let maxTs = 0;
@@ -236,9 +258,10 @@ export class Worker {
         maxLagMs: now - minTs,
         minLagMs: now - maxTs,
         durationMs,
-        sinksMs: Math.round(t1 - t0),
+        sinksMs: job.sinksMs ?? 0,
         finaliseMs: Math.round(t2 - t1),
-        sinkMs,
+        waitMs: Math.max(0, Math.round(t1 - (job.t0 ?? t1)) - (job.sinksMs ?? 0)),
+        sinkMs: job.sinkMs ?? {},
       });
     }
   }
