@@ -8,5 +8,6 @@ import { gunzipSync } from 'node:zlib';
  */
 export function fixture(name: string): Uint8Array {
   const b = readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
-  return name.endsWith('.gz') ? gunzipSync(b) : b;
+  // a plain Uint8Array: Buffer#slice shares memory, and tests that corrupt a copy must not corrupt the original
+  return new Uint8Array(name.endsWith('.gz') ? gunzipSync(b) : b);
 }
