@@ -8,6 +8,12 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../common/logger.js';
 import type { OutRecord, SendBatch } from './batcher.js';
+import { installFastRecordEncoder } from './kafkajs-record.js';
+
+// Before any produce request module of kafkajs loads (see kafkajs-record.ts).
+const fastRecords = installFastRecordEncoder();
+/** Whether this process's kafkajs producers use the fast record encoder. */
+export const fastRecordEncoderInstalled = (): boolean => fastRecords;
 
 export interface KafkaProducerOptions {
   brokers: string[];
@@ -20,6 +26,8 @@ export interface KafkaProducer {
   send: SendBatch;
   /** true while the producer holds a connection to the cluster */
   readonly connected: boolean;
+  /** records are encoded by kafkajs-record.ts (false: kafkajs' own encoder) */
+  readonly fastRecordEncoder: boolean;
   disconnect(): Promise<void>;
 }
 
@@ -101,6 +109,7 @@ export async function connectKafkaProducer(opts: KafkaProducerOptions): Promise<
   });
   await producer.connect();
   connected = true;
+  opts.logger.debug({ fastRecordEncoder: fastRecords }, 'Kafka producer connected');
 
   const send: SendBatch = async (records: readonly OutRecord[]) => {
     const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
@@ -123,6 +132,7 @@ export async function connectKafkaProducer(opts: KafkaProducerOptions): Promise<
     get connected() {
       return connected;
     },
+    fastRecordEncoder: fastRecords,
     disconnect: () => producer.disconnect(),
   };
 }
