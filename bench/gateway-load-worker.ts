@@ -164,11 +164,11 @@ async function runLoad(
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const deadline = t0 + durationS * 1000;
-  let v = 0;
   const fire = (c: Conn, k: number) => {
     const id = c.nextId;
     c.nextId = id === SLOTS ? 1 : id + 1;
-    const body = bodies[v++ % bodies.length]!;
+    // one session per connection, as a device streams one workout at a time (its Kafka key stays the same)
+    const body = bodies[k % bodies.length]!;
     const pkt = publishPacket(topics[k]!, id, body);
     bytes += body.length;
     c.sentAt[id] = performance.now();
