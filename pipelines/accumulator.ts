@@ -55,7 +55,11 @@ const validateSample = validateSample_;
 const writeSample = writeSample_;
 
 /** Live checkpoints kept at most (the oldest one, at or before the reorder watermark, always stays). */
-const MAX_CHECKPOINTS = 32;
+const MAX_CHECKPOINTS = 16;
+/** Retired checkpoint kernels kept for reuse. */
+const MAX_SPARE = 4;
+/** Rough heap size of one LiveKernel with its gate, filter and plane (for bytesHeld). */
+const KERNEL_BYTES = 640;
 
 export interface AddResult {
   /** samples stored (includes `late` ones) */
@@ -231,10 +235,10 @@ export class SessionAccumulator {
     if (this.liveDirty) {
       kernel.reset(explicitPauses(this.controls));
       this.liveEnd = 0;
-      while (cps.length > 0) this.spare.push(cps.pop()!.kernel);
+      while (cps.length > 0) this.retire(cps.pop()!.kernel);
       this.liveDirty = false;
     } else if (this.touched < this.liveEnd) {
-      while (cps.length > 0 && cps[cps.length - 1]!.end > this.touched) this.spare.push(cps.pop()!.kernel);
+      while (cps.length > 0 && cps[cps.length - 1]!.end > this.touched) this.retire(cps.pop()!.kernel);
       const cp = cps[cps.length - 1];
       if (cp) kernel.copyFrom(cp.kernel);
       else kernel.reset(kernel.pausesHeld());
@@ -262,12 +266,17 @@ export class SessionAccumulator {
     while (keep + 1 < cps.length && cps[keep + 1]!.end <= settled) keep++;
     if (keep > 0 || cps.length > MAX_CHECKPOINTS) {
       const drop = keep > 0 ? keep : 1;
-      for (let k = 0; k < drop; k++) this.spare.push(cps[k + (keep > 0 ? 0 : 1)]!.kernel);
+      for (let k = 0; k < drop; k++) this.retire(cps[k + (keep > 0 ? 0 : 1)]!.kernel);
       cps.splice(keep > 0 ? 0 : 1, drop);
     }
   }
 
-  /** Bytes held by this session's state (columns incl. growth headroom, seq bitset, controls). */
+  private retire(k: LiveKernel): void {
+    if (this.spare.length < MAX_SPARE) this.spare.push(k);
+  }
+
+  /** Bytes held by this session's state (columns incl. growth headroom, seq bitset, controls, live
+   * checkpoints). */
   bytesHeld(): number {
     const c = this.cols;
     return (
@@ -284,7 +293,8 @@ export class SessionAccumulator {
       c.power.byteLength +
       c.flags.byteLength +
       this.seqs.bytesHeld() +
-      this.controls.length * 128
+      this.controls.length * 128 +
+      (this.checkpoints.length + this.spare.length) * KERNEL_BYTES
     );
   }
 
