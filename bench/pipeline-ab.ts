@@ -1,0 +1,101 @@
+// In-process A/B of the pipelines: an older tree against the working tree, timed rounds alternated
+// (A B, B A, ...) in one process, so both see the same machine load. On a shared machine the load
+// moves the absolute figures between separate runs by ±40 %; alternating rounds keeps the ratio.
+//   git archive <rev> pipelines schemas bench | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/
+//   npx tsx bench/pipeline-ab.ts --before /tmp/before [--rounds 40] [--duration 14400]
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as after from '../pipelines/index.js';
+import type { Sample } from '../schemas/types.js';
+import { generateSession, type SynthSport } from './synth/index.js';
+
+const { values } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    rounds: { type: 'string', default: '40' },
+    duration: { type: 'string', default: '14400' },
+  },
+});
+if (!values.before) throw new Error('--before <dir>: a tree holding the older pipelines/ (see header)');
+type Pipelines = Pick<typeof after, 'computeActivity' | 'columnsFromSamples' | 'SessionAccumulator'>;
+const before = (await import(pathToFileURL(join(values.before, 'pipelines/index.ts')).href)) as Pipelines;
+const ROUNDS = Number(values.rounds);
+const DURATION_S = Number(values.duration);
+
+function scenarios(p: Pipelines, sport: SynthSport, samples: Sample[], shuffled: Sample[]) {
+  const n = samples.length;
+  const base = {
+    userId: 'u',
+    deviceId: 'd',
+    sessionId: 's',
+    sport,
+    controls: [],
+    sets: [],
+    athlete: { maxHr: 190 },
+  };
+  const { columns } = p.columnsFromSamples(samples);
+  return {
+    'computeActivity(columns) — whole chain': () => p.computeActivity({ ...base, samples: columns }),
+    'computeActivity(Sample[]) — incl. conversion': () => p.computeActivity({ ...base, samples }),
+    'computeActivity(Sample[]) — shuffled + 10 % dups': () =>
+      p.computeActivity({ ...base, samples: shuffled }),
+    'SessionAccumulator add(10)+live() then compute()': () => {
+      const acc = new p.SessionAccumulator({ userId: 'u', deviceId: 'd', sessionId: 's', sport });
+      for (let i = 0; i < n; i += 10) {
+        acc.add(samples.slice(i, i + 10));
+        acc.live();
+      }
+      acc.compute({ maxHr: 190 });
+    },
+  } as Record<string, () => unknown>;
+}
+
+const median = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1]!;
+const k = (n: number, ms: number) => `${Math.round(n / ms).toLocaleString('en-US')}k`;
+console.log(`load average (1 min) at start: ${loadavg()[0]!.toFixed(2)}; ${ROUNDS} alternated rounds each`);
+console.log(
+  '| scenario | sport | before median ms (samples/s) | after median ms (samples/s) | before CPU ms | after CPU ms | after/before (CPU) |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const sport of ['running', 'cycling'] as const) {
+  const { samples } = generateSession({ sport, seed: 42, durationS: DURATION_S, lapEveryM: 1000 });
+  const n = samples.length;
+  // the same shuffle as bench/pipeline-throughput.ts
+  const shuffled: Sample[] = samples.slice();
+  for (let i = 0; i < n / 10; i++) shuffled.push(samples[(i * 7919) % n]!);
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = (i * 2654435761) % (i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  const a = scenarios(before, sport, samples, shuffled);
+  const b = scenarios(after, sport, samples, shuffled);
+  for (const name of Object.keys(b)) {
+    const fa = a[name]!;
+    const fb = b[name]!;
+    const w0 = performance.now();
+    for (let r = 0; r < 15 || performance.now() - w0 < 1500; r++) {
+      fa();
+      fb();
+    }
+    const wall = { a: [] as number[], b: [] as number[] };
+    const cpu = { a: [] as number[], b: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const side of r % 2 ? (['a', 'b'] as const) : (['b', 'a'] as const)) {
+        const f = side === 'a' ? fa : fb;
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        f();
+        wall[side].push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu[side].push((c.user + c.system) / 1000);
+      }
+    }
+    const [wa, wb, ca, cb] = [median(wall.a), median(wall.b), median(cpu.a), median(cpu.b)];
+    console.log(
+      `| ${name} | ${sport} | ${wa.toFixed(1)} (${k(n, wa)}) | ${wb.toFixed(1)} (${k(n, wb)}) | ${ca.toFixed(1)} | ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)} |`,
+    );
+  }
+}
+console.log(`load average (1 min) at end: ${loadavg()[0]!.toFixed(2)}`);
