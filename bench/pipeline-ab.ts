@@ -2,10 +2,12 @@
 // (A B, B A, ...) in one process, so both see the same machine load. On a shared machine the load
 // moves the absolute figures between separate runs by ±40 %; alternating rounds keeps the ratio.
 //   git archive <rev> pipelines schemas bench | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/
-//   npx tsx bench/pipeline-ab.ts --before /tmp/before [--rounds 40] [--duration 14400]
+//   npx tsx bench/pipeline-ab.ts --before /tmp/before [--rounds 40] [--duration 14400] [--label <rev>]
+// Writes bench/results/pipeline-ab.{json,md}.
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as after from '../pipelines/index.js';
 import type { Sample } from '../schemas/types.js';
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     before: { type: 'string' },
     rounds: { type: 'string', default: '40' },
     duration: { type: 'string', default: '14400' },
+    label: { type: 'string', default: 'older tree' },
   },
 });
 if (!values.before) throw new Error('--before <dir>: a tree holding the older pipelines/ (see header)');
@@ -54,11 +57,12 @@ function scenarios(p: Pipelines, sport: SynthSport, samples: Sample[], shuffled:
 
 const median = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1]!;
 const k = (n: number, ms: number) => `${Math.round(n / ms).toLocaleString('en-US')}k`;
-console.log(`load average (1 min) at start: ${loadavg()[0]!.toFixed(2)}; ${ROUNDS} alternated rounds each`);
-console.log(
+const loadStart = loadavg()[0]!;
+const lines: string[] = [
   '| scenario | sport | before median ms (samples/s) | after median ms (samples/s) | before CPU ms | after CPU ms | after/before (CPU) |',
-);
-console.log('|---|---|---|---|---|---|---|');
+  '|---|---|---|---|---|---|---|',
+];
+const rows: unknown[] = [];
 for (const sport of ['running', 'cycling'] as const) {
   const { samples } = generateSession({ sport, seed: 42, durationS: DURATION_S, lapEveryM: 1000 });
   const n = samples.length;
@@ -93,9 +97,35 @@ for (const sport of ['running', 'cycling'] as const) {
       }
     }
     const [wa, wb, ca, cb] = [median(wall.a), median(wall.b), median(cpu.a), median(cpu.b)];
-    console.log(
+    rows.push({
+      scenario: name,
+      sport,
+      samples: n,
+      before: { wallMs: wa, cpuMs: ca },
+      after: { wallMs: wb, cpuMs: cb },
+    });
+    lines.push(
       `| ${name} | ${sport} | ${wa.toFixed(1)} (${k(n, wa)}) | ${wb.toFixed(1)} (${k(n, wb)}) | ${ca.toFixed(1)} | ${cb.toFixed(1)} | ${(cb / ca).toFixed(2)} |`,
     );
   }
 }
-console.log(`load average (1 min) at end: ${loadavg()[0]!.toFixed(2)}`);
+const env = {
+  node: process.version,
+  before: values.label,
+  rounds: ROUNDS,
+  durationS: DURATION_S,
+  loadAvgStart1m: Number(loadStart.toFixed(2)),
+  loadAvgEnd1m: Number(loadavg()[0]!.toFixed(2)),
+};
+const md = [
+  '# Pipeline A/B (one process, alternated rounds)',
+  '',
+  `\`npx tsx bench/pipeline-ab.ts --before <tree of ${env.before}>\`: Node ${env.node}, sessions of ${DURATION_S} s at 1 Hz, ${ROUNDS} timed rounds per side after a warm-up of ≥ 15 rounds and ≥ 1.5 s, 1-min load average ${env.loadAvgStart1m} at the start, ${env.loadAvgEnd1m} at the end. Medians; samples/s in thousands.`,
+  '',
+  ...lines,
+  '',
+].join('\n');
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
+writeFileSync(join(out, 'pipeline-ab.json'), `${JSON.stringify({ env, rows }, null, 2)}\n`);
+writeFileSync(join(out, 'pipeline-ab.md'), md);
+console.log(md);
