@@ -345,6 +345,98 @@ describe('telemetryRecord', () => {
     );
     expect(accepted).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(100);
+  }, 30_000);
+
+  it('encodes JSON written any way as avsc does: key order, spaces, number forms', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(telemetryArb, fc.infiniteStream(fc.nat(1_000_000)), (t, rnd) => {
+        const r = () => rnd.next().value as number;
+        const ws = () => [' ', '', '\n', '\t ', '\r\n'][r() % 5]!;
+        const num = (v: number) =>
+          [
+            String(v),
+            v.toExponential(),
+            v.toPrecision(17),
+            v.toPrecision(1 + (r() % 21)),
+            v.toFixed(r() % 10),
+          ][r() % 5]!;
+        const write = (v: unknown): string => {
+          if (typeof v === 'number') return num(v);
+          if (Array.isArray(v)) return `[${ws()}${v.map((x) => write(x)).join(`${ws()},${ws()}`)}${ws()}]`;
+          if (v !== null && typeof v === 'object') {
+            const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+            for (let i = entries.length - 1; i > 0; i--) {
+              const j = r() % (i + 1);
+              [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+            }
+            return `{${ws()}${entries.map(([k, x]) => `${JSON.stringify(k)}${ws()}:${ws()}${write(x)}`).join(`,${ws()}`)}${ws()}}`;
+          }
+          return JSON.stringify(v);
+        };
+        // half without strength sets, which only the general path takes
+        const base = r() % 2 ? { ...t, sets: [] } : t;
+        const text = `${ws()}${write(r() % 2 ? terse(base) : base)}${ws()}`;
+        const payload = Buffer.from(text);
+        const expected = reference('json', payload);
+        expect(telemetryRecord('json', payload, ctx(), SCHEMA_ID)).toEqual(expected);
+        if (expected.ok) accepted++;
+      }),
+      { numRuns: 1000 },
+    );
+    expect(accepted).toBeGreaterThan(250);
+  }, 30_000);
+
+  it('refuses broken JSON as parseDeviceTelemetry does, and encodes what it accepts as avsc does', () => {
+    const wide: PayloadLimits = { ...DEFAULT_LIMITS, maxAgeMs: 2 ** 52, maxFutureMs: 2 ** 52 };
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(
+        telemetryArb,
+        fc.array(mutationArb, { maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 127 })), { maxLength: 2 }),
+        fc.boolean(),
+        fc.boolean(),
+        (t, mutations, edits, useTerse, wideLimits) => {
+          const o = structuredClone(useTerse ? terse(t) : t) as Record<string, unknown>;
+          for (const m of mutations) m(o);
+          const payload = Buffer.from(JSON.stringify(o) ?? 'null');
+          for (const [at, byte] of edits) payload[at % payload.length] = byte;
+          const c = ctx(wideLimits ? wide : DEFAULT_LIMITS);
+          const expected = reference('json', payload, c);
+          expect(telemetryRecord('json', payload, c, SCHEMA_ID)).toEqual(expected);
+          if (expected.ok) accepted++;
+          else refused++;
+        },
+      ),
+      { numRuns: 4000 },
+    );
+    expect(accepted).toBeGreaterThan(200);
+    expect(refused).toBeGreaterThan(1000);
+  }, 30_000);
+
+  it('encodes JSON numbers of every form as avsc does', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.integer({ min: 0, max: 2 ** 53 }),
+          fc.double({ min: -90, max: 90, noNaN: true }),
+        ),
+        fc.nat(20),
+        (v, p) => {
+          for (const text of [String(v), v.toExponential(), v.toPrecision(1 + p), v.toFixed(p)]) {
+            const payload = Buffer.from(
+              `{"sessionId":"n","sport":"running","samples":[{"ts":${NOW},"dist":${text.startsWith('-') ? text.slice(1) : text}}]}`,
+            );
+            const expected = reference('json', payload);
+            expect(telemetryRecord('json', payload, ctx(), SCHEMA_ID)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('leaves non-canonical Avro to the general path, which decodes it to the same record', () => {
