@@ -9,7 +9,7 @@ import {
 } from './common.js';
 import { ImportError } from './errors.js';
 import type { ImportLimits, ImportResult } from './types.js';
-import { attr, child, children, findLeaf, parseXml, text, type XmlNode } from './xml.js';
+import { attr, child, children, findLeaf, streamXml, text, type XmlNode } from './xml.js';
 
 // Extension leaf names, lower-cased. Garmin TrackPointExtension v1/v2 (hr, cad, speed), Garmin
 // PowerExtension (PowerInWatts), Cluetrust gpxdata (heartrate, cadence), Strava and others (power).
@@ -28,25 +28,29 @@ const SPEED = new Set(['speed']);
 export function parseGpx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimits> } = {}): ImportResult {
   const limits = resolveLimits(opts.limits);
   checkSize(bytes, limits);
-  const { root, node } = parseXml(bytes);
-  if (root !== 'gpx') throw new ImportError('not_gpx', `the XML root element is <${root}>, not <gpx>`);
   const budget = new PointBudget(limits.maxPoints);
   const b = new SampleBuilder(budget);
-  const tracks = children(node, 'trk');
   let points = 0;
-  for (const trk of tracks) {
-    for (const seg of children(trk, 'trkseg')) {
-      for (const pt of children(seg, 'trkpt')) {
+  let routePoints = 0;
+  const { node } = streamXml(bytes, {
+    onRoot: (root) => {
+      if (root !== 'gpx') throw new ImportError('not_gpx', `the XML root element is <${root}>, not <gpx>`);
+    },
+    // route and waypoint points are streamed too, only to be counted: they never pile up in memory
+    records: new Set(['trkpt', 'rtept', 'wpt']),
+    onRecord: (name, pt) => {
+      if (name === 'trkpt') {
         points++;
         b.add(readPoint(pt));
-      }
-    }
-  }
+      } else if (name === 'rtept') routePoints++;
+    },
+  });
+  const tracks = children(node, 'trk');
   if (b.samples.length === 0) {
     const why =
       points > 0
         ? `${points} track points, none with a readable <time>`
-        : children(node, 'rte').length > 0
+        : routePoints > 0
           ? 'only a route (<rte>), which is a plan and not a recording'
           : 'no <trkpt>';
     throw new ImportError('no_track_points', `the GPX file has ${why}`);

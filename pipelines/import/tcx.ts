@@ -10,7 +10,7 @@ import {
 } from './common.js';
 import { ImportError } from './errors.js';
 import type { ImportedActivity, ImportLimits, ImportResult, RecordedLap, RecordedSummary } from './types.js';
-import { attr, child, children, parseXml, text, type XmlNode } from './xml.js';
+import { attr, child, children, streamXml, text, type XmlNode } from './xml.js';
 
 /** Sports where TCX RunCadence / FIT cadence count one foot: Fitstream stores steps per minute. */
 const FOOT_CADENCE = new Set(['running', 'walking', 'hiking']);
@@ -27,44 +27,56 @@ const FOOT_CADENCE = new Set(['running', 'walking', 'hiking']);
 export function parseTcx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimits> } = {}): ImportResult {
   const limits = resolveLimits(opts.limits);
   checkSize(bytes, limits);
-  const { root, node } = parseXml(bytes);
-  if (root !== 'TrainingCenterDatabase') {
-    throw new ImportError('not_tcx', `the XML root element is <${root}>, not <TrainingCenterDatabase>`);
-  }
   const budget = new PointBudget(limits.maxPoints);
+  // Trackpoints stream past; each one goes to the builder of its enclosing <Activity>, and the time
+  // of the last one seen in each <Lap> is kept to mark the lap's end.
+  const builders = new Map<XmlNode, SampleBuilder>();
+  const lapLast = new Map<XmlNode, number>();
+  let points = 0;
+  const { node } = streamXml(bytes, {
+    onRoot: (root) => {
+      if (root !== 'TrainingCenterDatabase') {
+        throw new ImportError('not_tcx', `the XML root element is <${root}>, not <TrainingCenterDatabase>`);
+      }
+    },
+    records: new Set(['Trackpoint']),
+    onRecord: (_name, tp, ancestors, names) => {
+      // TrainingCenterDatabase > Activities > Activity > Lap > Track > Trackpoint; trackpoints of
+      // Courses (planned routes) have no Activity and are ignored
+      if (names[1] !== 'Activities' || names[2] !== 'Activity' || names[3] !== 'Lap') return;
+      const act = ancestors[2]!;
+      const lap = ancestors[3]!;
+      points++;
+      let b = builders.get(act);
+      if (!b) {
+        b = new SampleBuilder(budget);
+        builders.set(act, b);
+      }
+      const p = readPoint(tp, mapSport(attr(act, 'Sport')));
+      b.add(p);
+      if (Number.isFinite(p.ts)) lapLast.set(lap, p.ts);
+    },
+  });
   const activities: ImportedActivity[] = [];
   let creator: string | null = null;
-  let points = 0;
   for (const act of children(child(node, 'Activities'), 'Activity')) {
     creator ??= text(child(act, 'Creator'), 'Name');
+    const b = builders.get(act);
+    if (!b || b.samples.length === 0) continue;
     const fileSport = attr(act, 'Sport');
-    const sport = mapSport(fileSport);
-    const b = new SampleBuilder(budget);
-    const lapEnds: number[] = [];
-    const laps: RecordedLap[] = [];
-    for (const lap of children(act, 'Lap')) {
-      let lastTs = Number.NaN;
-      for (const track of children(lap, 'Track')) {
-        for (const tp of children(track, 'Trackpoint')) {
-          points++;
-          const p = readPoint(tp, sport);
-          b.add(p);
-          if (Number.isFinite(p.ts)) lastTs = p.ts;
-        }
-      }
-      if (Number.isFinite(lastTs)) lapEnds.push(lastTs);
-      laps.push(readLap(lap));
-    }
-    if (b.samples.length === 0) continue;
-    markLapEnds(b.samples, lapEnds);
+    const lapNodes = children(act, 'Lap');
+    markLapEnds(
+      b.samples,
+      lapNodes.map((l) => lapLast.get(l)).filter((t): t is number => t !== undefined),
+    );
     activities.push({
       format: 'tcx',
-      sport,
+      sport: mapSport(fileSport),
       fileSport,
       name: text(act, 'Notes'),
       samples: b.samples,
       events: [],
-      recorded: summarise(laps),
+      recorded: summarise(lapNodes.map(readLap)),
       dropped: b.dropped,
     });
   }

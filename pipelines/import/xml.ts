@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import { ImportError } from './errors.js';
 
 /** A parsed XML element: attributes as '@_name', children by local name (namespace prefix removed). */
@@ -9,36 +9,7 @@ export type XmlValue = string | XmlNode | XmlValue[];
  * Elements that may repeat, always returned as arrays so the parsers never branch on "one vs many".
  * Names are local (namespace prefixes are removed before matching).
  */
-const REPEATED = new Set([
-  'trk',
-  'trkseg',
-  'trkpt',
-  'rte',
-  'rtept',
-  'wpt',
-  'Activity',
-  'Lap',
-  'Track',
-  'Trackpoint',
-]);
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  // No activity format needs DOCTYPE entities; tight caps on them keep an entity-expansion bomb
-  // from costing more than the file's own size. External (SYSTEM) entities are never fetched.
-  processEntities: { enabled: true, maxEntityCount: 20, maxEntitySize: 1000, maxExpandedLength: 100_000 },
-  // jPath: false hands isArray a matcher instead of a path string built for every element, which
-  // isArray ignores (the string building was 7.7 % self time in a profile of a 20 000-point GPX).
-  jPath: false,
-  isArray: (name) => REPEATED.has(name),
-});
+const REPEATED = new Set(['trk', 'trkseg', 'rte', 'Activity', 'Lap', 'Track']);
 
 /** Bytes to text: BOM first, then the encoding named in the XML declaration, else UTF-8. */
 export function decodeXml(bytes: Uint8Array): string {
@@ -59,30 +30,91 @@ export function decodeXml(bytes: Uint8Array): string {
   }
 }
 
-/** Parses a whole XML document; returns the root element's local name and the element. */
-export function parseXml(bytes: Uint8Array): { root: string; node: XmlNode } {
+export interface StreamOptions {
+  /** called with the root element's local name before anything else is read: throw to stop */
+  onRoot?: (root: string) => void;
+  /**
+   * Local names of the per-point elements (trkpt, Trackpoint, ...). Each one is built as a small
+   * XmlNode, handed to `onRecord` with the elements that enclose it (outermost first, still being
+   * read: their attributes and earlier children are there) and their names, and then dropped — so memory holds one
+   * point at a time, not the whole document.
+   */
+  records: ReadonlySet<string>;
+  onRecord: (
+    name: string,
+    node: XmlNode,
+    ancestors: readonly XmlNode[],
+    ancestorNames: readonly string[],
+  ) => void;
+}
+
+/**
+ * Streams an XML document through a strict SAX parser (saxes: well-formedness errors carry line
+ * and column; no DTD processing, so a DOCTYPE entity is an undefined entity, never expanded).
+ * Returns the root element as a tree without the record elements.
+ */
+export function streamXml(bytes: Uint8Array, opts: StreamOptions): { root: string; node: XmlNode } {
   const text = decodeXml(bytes);
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) {
-    throw new ImportError(
-      'malformed_xml',
-      `not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`,
-    );
-  }
-  let doc: XmlNode;
-  try {
-    doc = parser.parse(text) as XmlNode;
-  } catch (cause) {
-    throw new ImportError('malformed_xml', `XML could not be parsed: ${(cause as Error).message}`, { cause });
-  }
-  const roots = Object.keys(doc).filter(
-    (k) => !k.startsWith('#') && !k.startsWith('?') && !k.startsWith('!'),
-  );
-  if (roots.length !== 1)
-    throw new ImportError('malformed_xml', 'the XML document has no single root element');
-  const root = roots[0]!;
-  const node = doc[root];
-  return { root, node: typeof node === 'object' && !Array.isArray(node) ? node : {} };
+  const parser = new SaxesParser({ position: true, xmlns: false });
+  const stack: XmlNode[] = [];
+  const names: string[] = [];
+  const texts: string[] = [];
+  let root: string | null = null;
+  let rootNode: XmlNode = {};
+  let recordDepth = -1;
+
+  parser.on('error', (err) => {
+    throw new ImportError('malformed_xml', `not well-formed XML: ${err.message}`, { cause: err });
+  });
+  parser.on('opentag', (tag) => {
+    const name = local(tag.name);
+    if (root === null) {
+      root = name;
+      opts.onRoot?.(name);
+    }
+    const node: XmlNode = {};
+    for (const [k, v] of Object.entries(tag.attributes as Record<string, string>)) node[`@_${local(k)}`] = v;
+    if (recordDepth < 0 && opts.records.has(name)) recordDepth = stack.length;
+    stack.push(node);
+    names.push(name);
+    texts.push('');
+  });
+  const onText = (t: string) => {
+    if (texts.length > 0) texts[texts.length - 1] += t;
+  };
+  parser.on('text', onText);
+  parser.on('cdata', onText);
+  parser.on('closetag', () => {
+    const node = stack.pop()!;
+    const name = names.pop()!;
+    const t = texts.pop()!.trim();
+    const hasContent = Object.keys(node).length > 0;
+    if (t !== '') node['#text'] = t;
+    const value: XmlValue = hasContent ? node : t;
+    if (stack.length === recordDepth) {
+      recordDepth = -1;
+      opts.onRecord(name, hasContent ? node : { '#text': t }, stack, names);
+      return;
+    }
+    const parent = stack[stack.length - 1];
+    if (!parent) {
+      rootNode = hasContent ? node : {};
+      return;
+    }
+    const prev = parent[name];
+    if (prev === undefined) parent[name] = REPEATED.has(name) ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else parent[name] = [prev, value];
+  });
+
+  parser.write(text).close();
+  if (root === null) throw new ImportError('malformed_xml', 'the XML document has no root element');
+  return { root, node: rootNode };
+}
+
+function local(name: string): string {
+  const i = name.indexOf(':');
+  return i < 0 ? name : name.slice(i + 1);
 }
 
 /** Child element(s) by local name, always as an array of elements (text-only children become {'#text'}). */
