@@ -27,7 +27,13 @@ const before = (await import(pathToFileURL(join(values.before, 'pipelines/index.
 const ROUNDS = Number(values.rounds);
 const DURATION_S = Number(values.duration);
 
-function scenarios(p: Pipelines, sport: SynthSport, samples: Sample[], shuffled: Sample[]) {
+function scenarios(
+  p: Pipelines,
+  sport: SynthSport,
+  samples: Sample[],
+  shuffled: Sample[],
+  arrived: Sample[],
+) {
   const n = samples.length;
   const base = {
     userId: 'u',
@@ -44,6 +50,8 @@ function scenarios(p: Pipelines, sport: SynthSport, samples: Sample[], shuffled:
     'computeActivity(Sample[]) — incl. conversion': () => p.computeActivity({ ...base, samples }),
     'computeActivity(Sample[]) — shuffled + 10 % dups': () =>
       p.computeActivity({ ...base, samples: shuffled }),
+    'computeActivity(Sample[]) — shuffled + 10 % dups, allocated in arrival order': () =>
+      p.computeActivity({ ...base, samples: arrived }),
     'SessionAccumulator add(10)+live() then compute()': () => {
       const acc = new p.SessionAccumulator({ userId: 'u', deviceId: 'd', sessionId: 's', sport });
       for (let i = 0; i < n; i += 10) {
@@ -73,8 +81,10 @@ for (const sport of ['running', 'cycling'] as const) {
     const j = (i * 2654435761) % (i + 1);
     [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
   }
-  const a = scenarios(before, sport, samples, shuffled);
-  const b = scenarios(after, sport, samples, shuffled);
+  // the same rows as objects allocated in arrival order (as a decoder creates them)
+  const arrived = shuffled.map((s) => ({ ...s }));
+  const a = scenarios(before, sport, samples, shuffled, arrived);
+  const b = scenarios(after, sport, samples, shuffled, arrived);
   for (const name of Object.keys(b)) {
     const fa = a[name]!;
     const fb = b[name]!;
