@@ -566,6 +566,8 @@ export function telemetryRecord(
 
 // One growing scratch buffer: encoding is synchronous, so it is never shared by two calls.
 let out = Buffer.allocUnsafe(64 * 1024);
+// DataView's float writes compile to a store; Buffer's writeDoubleLE/writeFloatLE are library calls.
+let outView = new DataView(out.buffer, out.byteOffset, out.length);
 let op = 0;
 
 function ensure(bytes: number): void {
@@ -573,6 +575,7 @@ function ensure(bytes: number): void {
   const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, op + bytes));
   out.copy(bigger, 0, 0, op);
   out = bigger;
+  outView = new DataView(out.buffer, out.byteOffset, out.length);
 }
 
 /** Avro long/int of a non-negative integer (zig-zag: 2n), shortest form, as avsc writes it. */
@@ -663,7 +666,7 @@ function putOptDouble(v: number | null | undefined): void {
   if (v === null || v === undefined) out[op++] = 0;
   else {
     out[op++] = 2;
-    out.writeDoubleLE(v, op);
+    outView.setFloat64(op, v, true);
     op += 8;
   }
 }
@@ -671,7 +674,7 @@ function putOptFloat(v: number | null | undefined): void {
   if (v === null || v === undefined) out[op++] = 0;
   else {
     out[op++] = 2;
-    out.writeFloatLE(v, op);
+    outView.setFloat32(op, v, true);
     op += 4;
   }
 }
@@ -679,6 +682,8 @@ function putOptFloat(v: number | null | undefined): void {
 // ---- Avro telemetry, one pass over the bytes ------------------------------------------------------
 
 let ip = 0;
+/** the payload being read, as a DataView (float reads compile to a load) */
+let inView: DataView = new DataView(new ArrayBuffer(0));
 
 /** An unsigned varint in its shortest form, at most 8 bytes; NaN when truncated, longer or not shortest. */
 function readVarint(b: Buffer): number {
@@ -723,7 +728,7 @@ function okOptFloat(b: Buffer, range: readonly [number, number]): boolean {
   const br = readBranch(b);
   if (br === 0) return true;
   if (br < 0 || ip + 4 > b.length) return false;
-  const v = b.readFloatLE(ip);
+  const v = inView.getFloat32(ip, true);
   ip += 4;
   return inRange(v, range);
 }
@@ -731,7 +736,7 @@ function okOptDouble(b: Buffer, range: readonly [number, number]): boolean {
   const br = readBranch(b);
   if (br === 0) return true;
   if (br < 0 || ip + 8 > b.length) return false;
-  const v = b.readDoubleLE(ip);
+  const v = inView.getFloat64(ip, true);
   ip += 8;
   return inRange(v, range);
 }
@@ -753,6 +758,7 @@ export function avroTelemetryRecord(
   const limits = ctx.limits;
   if (b.length > limits.maxPayloadBytes) return null;
   ip = 0;
+  inView = new DataView(b.buffer, b.byteOffset, b.length);
   // sessionId
   const idLen = readNat(b);
   if (!(idLen >= 1 && idLen <= 128) || ip + idLen > b.length) return null;
@@ -776,11 +782,11 @@ export function avroTelemetryRecord(
     if (seqBranch < 0 || (seqBranch === 1 && readNat(b) < 0)) return null;
     const latBranch = readBranch(b);
     if (latBranch < 0 || ip + latBranch * 8 > b.length) return null;
-    const lat = latBranch === 1 ? b.readDoubleLE(ip) : 0;
+    const lat = latBranch === 1 ? inView.getFloat64(ip, true) : 0;
     ip += latBranch * 8;
     if (readBranch(b) !== latBranch || ip + latBranch * 8 > b.length) return null;
     if (latBranch === 1) {
-      const lon = b.readDoubleLE(ip);
+      const lon = inView.getFloat64(ip, true);
       ip += 8;
       if (!inRange(lat, FIELD_RANGES.lat) || !inRange(lon, FIELD_RANGES.lon) || (lat === 0 && lon === 0))
         return null;
