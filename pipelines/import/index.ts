@@ -6,5 +6,6 @@ export { IMPORT_ERRORS, ImportError, type ImportErrorCode } from './errors.js';
 export { parseFit } from './fit.js';
 export { parseGpx } from './gpx.js';
 export { writeGpx } from './gpx-write.js';
+export { sessionControls } from './session-controls.js';
 export { parseTcx } from './tcx.js';
 export * from './types.js';

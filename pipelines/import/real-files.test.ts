@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SessionControl, Sport } from '../../schemas/types.js';
+import type { Sport } from '../../schemas/types.js';
 import { computeActivity } from '../index.js';
 import type { ActivitySummary } from '../types.js';
 import { fixture } from './fixtures.js';
-import { parseActivityFile } from './index.js';
+import { parseActivityFile, sessionControls } from './index.js';
 import type { ImportedActivity } from './types.js';
 
 // Fitstream's numbers on real recordings (fixtures/SOURCES.md) against the totals the device
@@ -84,15 +84,13 @@ function run(c: Case): Row {
   const a = parseActivityFile(fixture(c.file)).activities[c.activity]!;
   const sport = c.sport ?? a.sport;
   if (!sport) throw new Error(`${c.id}: the file names no sport Fitstream knows (${a.fileSport})`);
-  const controls: SessionControl[] = a.events.map((e) => ({
+  const controls = sessionControls(a, {
     deviceId: 'import',
     userId: 'u',
     sessionId: c.id,
-    kind: e.kind,
     sport,
-    ts: e.ts,
     receivedAt: 0,
-  }));
+  });
   const { summary, failures } = computeActivity({
     userId: 'u',
     deviceId: 'import',
