@@ -177,14 +177,19 @@ export function mapSport(name: string | null | undefined): Sport | null {
  * is left unmarked: the end of the session closes it.
  */
 export function markLapEnds(samples: Sample[], ends: readonly number[]): void {
+  if (ends.length < 2 || samples.length === 0) return;
+  // samples by time (file order is usually time order, but need not be): binary search per lap
+  const order = samples.map((_, i) => i).sort((a, b) => samples[a]!.ts - samples[b]!.ts || a - b);
   const sorted = [...ends].sort((a, b) => a - b);
   for (let k = 0; k + 1 < sorted.length; k++) {
     const end = sorted[k]!;
-    let best = -1;
-    for (let i = 0; i < samples.length; i++) {
-      const t = samples[i]!.ts;
-      if (t <= end && (best < 0 || t >= samples[best]!.ts)) best = i;
+    let lo = 0;
+    let hi = order.length; // first position whose ts > end
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (samples[order[mid]!]!.ts <= end) lo = mid + 1;
+      else hi = mid;
     }
-    if (best >= 0) samples[best]!.lap = true;
+    if (lo > 0) samples[order[lo - 1]!]!.lap = true;
   }
 }

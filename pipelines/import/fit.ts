@@ -32,8 +32,8 @@ interface Decoded {
  * One activity per session message (a triathlon file has five: swim, T1, bike, T2, run); a record
  * belongs to the last session that started at or before it. Record fields: position, enhanced
  * altitude (else altitude), enhanced speed (else speed), distance (the device's cumulative
- * distance, counted from the start of the session), heart rate, cadence (+ fractional cadence; doubled for foot sports, where FIT counts
- * one foot), power. Timer stop/start events become pause/resume events; lap messages close laps.
+ * distance, counted from the start of the session), heart rate, cadence (+ fractional cadence;
+ * doubled for foot sports, where FIT counts one foot), power. Timer stop/start events become pause/resume events; lap messages close laps.
  * The session message is the device's recorded summary. Pure: bytes in, records out.
  */
 export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimits> } = {}): ImportResult {
@@ -42,9 +42,12 @@ export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
   const d = decodeChained(bytes);
   const budget = new PointBudget(limits.maxPoints);
 
-  const sessions = [...d.sessions].sort((a, b) => time(a.start_time) - time(b.start_time));
+  const sessions = d.sessions
+    .map((s) => ({ s, start: sessionStart(s) }))
+    .sort((a, b) => a.start - b.start)
+    .map((x) => x.s);
   const groups: Msg[][] = sessions.length > 0 ? sessions.map(() => []) : [[]];
-  const starts = sessions.map((s) => time(s.start_time));
+  const starts = sessions.map(sessionStart);
   const sessionOf = (ts: number): number => {
     let k = 0;
     for (let i = 1; i < starts.length; i++) if (starts[i]! <= ts) k = i;
@@ -195,6 +198,15 @@ function decodeOne(b: Uint8Array, chunk: number): Msg {
   if (!data || typeof data !== 'object')
     throw new ImportError('fit_decode_failed', `${where} decoded to nothing`);
   return data as Msg;
+}
+
+/** A session's start: start_time, else its end minus its elapsed time; -Infinity when neither is known. */
+function sessionStart(s: Msg): number {
+  const start = time(s.start_time);
+  if (Number.isFinite(start)) return start;
+  const end = time(s.timestamp);
+  const elapsed = n(s.total_elapsed_time);
+  return Number.isFinite(end) && elapsed !== null ? end - elapsed * 1000 : Number.NEGATIVE_INFINITY;
 }
 
 function summary(s: Msg, laps: Msg[]): RecordedSummary {
