@@ -1,7 +1,8 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): top functions by self time, and self time per
 // file/package. For profiling the worker bench:
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/worker-throughput.ts --samples 300000
-//   npx tsx bench/worker-cpuprofile-top.ts /tmp/prof/*.cpuprofile [--top 30]
+//   npx tsx bench/worker-cpuprofile-top.ts /tmp/prof/*.cpuprofile [--top 30] [--skip-ms 6000]
+// --skip-ms leaves out the profile's first milliseconds (the bench's prefill: it prints how long).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -18,7 +19,11 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '30' }, callers: { type: 'string' } },
+  options: {
+    top: { type: 'string', default: '30' },
+    callers: { type: 'string' },
+    'skip-ms': { type: 'string', default: '0' },
+  },
   allowPositionals: true,
 });
 const top = Number(values.top);
@@ -26,7 +31,11 @@ for (const file of positionals) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  const skipUs = Number(values['skip-ms']) * 1000;
+  let at = 0;
   for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    if (at < skipUs) continue;
     const id = p.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   }

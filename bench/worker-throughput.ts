@@ -146,6 +146,8 @@ try {
   );
 
   // ---- drain
+  // (for bench/worker-cpuprofile-top.ts --skip-ms: the profile starts with the process)
+  console.error(`drain starts ${Math.round(performance.now())} ms after the process started`);
   const flushes: FlushStats[] = [];
   const load0 = os.loadavg()[0]!;
   const cpu0 = process.cpuUsage();

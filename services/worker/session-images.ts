@@ -34,7 +34,7 @@ interface Entry {
   userId: string;
 }
 
-const INITIAL_ROWS = 256;
+const INITIAL_ROWS = 1024;
 
 /**
  * In-memory images of the durable input of the sessions this worker wrote from their very first

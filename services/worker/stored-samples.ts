@@ -94,21 +94,25 @@ export function appendRawSample(s: StoredSamples, i: number, x: Sample): boolean
   s.seq[i] = x.seq ?? SEQ_NONE;
   s.lat[i] = fin(x.lat) ?? Number.NaN;
   s.lon[i] = fin(x.lon) ?? Number.NaN;
-  let ok = true;
-  const f32 = (col: Float32Array, v: number | null | undefined) => {
-    const f = fin(v);
-    col[i] = f ?? Number.NaN;
-    if (f !== null && !Number.isFinite(col[i]!)) ok = false;
-  };
-  f32(s.alt, x.alt);
-  f32(s.acc, x.acc);
-  f32(s.speed, x.speed);
-  f32(s.dist, x.dist);
+  const alt = fin(x.alt);
+  const acc = fin(x.acc);
+  const speed = fin(x.speed);
+  const dist = fin(x.dist);
+  s.alt[i] = alt ?? Number.NaN;
+  s.acc[i] = acc ?? Number.NaN;
+  s.speed[i] = speed ?? Number.NaN;
+  s.dist[i] = dist ?? Number.NaN;
   s.hr[i] = storedUint(x.hr, 255) ?? -1;
   s.cadence[i] = storedUint(x.cadence, 65535) ?? -1;
   s.power[i] = storedUint(x.power, 65535) ?? -1;
   s.lap[i] = x.lap ? 1 : 0;
-  return ok;
+  // a finite double beyond float32's range is stored as ±inf
+  return (
+    (alt === null || Number.isFinite(s.alt[i]!)) &&
+    (acc === null || Number.isFinite(s.acc[i]!)) &&
+    (speed === null || Number.isFinite(s.speed[i]!)) &&
+    (dist === null || Number.isFinite(s.dist[i]!))
+  );
 }
 
 /** Row i and row j of `s` store the same values in every column. */
