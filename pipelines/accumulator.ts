@@ -451,7 +451,8 @@ class LiveKernel {
         }
         this.lat = this.plane.lat(this.kf.y);
         this.lon = this.plane.lon(this.kf.x);
-        this.speed = Math.hypot(this.kf.vx, this.kf.vy);
+        // the device speed, when reported, replaces the filter's below
+        if (Number.isNaN(c.speed[i]!)) this.speed = Math.hypot(this.kf.vx, this.kf.vy);
       }
     }
     const dev = c.speed[i]!;

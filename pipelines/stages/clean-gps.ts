@@ -44,12 +44,13 @@ export interface CleanGpsCounts {
 export class JumpGate {
   private lat = 0;
   private lon = 0;
-  /** cos of the anchor's latitude (haversine needs it for every fix checked against the anchor) */
-  private cosLat = 1;
   private ts = 0;
   private acc = 0;
   private has = false;
   private rejects = 0;
+  /** cos of a latitude within REF_SPAN_DEG of the anchor, for the equirectangular test */
+  private refLat = Number.NaN;
+  private refCos = 1;
 
   constructor(private readonly cfg: SportConfig) {}
 
@@ -61,11 +62,12 @@ export class JumpGate {
   copyFrom(o: JumpGate): void {
     this.lat = o.lat;
     this.lon = o.lon;
-    this.cosLat = o.cosLat;
     this.ts = o.ts;
     this.acc = o.acc;
     this.has = o.has;
     this.rejects = o.rejects;
+    this.refLat = o.refLat;
+    this.refCos = o.refCos;
   }
 
   /** Returns 0 (accepted), FLAG_JUMP, or FLAG_BREAK (accepted, re-anchored). */
@@ -76,22 +78,24 @@ export class JumpGate {
     }
     const dt = (ts - this.ts) * 0.001;
     const allow = this.cfg.maxSpeedMps * dt + 3 * Math.sqrt(acc * acc + this.acc * this.acc);
-    const cosLat = Math.cos(lat * RAD);
-    if (within(this.lat, this.lon, this.cosLat, lat, lon, cosLat, allow)) {
-      this.accept(lat, lon, ts, acc, cosLat);
+    if (!(Math.abs(this.lat - this.refLat) <= REF_SPAN_DEG)) {
+      this.refLat = this.lat;
+      this.refCos = Math.cos(this.lat * RAD);
+    }
+    if (within(this.lat, this.lon, lat, lon, this.refCos, allow)) {
+      this.accept(lat, lon, ts, acc);
       return 0;
     }
     if (++this.rejects > this.cfg.maxConsecutiveRejects) {
-      this.accept(lat, lon, ts, acc, cosLat);
+      this.accept(lat, lon, ts, acc);
       return FLAG_BREAK;
     }
     return FLAG_JUMP;
   }
 
-  private accept(lat: number, lon: number, ts: number, acc: number, cosLat = Math.cos(lat * RAD)): void {
+  private accept(lat: number, lon: number, ts: number, acc: number): void {
     this.lat = lat;
     this.lon = lon;
-    this.cosLat = cosLat;
     this.ts = ts;
     this.acc = acc;
     this.has = true;
@@ -104,39 +108,44 @@ const RAD = Math.PI / 180;
  * function, is not initialised yet when the cycle is entered from there) */
 const EARTH_RADIUS_M = 6_371_008.8;
 const M_PER_RAD = EARTH_RADIUS_M;
+/** the gate refreshes its reference cosine when the anchor moves this far in latitude (≈ 1.1 km) */
+const REF_SPAN_DEG = 0.01;
 
 /**
- * haversine(a, b) <= allow (cos1, cos2: cosines of the latitudes), decided exactly as the haversine would decide it, but nearly always
- * without it: away from the poles and below 10 km the equirectangular length (cos of the mean
- * latitude) is within 1e-5 of the great-circle length (measured: 3.6e-6), so outside a ±1 % band
- * around `allow` its verdict is the haversine's. Inside the band, near the poles, far apart or for a
- * sub-millimetre allowance (underflow), the haversine decides.
+ * haversine(a, b) <= allow, decided exactly as the haversine of distance.ts would decide it, but
+ * nearly always without it. `cosRef` is the cosine of a latitude within REF_SPAN_DEG of `lat1`.
+ * Below 1 km and within ±80° latitude the equirectangular length with cosRef is within 0.2 % of the
+ * great-circle length (cos of the mean latitude: 3.6e-6 measured; cosRef instead: ≤ tan 80° ×
+ * 0.015° ≈ 0.15 %), so outside a ±1 % band around `allow` its verdict is the haversine's. Inside the
+ * band, near the poles, farther apart or for a sub-millimetre allowance (underflow), the haversine
+ * decides.
  */
 export function within(
   lat1: number,
   lon1: number,
-  cos1: number,
   lat2: number,
   lon2: number,
-  cos2: number,
+  cosRef: number,
   allow: number,
 ): boolean {
   if (allow > 1e-3 && lat1 < 80 && lat1 > -80 && lat2 < 80 && lat2 > -80) {
     const dy = (lat2 - lat1) * RAD * M_PER_RAD;
     const dl = lon2 - lon1;
     if (dl > -1 && dl < 1) {
-      const dx = dl * RAD * M_PER_RAD * Math.cos((lat1 + lat2) * 0.5 * RAD);
+      const dx = dl * RAD * M_PER_RAD * cosRef;
       const d2 = dx * dx + dy * dy;
-      if (d2 < 1e8) {
+      if (d2 < 1e6) {
         if (d2 < allow * allow * 0.98) return true;
         if (d2 > allow * allow * 1.02) return false;
       }
     }
   }
-  // the haversine of distance.ts, term for term, with the cosines supplied
-  const sdp = Math.sin((lat2 * RAD - lat1 * RAD) * 0.5);
+  // the haversine of distance.ts, term for term
+  const p1 = lat1 * RAD;
+  const p2 = lat2 * RAD;
+  const sdp = Math.sin((p2 - p1) * 0.5);
   const sdl = Math.sin((lon2 - lon1) * RAD * 0.5);
-  const h = sdp * sdp + cos1 * cos2 * sdl * sdl;
+  const h = sdp * sdp + Math.cos(p1) * Math.cos(p2) * sdl * sdl;
   return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1))) <= allow;
 }
 
