@@ -66,6 +66,8 @@ describe('typed errors for bad files', () => {
     expect(codeOf(() => parseTcx(tcx, { limits }))).toBe('file_too_large');
     expect(codeOf(() => parseFit(fit, { limits }))).toBe('file_too_large');
     expect(codeOf(() => parseActivityFile(fit, { limits }))).toBe('file_too_large');
+    expect(codeOf(() => parseFit(fit, { limits: { maxFitBytes: 4000 } }))).toBe('file_too_large');
+    expect(codeOf(() => parseGpx(gpx, { limits: { maxFitBytes: 1000 } }))).toBe('no error');
   });
   it('unknown_format', () => {
     expect(codeOf(() => parseActivityFile(utf8('lat,lon\n1,2\n')))).toBe('unknown_format');

@@ -8,7 +8,7 @@ import { FitstreamError } from '../../services/common/errors.js';
 export const IMPORT_ERRORS = {
   /** zero bytes */
   empty_file: { retryable: false },
-  /** more bytes than the `maxBytes` limit */
+  /** more bytes than the `maxBytes` limit (or, for FIT, `maxFitBytes`) */
   file_too_large: { retryable: false },
   /** neither a FIT header nor an XML document with a <gpx> or <TrainingCenterDatabase> root */
   unknown_format: { retryable: false },

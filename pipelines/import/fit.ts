@@ -39,6 +39,12 @@ interface Decoded {
 export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimits> } = {}): ImportResult {
   const limits = resolveLimits(opts.limits);
   checkSize(bytes, limits);
+  if (bytes.byteLength > limits.maxFitBytes) {
+    throw new ImportError(
+      'file_too_large',
+      `the FIT file has ${bytes.byteLength} bytes, more than the FIT limit of ${limits.maxFitBytes}`,
+    );
+  }
   const d = decodeChained(bytes);
   const budget = new PointBudget(limits.maxPoints);
 

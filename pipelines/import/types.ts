@@ -8,12 +8,22 @@ export interface ImportLimits {
   maxBytes: number;
   /** most track points accepted over all activities of one file */
   maxPoints: number;
+  /**
+   * largest accepted FIT file. FIT is dense (~25 bytes a record) and its decoder builds every
+   * message before the point limit can be counted, so the byte limit is what bounds its memory.
+   */
+  maxFitBytes: number;
 }
 
-/** 64 MiB holds a 24 h GPX with every extension at 1 Hz; 500 000 points is 139 h at 1 Hz. */
+/**
+ * 64 MiB holds a 24 h GPX with every extension at 1 Hz (33 MB) and XML is streamed; 500 000 points
+ * is 139 h at 1 Hz; 16 MiB of FIT is ~650 000 records at 25 bytes, measured at ~1 kB of memory
+ * each while decoding (docs/imports.md, Limits).
+ */
 export const DEFAULT_IMPORT_LIMITS: Readonly<ImportLimits> = Object.freeze({
   maxBytes: 64 * 1024 * 1024,
   maxPoints: 500_000,
+  maxFitBytes: 16 * 1024 * 1024,
 });
 
 /** A device-side event found in the file, in device time (ms UTC). */
