@@ -18,8 +18,8 @@ const FOOT_CADENCE = new Set(['running', 'walking', 'hiking']);
 /**
  * Garmin Training Center (TCX v2) to Samples: one activity per <Activity>, its <Trackpoint>s in
  * file order (seq 0, 1, ...): Position, AltitudeMeters, DistanceMeters (the device's cumulative
- * distance), HeartRateBpm, Cadence (bike rpm), and from the ActivityExtension TPX: Speed, Watts,
- * RunCadence (strides per minute; doubled to steps per minute). A lap ends at the last point of
+ * distance), HeartRateBpm, Cadence (rpm; one foot for foot sports, so doubled), and from the
+ * ActivityExtension TPX: Speed, Watts, RunCadence (strides per minute; doubled to steps per minute). A lap ends at the last point of
  * each <Lap> but the final one. The device totals are the sum over laps (TotalTimeSeconds,
  * DistanceMeters, Calories) with HR averaged over laps weighted by lap time and the maximum of the
  * lap maxima. Courses (planned routes) are ignored. Pure: bytes in, records out.
