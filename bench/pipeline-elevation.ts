@@ -92,19 +92,8 @@ function load(set: SetName, c: AccuracyCase): Input {
  * keeps the time-correlated noise of a stop from being averaged into a confident wrong value.
  */
 function smoothOverDistance(x: Input, stepM: number, lM: number): Float32Array {
-  const s = x.dist;
-  const n = s.length;
-  const m = Math.floor(s[n - 1]! / stepM) + 1;
-  const g = new Float64Array(m);
-  let j = 0;
-  for (let k = 0; k < m; k++) {
-    const at = k * stepM;
-    while (j < n - 2 && s[j + 1]! < at) j++;
-    const s0 = s[j]!;
-    const s1 = s[j + 1] ?? s0;
-    const u = s1 > s0 ? Math.min(1, Math.max(0, (at - s0) / (s1 - s0))) : 0;
-    g[k] = x.alt[j]! + u * ((x.alt[j + 1] ?? x.alt[j]!) - x.alt[j]!);
-  }
+  const g = distanceGrid(x, stepM);
+  const m = g.length;
   const w = Math.ceil((3 * lM) / stepM);
   const ker = Array.from({ length: 2 * w + 1 }, (_, q) =>
     Math.exp(-(((q - w) * stepM) ** 2) / (2 * lM * lM)),
@@ -286,6 +275,100 @@ function smoothGrade(x: Input, q: number, sigma: number): Float32Array {
   return Float32Array.from(h);
 }
 
+/**
+ * 1D total-variation denoising, argmin_x ½‖y − x‖² + λ Σ|x[k+1] − x[k]|, by Condat's direct
+ * algorithm (L. Condat, "A direct algorithm for 1D total variation denoising", IEEE SPL 2013).
+ * The result is piecewise constant: a climb is kept as long as it is steeper than the penalty.
+ */
+function tvDenoise(y: ArrayLike<number>, lambda: number): Float32Array {
+  const n = y.length;
+  const out = new Float32Array(n);
+  if (n === 0) return out;
+  let k = 0;
+  let k0 = 0;
+  let kplus = 0;
+  let kminus = 0;
+  let umin = lambda;
+  let umax = -lambda;
+  let vmin = y[0]! - lambda;
+  let vmax = y[0]! + lambda;
+  for (;;) {
+    while (k === n - 1) {
+      if (umin < 0) {
+        do out[k0++] = vmin;
+        while (k0 <= kminus);
+        k = kminus = k0;
+        vmin = y[k]!;
+        umin = lambda;
+        umax = vmin + umin - vmax;
+      } else if (umax > 0) {
+        do out[k0++] = vmax;
+        while (k0 <= kplus);
+        k = kplus = k0;
+        vmax = y[k]!;
+        umax = -lambda;
+        umin = vmax + umax - vmin;
+      } else {
+        vmin += umin / (k - k0 + 1);
+        do out[k0++] = vmin;
+        while (k0 <= k);
+        return out;
+      }
+    }
+    umin += y[k + 1]! - vmin;
+    if (umin < -lambda) {
+      do out[k0++] = vmin;
+      while (k0 <= kminus);
+      k = kplus = kminus = k0;
+      vmin = y[k]!;
+      vmax = vmin + 2 * lambda;
+      umin = lambda;
+      umax = -lambda;
+      continue;
+    }
+    umax += y[k + 1]! - vmax;
+    if (umax > lambda) {
+      do out[k0++] = vmax;
+      while (k0 <= kplus);
+      k = kplus = kminus = k0;
+      vmax = y[k]!;
+      vmin = vmax - 2 * lambda;
+      umin = lambda;
+      umax = -lambda;
+      continue;
+    }
+    k++;
+    if (umin >= lambda) {
+      kminus = k;
+      vmin += (umin - lambda) / (kminus - k0 + 1);
+      umin = lambda;
+    }
+    if (umax <= -lambda) {
+      kplus = k;
+      vmax += (umax + lambda) / (kplus - k0 + 1);
+      umax = -lambda;
+    }
+  }
+}
+
+/** Altitude resampled every `stepM` metres of cleaned path (linear between bracketing samples). */
+function distanceGrid(x: Input, stepM: number): Float64Array {
+  const s = x.dist;
+  const n = s.length;
+  const m = Math.floor(s[n - 1]! / stepM) + 1;
+  const g = new Float64Array(m);
+  let j = 0;
+  for (let k = 0; k < m; k++) {
+    const at = k * stepM;
+    while (j < n - 2 && s[j + 1]! < at) j++;
+    const s0 = s[j]!;
+    const s1 = s[j + 1] ?? s0;
+    const u = s1 > s0 ? Math.min(1, Math.max(0, (at - s0) / (s1 - s0))) : 0;
+    g[k] = x.alt[j]! + u * ((x.alt[j + 1] ?? x.alt[j]!) - x.alt[j]!);
+  }
+  return g;
+}
+
 type Variant = { name: string; gain: (x: Input, cfg: SportConfig) => number };
 const slow = (s: string) => s === 'walking' || s === 'hiking';
 const twoState = (name: string, qScale: number, h: (sport: string) => number): Variant => ({
@@ -367,6 +450,17 @@ const VARIANTS: Variant[] = [
     name: `distance grid 5 m, Gaussian σ ${l} m along the path, hysteresis ${h} m`,
     gain: (x: Input) => {
       const a = smoothOverDistance(x, 5, l!);
+      return gainLoss(a, 0, a.length, h!).gain;
+    },
+  })),
+  ...[
+    [10, 4],
+    [15, 4],
+    [15, 0],
+  ].map(([l, h]) => ({
+    name: `distance grid 5 m, total-variation denoising λ ${l}, hysteresis ${h} m`,
+    gain: (x: Input) => {
+      const a = tvDenoise(distanceGrid(x, 5), l!);
       return gainLoss(a, 0, a.length, h!).gain;
     },
   })),
