@@ -369,6 +369,24 @@ function distanceGrid(x: Input, stepM: number): Float64Array {
   return g;
 }
 
+/** Quadratic Savitzky–Golay smoothing, half-window `m` points (the window shrinks at the ends). */
+function savitzkyGolay(y: Float64Array, m: number): Float32Array {
+  const n = y.length;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = Math.min(m, i, n - 1 - i);
+    if (h < 2) {
+      out[i] = y[i]!;
+      continue;
+    }
+    const den = (2 * h + 1) * (4 * h * h + 4 * h - 3);
+    let a = 0;
+    for (let k = -h; k <= h; k++) a += ((3 * (3 * h * h + 3 * h - 1) - 15 * k * k) / den) * y[i + k]!;
+    out[i] = a;
+  }
+  return out;
+}
+
 type Variant = { name: string; gain: (x: Input, cfg: SportConfig) => number };
 const slow = (s: string) => s === 'walking' || s === 'hiking';
 const twoState = (name: string, qScale: number, h: (sport: string) => number): Variant => ({
@@ -450,6 +468,16 @@ const VARIANTS: Variant[] = [
     name: `distance grid 5 m, Gaussian σ ${l} m along the path, hysteresis ${h} m`,
     gain: (x: Input) => {
       const a = smoothOverDistance(x, 5, l!);
+      return gainLoss(a, 0, a.length, h!).gain;
+    },
+  })),
+  ...[
+    [40, 6],
+    [60, 4],
+  ].map(([m, h]) => ({
+    name: `distance grid 5 m, Savitzky–Golay (quadratic, ${(2 * m! + 1) * 5} m window), hysteresis ${h} m`,
+    gain: (x: Input) => {
+      const a = savitzkyGolay(distanceGrid(x, 5), m!);
       return gainLoss(a, 0, a.length, h!).gain;
     },
   })),
