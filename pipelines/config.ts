@@ -7,7 +7,7 @@ import type { Sport } from '../schemas/types.js';
  *
  * Version format: `YYYY.MM-N` (release month, N-th revision in that month).
  */
-export const ALGORITHM_VERSION = '2026.11-2';
+export const ALGORITHM_VERSION = '2026.11-3';
 
 export interface SportConfig {
   /** false for sports without GPS (strength): GPS stages are skipped. */
@@ -50,6 +50,15 @@ export interface SportConfig {
   readonly hrMin: number;
   readonly hrMax: number;
   readonly hrMaxDeltaPerS: number;
+  /** HR: the gate's first reference is the median of the first this-many in-range values
+   * (0: the first in-range value, unchecked) */
+  readonly hrSeedMedianOf: number;
+  /** HR: max (session, laps, splits) is the highest artefact-cleaned value (true) or the highest
+   * value of the centred 5-sample mean (false) */
+  readonly hrMaxOfCleaned: boolean;
+  /** no GPS track: distance is the device counter's maximum (true), or its rise from the first
+   * record (false) */
+  readonly deviceDistanceIsCounterMax: boolean;
   /** MET used for calories when no HR and no speed-based formula applies */
   readonly met: number;
   /** Douglas–Peucker polyline: max points kept and the starting tolerance (m) */
@@ -79,6 +88,9 @@ const base: SportConfig = {
   hrMin: 30,
   hrMax: 230,
   hrMaxDeltaPerS: 20,
+  hrSeedMedianOf: 0,
+  hrMaxOfCleaned: false,
+  deviceDistanceIsCounterMax: false,
   met: 8,
   polylineMaxPoints: 500,
   polylineToleranceM: 2,
@@ -131,10 +143,29 @@ const v2026_11_2: SportTable = Object.freeze({
   strength: v2026_11_1.strength,
 });
 
+// 2026.11-3, every sport (docs/algorithms.md "2026.11-3"):
+// - max HR is the highest artefact-cleaned value, as devices report it, not the max of the centred
+//   5-sample mean, which put it 0.2–3 bpm below the device's max on five of six real recordings
+//   (fenix 5 ride, records 1–9 s apart, where 5 samples span up to 30 s: 111 vs 114).
+// - the HR gate's first reference is the median of the first 5 in-range values: the causal gate
+//   trusted the first value, so a doubled first reading stood and its true successors were rejected.
+// - without a GPS track, distance is the device counter's maximum, the same as deviceDistanceM and
+//   the device's own session total (edge 530: 6873.6 m; 2026.11-2 subtracted the first record's 4.76 m).
+const v3 = (c: SportConfig): SportConfig =>
+  Object.freeze({ ...c, hrSeedMedianOf: 5, hrMaxOfCleaned: true, deviceDistanceIsCounterMax: true });
+const v2026_11_3: SportTable = Object.freeze({
+  running: v3(v2026_11_2.running),
+  walking: v3(v2026_11_2.walking),
+  hiking: v3(v2026_11_2.hiking),
+  cycling: v3(v2026_11_2.cycling),
+  strength: v3(v2026_11_2.strength),
+});
+
 /** Every released configuration, by version. Old versions stay so history replays bit-for-bit. */
 export const CONFIGS: Readonly<Record<string, SportTable>> = Object.freeze({
   '2026.11-1': v2026_11_1,
-  [ALGORITHM_VERSION]: v2026_11_2,
+  '2026.11-2': v2026_11_2,
+  [ALGORITHM_VERSION]: v2026_11_3,
 });
 
 export class UnknownAlgorithmVersionError extends Error {

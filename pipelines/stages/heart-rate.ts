@@ -6,14 +6,18 @@ const FLAG_HR_ARTEFACT = FLAG_HR_ARTEFACT_;
 
 /**
  * Heart rate.
- * - Artefacts: values outside [hrMin, hrMax], or a change from the last accepted value faster than
- *   `hrMaxDeltaPerS` bpm/s (+5 bpm slack) — optical sensors lock onto cadence and chest straps
- *   spike on static. After 10 rejected values in a row the reference re-anchors (the change was
- *   real). Artefacts are flagged FLAG_HR_ARTEFACT and ignored.
+ * - Artefacts: values outside [hrMin, hrMax], or a change from the reference (the last accepted
+ *   value) faster than `hrMaxDeltaPerS` bpm/s (+5 bpm slack) — optical sensors lock onto cadence
+ *   and chest straps spike on static. After 10 rejected values in a row the reference re-anchors
+ *   (the change was real). Artefacts are flagged FLAG_HR_ARTEFACT and ignored. The first
+ *   reference is the median of the first `hrSeedMedianOf` in-range values (since 2026.11-3; before,
+ *   the first in-range value, so a spike there stood and its true successors were rejected).
  * - Smoothing: centred 5-sample mean of the accepted values.
  * - Time weights: each row owns the interval that ends at it, capped at `maxGapS`.
- * - Avg: time-weighted mean; max: of the smoothed series; zones by % of max HR
- *   (<60, 60–70, 70–80, 80–90, ≥90).
+ * - Avg: time-weighted mean of the smoothed series; zones by % of max HR
+ *   (<60, 60–70, 70–80, 80–90, ≥90) and TRIMP of the smoothed series.
+ * - Max: the highest accepted value (`hrMaxOfCleaned`, since 2026.11-3: what devices report; the
+ *   artefact gate is what keeps spikes out), else the highest value of the smoothed series.
  * - Max HR: the athlete's, else Tanaka (208 − 0.7 × age) from birth year, else 190.
  * - TRIMP (Banister): Σ minutes × HRr × 0.64·e^(1.92·HRr) (men / unknown), 0.86·e^(1.67·HRr) (women),
  *   HRr = (HR − rest)/(max − rest) clamped to [0, 1], rest HR default 60.
@@ -21,6 +25,8 @@ const FLAG_HR_ARTEFACT = FLAG_HR_ARTEFACT_;
 export interface HeartRateResult {
   /** smoothed bpm, NaN where none */
   hr: Float32Array;
+  /** accepted bpm (artefacts removed, not smoothed), NaN where none */
+  clean: Float32Array;
   summary: HrSummary | null;
   artefacts: number;
 }
@@ -43,6 +49,28 @@ export function maxHrFor(
   return { maxHr: DEFAULT_MAX_HR, source: 'default' };
 }
 
+/**
+ * The gate's first reference: the median of the first `hrSeedMedianOf` in-range values, at the time
+ * of the row that holds it. A lone spike among them cannot be the median.
+ */
+function seedReference(
+  ts: Float64Array,
+  hrRaw: Uint8Array,
+  n: number,
+  cfg: SportConfig,
+): { ref: number; refTs: number } {
+  const rows: number[] = [];
+  for (let i = 0; i < n && rows.length < cfg.hrSeedMedianOf; i++) {
+    const h = hrRaw[i]!;
+    if (h !== 0 && h >= cfg.hrMin && h <= cfg.hrMax) rows.push(i);
+  }
+  if (rows.length === 0) return { ref: Number.NaN, refTs: 0 };
+  // lower median for an even count; ties keep time order (stable sort)
+  const byValue = [...rows].sort((a, b) => hrRaw[a]! - hrRaw[b]!);
+  const at = byValue[(byValue.length - 1) >> 1]!;
+  return { ref: hrRaw[at]!, refTs: ts[at]! };
+}
+
 export function heartRate(
   ts: Float64Array,
   hrRaw: Uint8Array,
@@ -54,6 +82,7 @@ export function heartRate(
   const ok = new Float32Array(n).fill(Number.NaN);
   let ref = Number.NaN;
   let refTs = 0;
+  if (cfg.hrSeedMedianOf > 0) ({ ref, refTs } = seedReference(ts, hrRaw, n, cfg));
   let rejects = 0;
   let artefacts = 0;
   let count = 0;
@@ -66,7 +95,8 @@ export function heartRate(
       continue;
     }
     if (!Number.isNaN(ref)) {
-      const dt = (ts[i]! - refTs) * 0.001;
+      // |dt|: a seeded reference can lie ahead of the first rows
+      const dt = Math.abs(ts[i]! - refTs) * 0.001;
       if (Math.abs(h - ref) > cfg.hrMaxDeltaPerS * dt + 5 && ++rejects <= REANCHOR_AFTER) {
         flags[i]! |= FLAG_HR_ARTEFACT;
         artefacts++;
@@ -80,7 +110,7 @@ export function heartRate(
     count++;
   }
   const hr = new Float32Array(n).fill(Number.NaN);
-  if (count === 0) return { hr, summary: null, artefacts };
+  if (count === 0) return { hr, clean: ok, summary: null, artefacts };
 
   // Centred 5-sample mean over accepted values, as a sliding window. The values are whole bpm, so
   // the running sum is exact and equals the sum taken window by window.
@@ -131,10 +161,12 @@ export function heartRate(
   let max = 0;
   let trimp = 0;
   const gapMs = cfg.maxGapS * 1000;
+  const peak = cfg.hrMaxOfCleaned ? ok : hr;
   for (let i = 0; i < n; i++) {
     const h = hr[i]!;
     if (Number.isNaN(h)) continue;
-    if (h > max) max = h;
+    // hr and ok are NaN on the same rows
+    if (peak[i]! > max) max = peak[i]!;
     if (i === 0) continue;
     let dtMs = ts[i]! - ts[i - 1]!;
     if (dtMs > gapMs) dtMs = gapMs;
@@ -153,6 +185,7 @@ export function heartRate(
   const avg = wsum > 0 ? sum / wsum : max;
   return {
     hr,
+    clean: ok,
     artefacts,
     summary: { avg, max, zonesS: z, trimp, maxHrUsed: maxHr, maxHrSource: source },
   };

@@ -70,7 +70,7 @@ describe('roll-up', () => {
     const bump = northLine(500, 4).map((s, i) => ({ ...s, alt: 300 + 3.5 * Math.sin((Math.PI * i) / 500) }));
     expect(computeActivity(input(bump), { version: '2026.11-1' }).summary.elevGainM).toBeGreaterThan(3);
     const now = computeActivity(input(bump)).summary;
-    expect(now.algorithmVersion).toBe('2026.11-2');
+    expect(now.algorithmVersion).toBe('2026.11-3');
     expect(now.elevGainM).toBe(0);
   });
 
@@ -87,5 +87,33 @@ describe('roll-up', () => {
     expect(s.deviceDistanceM).toBe(300);
     expect(s.rawDistanceM).toBe(0);
     expect(s.polyline).toBe('');
+  });
+
+  it('without GPS, distance is the counter maximum, as deviceDistanceM (2026.11-3)', () => {
+    // the first record already counts 4.76 m covered before it was written (edge 530 indoor ride:
+    // records from 4.76 m to 6873.6 m, session total_distance 6873.6 m)
+    const samples = northLine(100, 3, { lat: null, lon: null }).map((s, i) => ({ ...s, dist: 4.76 + i * 3 }));
+    const { summary: s, samples: rows } = computeActivity(input(samples));
+    const counterMax = Math.fround(4.76 + 300);
+    expect(s.deviceDistanceM).toBe(counterMax);
+    expect(s.distanceM).toBe(counterMax);
+    expect(rows.distance[100]).toBe(s.distanceM);
+    // the per-row distance is the counter as recorded
+    expect(rows.distance[0]).toBe(Math.fround(4.76));
+    // 2026.11-2 measured the rise from the first record
+    const old = computeActivity(input(samples), { version: '2026.11-2' }).summary;
+    expect(old.deviceDistanceM).toBe(counterMax);
+    expect(old.distanceM).toBeCloseTo(300, 3);
+  });
+
+  it('the session and lap max HR are the highest accepted reading (2026.11-3)', () => {
+    // one 1 s peak of 158 in a steady 150: the smoothed series never reaches it
+    const samples = twoKm().map((s, i) => ({ ...s, hr: i === 400 ? 158 : 150 }));
+    const s = computeActivity(input(samples)).summary;
+    expect(s.hr!.max).toBe(158);
+    expect(s.laps.map((l) => l.maxHr)).toEqual([150, 158]);
+    const old = computeActivity(input(samples), { version: '2026.11-2' }).summary;
+    expect(old.hr!.max).toBeCloseTo(151.6, 4);
+    expect(old.laps.map((l) => l.maxHr)).toEqual([150, old.hr!.max]);
   });
 });

@@ -92,7 +92,9 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   const deviceDistanceM = deviceDistance(c.dist, n);
   let hasTrack = false;
   for (let i = 0; i < n && !hasTrack; i++) hasTrack = !Number.isNaN(sm.lat[i]);
-  if (!hasTrack && deviceDistanceM !== null) distanceM = deviceCumulative(c.dist, n, dist);
+  if (!hasTrack && deviceDistanceM !== null) {
+    distanceM = deviceCumulative(c.dist, n, cfg.deviceDistanceIsCounterMax, dist);
+  }
 
   const moving = new Float64Array(n);
   for (let k = 1; k < n; k++) {
@@ -111,7 +113,8 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     dist,
     moving,
     speed,
-    hr: hr.hr,
+    // laps read their max HR from this, so it is the same kind as the session max
+    hr: cfg.hrMaxOfCleaned ? hr.clean : hr.hr,
     alt: elev.alt,
     power: c.power,
     flags,
@@ -216,9 +219,15 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   return { summary, samples, failures };
 }
 
-/** Cumulative distance from the device counter when there is no GPS track (treadmill, indoor). */
-function deviceCumulative(d: Float32Array, n: number, out: Float64Array): number {
-  let base = Number.NaN;
+/**
+ * Cumulative distance from the device counter when there is no GPS track (treadmill, indoor).
+ * `counterMax` (2026.11-3): the counter as it is, so the total is its maximum — `deviceDistanceM`
+ * and the device's own session total (the first record already counts the metres covered before
+ * it was written: 4.76 m on the edge 530 file, whose session total_distance is the counter's
+ * maximum). Before: the rise from the first record.
+ */
+function deviceCumulative(d: Float32Array, n: number, counterMax: boolean, out: Float64Array): number {
+  let base = counterMax ? 0 : Number.NaN;
   let cur = 0;
   for (let i = 0; i < n; i++) {
     const v = d[i]!;
