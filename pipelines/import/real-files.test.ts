@@ -25,10 +25,12 @@ import type { ImportedActivity } from './types.js';
 //   without auto-pause counts stops that Fitstream pauses.
 // - HR_AVG_BPM 1.0: the device rounds to whole bpm (0.5) and Fitstream time-weights and drops
 //   artefacts (another 0.5 on these files).
-// - HR max: Fitstream reports the max of its centred 5-sample mean (pipelines/stages/heart-rate.ts),
-//   which shaves a short peak; with records up to 6 s apart a 5-sample mean spans 30 s. It may
-//   sit up to HR_MAX_SHAVE_BPM below the device, never above it. (3 bpm is the largest shave seen
-//   on these files — fenix 5 ride, records 3 s apart — so it was set after seeing the data.)
+// - HR max: since algorithm 2026.11-3 Fitstream reports the highest accepted record
+//   (pipelines/stages/heart-rate.ts), so it equals the largest imported record on these files (none
+//   of their peaks is an artefact) and sits at most HR_MAX_BELOW_BPM below the device, never above.
+//   The 1 bpm is the triathlon bike: its smart recording (records up to 6 s apart) did not keep the
+//   device's 183 bpm second, the records reach 182. (2026.11-2 reported the max of a centred
+//   5-sample mean and needed 3 bpm here: fenix 5 ride 111 vs 114.)
 // - GAIN: within 10 % or one hysteresis step (4 m ride/run), whichever is larger.
 //
 // Cases that do not meet a bound are listed in KNOWN_SHORTFALLS and run as `it.fails`, as in
@@ -39,7 +41,7 @@ const DEVICE_DIST_PCT = 0.1;
 const DEVICE_DIST_M = 10;
 const MOVING_PCT = 2.0;
 const HR_AVG_BPM = 1.0;
-const HR_MAX_SHAVE_BPM = 3.0;
+const HR_MAX_BELOW_BPM = 1.0;
 const GAIN_PCT = 10;
 const GAIN_MIN_M = 4;
 
@@ -188,9 +190,10 @@ describe('real recordings: Fitstream vs the totals the device recorded', () => {
       expect(Math.abs(s.hr!.avg - rec.avgHr)).toBeLessThanOrEqual(HR_AVG_BPM);
       // the imported records never exceed the device's max (import maps the right field) ...
       expect(rawHrMax!).toBeLessThanOrEqual(rec.maxHr);
-      // ... and Fitstream's max is the smoothed one: at most a shave below, never above
-      expect(s.hr!.max).toBeLessThanOrEqual(rec.maxHr + 0.5);
-      expect(rec.maxHr - s.hr!.max).toBeLessThanOrEqual(HR_MAX_SHAVE_BPM);
+      // ... and Fitstream's max is the highest record: never above the device, at most 1 bpm below
+      expect(s.hr!.max).toBe(rawHrMax);
+      expect(s.hr!.max).toBeLessThanOrEqual(rec.maxHr);
+      expect(rec.maxHr - s.hr!.max).toBeLessThanOrEqual(HR_MAX_BELOW_BPM);
     });
   }
 });
