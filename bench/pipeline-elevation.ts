@@ -387,6 +387,63 @@ function savitzkyGolay(y: Float64Array, m: number): Float32Array {
   return out;
 }
 
+/**
+ * L1 trend filtering, argmin_x ½‖y − x‖² + λ‖D²x‖₁ (piecewise-linear: a climb stays a straight
+ * ramp until the grade changes by enough), by ADMM with ρ = λ: the x-update solves the pentadiagonal
+ * system (I + ρ D²ᵀD²) x = y + ρ D²ᵀ(z − u) by a banded LDLᵀ factorised once; z is soft-thresholded.
+ */
+function l1TrendFilter(y: Float64Array, lambda: number, iterations: number): Float32Array {
+  const m = y.length;
+  const rho = lambda;
+  if (m < 3) return Float32Array.from(y);
+  // A = I + ρ D²ᵀD²: diagonal a0, first and second super-diagonals a1, a2
+  const a0 = new Float64Array(m).fill(1);
+  const a1 = new Float64Array(m);
+  const a2 = new Float64Array(m);
+  for (let k = 0; k < m - 2; k++) {
+    a0[k]! += rho;
+    a0[k + 1]! += 4 * rho;
+    a0[k + 2]! += rho;
+    a1[k]! -= 2 * rho;
+    a1[k + 1]! -= 2 * rho;
+    a2[k]! += rho;
+  }
+  const d = new Float64Array(m);
+  const l1 = new Float64Array(m);
+  const l2 = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let di = a0[i]!;
+    if (i >= 1) di -= l1[i - 1]! * l1[i - 1]! * d[i - 1]!;
+    if (i >= 2) di -= l2[i - 2]! * l2[i - 2]! * d[i - 2]!;
+    d[i] = di;
+    l1[i] = (a1[i]! - (i >= 1 ? l2[i - 1]! * d[i - 1]! * l1[i - 1]! : 0)) / di;
+    l2[i] = a2[i]! / di;
+  }
+  const x = Float64Array.from(y);
+  const z = new Float64Array(m - 2);
+  const u = new Float64Array(m - 2);
+  const t = lambda / rho;
+  for (let it = 0; it < iterations; it++) {
+    for (let j = 0; j < m; j++) {
+      let v = 0;
+      if (j >= 2) v += z[j - 2]! - u[j - 2]!;
+      if (j >= 1 && j - 1 < m - 2) v -= 2 * (z[j - 1]! - u[j - 1]!);
+      if (j < m - 2) v += z[j]! - u[j]!;
+      x[j] = y[j]! + rho * v;
+    }
+    for (let i = 1; i < m; i++) x[i] = x[i]! - l1[i - 1]! * x[i - 1]! - (i >= 2 ? l2[i - 2]! * x[i - 2]! : 0);
+    for (let i = 0; i < m; i++) x[i] = x[i]! / d[i]!;
+    for (let i = m - 2; i >= 0; i--) x[i] = x[i]! - l1[i]! * x[i + 1]! - (i + 2 < m ? l2[i]! * x[i + 2]! : 0);
+    for (let k = 0; k < m - 2; k++) {
+      const dx = x[k]! - 2 * x[k + 1]! + x[k + 2]!;
+      const w = dx + u[k]!;
+      z[k] = w > t ? w - t : w < -t ? w + t : 0;
+      u[k] = w - z[k]!;
+    }
+  }
+  return Float32Array.from(x);
+}
+
 type Variant = { name: string; gain: (x: Input, cfg: SportConfig) => number };
 const slow = (s: string) => s === 'walking' || s === 'hiking';
 const twoState = (name: string, qScale: number, h: (sport: string) => number): Variant => ({
@@ -478,6 +535,16 @@ const VARIANTS: Variant[] = [
     name: `distance grid 5 m, Savitzky–Golay (quadratic, ${(2 * m! + 1) * 5} m window), hysteresis ${h} m`,
     gain: (x: Input) => {
       const a = savitzkyGolay(distanceGrid(x, 5), m!);
+      return gainLoss(a, 0, a.length, h!).gain;
+    },
+  })),
+  ...[
+    [300, 4],
+    [500, 2],
+  ].map(([l, h]) => ({
+    name: `distance grid 5 m, L1 trend filtering λ ${l} (ADMM, 1000 iterations), hysteresis ${h} m`,
+    gain: (x: Input) => {
+      const a = l1TrendFilter(distanceGrid(x, 5), l!, 1000);
       return gainLoss(a, 0, a.length, h!).gain;
     },
   })),
