@@ -388,7 +388,7 @@ class LiveKernel {
   copyFrom(o: LiveKernel): void {
     this.gate.copyFrom(o.gate);
     this.kf.copyFrom(o.kf);
-    this.plane.setOrigin(o.plane.lat0, o.plane.lon0);
+    this.plane.copyFrom(o.plane);
     this.hasFix = o.hasFix;
     this.rejects = o.rejects;
     this.lastTs = o.lastTs;

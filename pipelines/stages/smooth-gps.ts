@@ -138,6 +138,11 @@ export class LocalPlane {
     this.lon0 = lon;
     this.kx = EARTH_RADIUS_M * DEG * Math.cos(lat * DEG);
   }
+  copyFrom(o: LocalPlane): void {
+    this.lat0 = o.lat0;
+    this.lon0 = o.lon0;
+    this.kx = o.kx;
+  }
   x(lon: number): number {
     return (lon - this.lon0) * this.kx;
   }
