@@ -56,8 +56,8 @@ export interface SportConfig {
   /** HR: max (session, laps, splits) is the highest artefact-cleaned value (true) or the highest
    * value of the centred 5-sample mean (false) */
   readonly hrMaxOfCleaned: boolean;
-  /** no GPS track: distance is the device counter's maximum (true), or its rise from the first
-   * record (false) */
+  /** no GPS track: the distance total is the device counter's maximum (true), or its rise from the
+   * first record (false); per-row distance is the rise in both */
   readonly deviceDistanceIsCounterMax: boolean;
   /** MET used for calories when no HR and no speed-based formula applies */
   readonly met: number;

@@ -97,13 +97,25 @@ describe('roll-up', () => {
     const counterMax = Math.fround(4.76 + 300);
     expect(s.deviceDistanceM).toBe(counterMax);
     expect(s.distanceM).toBe(counterMax);
-    expect(rows.distance[100]).toBe(s.distanceM);
-    // the per-row distance is the counter as recorded
-    expect(rows.distance[0]).toBe(Math.fround(4.76));
-    // 2026.11-2 measured the rise from the first record
+    // rows measure from the first record, as on the GPS path
+    expect(rows.distance[0]).toBe(0);
+    expect(rows.distance[100]).toBeCloseTo(300, 3);
+    // 2026.11-2's total was the rise from the first record
     const old = computeActivity(input(samples), { version: '2026.11-2' }).summary;
     expect(old.deviceDistanceM).toBe(counterMax);
-    expect(old.distanceM).toBeCloseTo(300, 3);
+    expect(old.distanceM).toBe(rows.distance[100]);
+  });
+
+  it('without GPS, a counter that starts past a split length still gives finite splits', () => {
+    // opening samples lost: the first record arrives with 1.5 km on the counter
+    const samples = northLine(1000, 3, { lat: null, lon: null }).map((s, i) => ({
+      ...s,
+      dist: 1500 + i * 3,
+    }));
+    const s = computeActivity(input(samples)).summary;
+    expect(s.distanceM).toBe(4500);
+    expect(s.splitsKm.map((x) => Math.round(x.distanceM))).toEqual([1000, 1000, 1000]);
+    expect(s.splitsKm.every((x) => Number.isFinite(x.elapsedS) && x.elapsedS > 0)).toBe(true);
   });
 
   it('the session and lap max HR are the highest accepted reading (2026.11-3)', () => {

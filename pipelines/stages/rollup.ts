@@ -93,7 +93,13 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   let hasTrack = false;
   for (let i = 0; i < n && !hasTrack; i++) hasTrack = !Number.isNaN(sm.lat[i]);
   if (!hasTrack && deviceDistanceM !== null) {
-    distanceM = deviceCumulative(c.dist, n, cfg.deviceDistanceIsCounterMax, dist);
+    // Per row: the counter's rise from the first record, so rows start at 0 as on the GPS path
+    // (splits, laps and best efforts measure from row 0). The total (2026.11-3): the counter's
+    // maximum, i.e. deviceDistanceM and the device's own session total — the first record already
+    // counts the metres covered before it was written (edge 530 indoor ride: 4.76 m of 6873.6 m,
+    // the FIT session's total_distance). Before, the rise from the first record.
+    const rise = deviceCumulative(c.dist, n, dist);
+    distanceM = cfg.deviceDistanceIsCounterMax ? deviceDistanceM : rise;
   }
 
   const moving = new Float64Array(n);
@@ -219,15 +225,9 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   return { summary, samples, failures };
 }
 
-/**
- * Cumulative distance from the device counter when there is no GPS track (treadmill, indoor).
- * `counterMax` (2026.11-3): the counter as it is, so the total is its maximum — `deviceDistanceM`
- * and the device's own session total (the first record already counts the metres covered before
- * it was written: 4.76 m on the edge 530 file, whose session total_distance is the counter's
- * maximum). Before: the rise from the first record.
- */
-function deviceCumulative(d: Float32Array, n: number, counterMax: boolean, out: Float64Array): number {
-  let base = counterMax ? 0 : Number.NaN;
+/** Cumulative distance from the device counter when there is no GPS track (treadmill, indoor). */
+function deviceCumulative(d: Float32Array, n: number, out: Float64Array): number {
+  let base = Number.NaN;
   let cur = 0;
   for (let i = 0; i < n; i++) {
     const v = d[i]!;
