@@ -146,7 +146,7 @@ const v2026_11_2: SportTable = Object.freeze({
 // 2026.11-3, every sport (docs/algorithms.md "2026.11-3"):
 // - max HR is the highest artefact-cleaned value, as devices report it, not the max of the centred
 //   5-sample mean, which put it 0.2–3 bpm below the device's max on five of six real recordings
-//   (fenix 5 ride, records 1–9 s apart, where 5 samples span up to 30 s: 111 vs 114).
+//   (fenix 5 ride 111 vs 114: five records span four gaps, 24 s with 6 s smart recording).
 // - the HR gate's first reference is the median of the first 5 in-range values: the causal gate
 //   trusted the first value, so a doubled first reading stood and its true successors were rejected.
 // - without a GPS track, distance is the device counter's maximum, the same as deviceDistanceM and
