@@ -77,6 +77,7 @@ export class Sessions {
   readonly inputs = { memory: 0, clickhouse: 0 };
   readonly images: SessionImages;
   onOutcome: (o: FinaliseOutcome) => void = () => {};
+  onInputs: (source: 'memory' | 'clickhouse', sessions: number) => void = () => {};
 
   constructor(
     private readonly store: ClickHouseStore,
@@ -257,6 +258,8 @@ export class Sessions {
     }
     this.inputs.memory += inputs.size;
     this.inputs.clickhouse += readBack.length;
+    if (inputs.size > 0) this.onInputs('memory', inputs.size);
+    if (readBack.length > 0) this.onInputs('clickhouse', readBack.length);
     const [read, athletes] = await Promise.all([
       this.store.readSessions(readBack),
       profiles ?? this.profiles(refs),

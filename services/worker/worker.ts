@@ -104,6 +104,17 @@ export function createWorkerMetrics(registry?: Registry) {
       help: 'sessions awaiting finalisation on this worker',
       registers,
     }),
+    finaliseInputs: new Counter({
+      name: 'fitstream_worker_finalise_inputs_total',
+      help: 'finalised sessions by where their input came from (memory: in-memory image; clickhouse: read back)',
+      labelNames: ['source'],
+      registers,
+    }),
+    imageBytes: new Gauge({
+      name: 'fitstream_worker_session_image_bytes',
+      help: 'bytes held by in-memory session images (WORKER_FINALISE_MEMORY_MB bounds it)',
+      registers,
+    }),
   };
 }
 
@@ -122,6 +133,7 @@ export class Worker {
   constructor(private readonly d: WorkerDeps) {
     this.metrics = createWorkerMetrics(d.registry);
     d.sessions.onOutcome = (outcome) => this.metrics.finalised.inc({ outcome });
+    d.sessions.onInputs = (source, n) => this.metrics.finaliseInputs.inc({ source }, n);
   }
 
   async ingest(raw: RawRecord): Promise<number> {
@@ -279,6 +291,7 @@ export class Worker {
 
   private publishStats(): void {
     this.metrics.openSessions.set(this.d.sessions.openCount);
+    this.metrics.imageBytes.set(this.d.sessions.images.bytesHeld);
   }
 
   stop(): void {
