@@ -49,7 +49,7 @@ describe('fast kafkajs Record encoder', () => {
     }
   });
 
-  it('is installed by the gateway producer module in a fresh process', () => {
+  it('is installed (records and Produce requests) by the gateway producer module in a fresh process', () => {
     const r = spawnSync(
       process.execPath,
       [
@@ -60,11 +60,16 @@ describe('fast kafkajs Record encoder', () => {
          const { createRequire } = await import('node:module');
          const req = createRequire(import.meta.url);
          const rec = req('kafkajs/src/protocol/recordBatch/record/v0/index.js');
-         console.log(JSON.stringify({ installed: m.fastRecordEncoderInstalled(), fast: rec.name === 'fastRecord' }));`,
+         const produce = req('kafkajs/src/protocol/requests/produce/v3/request.js');
+         console.log(JSON.stringify({
+           installed: m.fastRecordEncoderInstalled(),
+           fast: rec.name === 'fastRecord',
+           produce: m.fastProduceRequestInstalled() && produce.name === 'fastProduceRequest',
+         }));`,
       ],
       { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname },
     );
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout.trim())).toEqual({ installed: true, fast: true });
+    expect(JSON.parse(r.stdout.trim())).toEqual({ installed: true, fast: true, produce: true });
   });
 });

@@ -8,12 +8,18 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../common/logger.js';
 import type { OutRecord, SendBatch } from './batcher.js';
+import { installFastProduceRequest } from './kafkajs-produce.js';
 import { installFastRecordEncoder } from './kafkajs-record.js';
 
-// Before any produce request module of kafkajs loads (see kafkajs-record.ts).
+// Before any produce request module of kafkajs loads (kafkajs-record.ts, kafkajs-produce.ts); the record
+// encoder first: the produce module captures it when it loads, and it serves requests out of the fast
+// request encoder's scope.
 const fastRecords = installFastRecordEncoder();
+const fastRequests = installFastProduceRequest();
 /** Whether this process's kafkajs producers use the fast record encoder. */
 export const fastRecordEncoderInstalled = (): boolean => fastRecords;
+/** Whether this process's kafkajs producers use the fast Produce request encoder. */
+export const fastProduceRequestInstalled = (): boolean => fastRequests;
 
 export interface KafkaProducerOptions {
   brokers: string[];
@@ -109,7 +115,10 @@ export async function connectKafkaProducer(opts: KafkaProducerOptions): Promise<
   });
   await producer.connect();
   connected = true;
-  opts.logger.debug({ fastRecordEncoder: fastRecords }, 'Kafka producer connected');
+  opts.logger.debug(
+    { fastRecordEncoder: fastRecords, fastProduceRequest: fastRequests },
+    'Kafka producer connected',
+  );
 
   const send: SendBatch = async (records: readonly OutRecord[]) => {
     const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>();
