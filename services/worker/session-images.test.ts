@@ -79,6 +79,31 @@ describe('stored samples and session images', () => {
     const s = dedupeStored(stored([...samples, ...samples.slice(0, 50)].reverse()))!;
     expect(s.length).toBe(samples.length);
     for (let i = 1; i < s.length; i++) expect(s.ts[i]! >= s.ts[i - 1]!).toBe(true);
+    // in order without copies: the same rows as the sorting path gives
+    const plain = generateSession({ sport: 'running', seed: 8, durationS: 300 }).samples;
+    const inOrder = stored(plain);
+    const sorted = dedupeStored(stored(shuffled([...plain, ...plain.slice(0, 9)], 5)))!;
+    const direct = dedupeStored(inOrder)!;
+    expect(direct).toBe(inOrder); // no copy made
+    expect(direct.length).toBe(sorted.length);
+    for (const col of [
+      'ts',
+      'seq',
+      'lat',
+      'lon',
+      'alt',
+      'acc',
+      'speed',
+      'dist',
+      'hr',
+      'cadence',
+      'power',
+      'lap',
+    ] as const) {
+      expect([...direct[col].subarray(0, direct.length)]).toEqual([
+        ...sorted[col].subarray(0, sorted.length),
+      ]);
+    }
     expect(dedupeStored(stored([...samples, { ...samples[5]!, hr: 99 }]))).toBeUndefined();
     expect(dedupeStored(stored([...samples, { ...samples[5]!, ts: samples[5]!.ts + 1 }]))).toBeUndefined();
   });

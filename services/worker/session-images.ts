@@ -189,6 +189,13 @@ export class SessionImages {
  */
 export function dedupeStored(s: StoredSamples): StoredSamples | undefined {
   const n = s.length;
+  // the usual case, samples arriving once and in order: already one row per identity, in
+  // (ts, identity) order — use the rows as they are
+  let ordered = true;
+  for (let i = 1; i < n && ordered; i++) {
+    ordered = s.ts[i - 1]! < s.ts[i]! && storedKey(s, i - 1) < storedKey(s, i);
+  }
+  if (ordered) return s;
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   const key = new Float64Array(n);
