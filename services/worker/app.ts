@@ -10,7 +10,7 @@ import { PgAthleteProfiles } from './athletes.js';
 import { createRecordCodec } from './codec.js';
 import type { WorkerConfig } from './config.js';
 import { LiveTracker } from './live.js';
-import { KafkaPublisher } from './publisher-kafka.js';
+import { finaliseDeadLetter, KafkaPublisher } from './publisher-kafka.js';
 import { type ComputeActivity, Sessions } from './sessions.js';
 import { ClickHouseStore } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
@@ -97,6 +97,13 @@ export async function startWorker(
       timeoutMs: c.WORKER_SESSION_TIMEOUT_S * 1000,
       athletes: new PgAthleteProfiles(pool, { ttlMs: c.WORKER_PROFILE_TTL_S * 1000 }),
       imageBytes: c.WORKER_FINALISE_MEMORY_MB * 1024 * 1024,
+      deadLetter: (failures) => {
+        const now = Date.now();
+        return publisher.deadLetter(
+          failures.map((f) => finaliseDeadLetter(f, c.TOPIC_SAMPLES, now)),
+          now,
+        );
+      },
     },
     logger.child({ component: 'sessions' }),
   );

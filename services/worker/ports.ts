@@ -13,6 +13,13 @@ export interface FlushBatch {
  */
 export interface Sink {
   readonly name: string;
+  /**
+   * true: a SinkRejectedError may be caused by some of the batch's records only (a value the
+   * server refuses). The worker then writes the batch in halves, recursively, dead-letters the
+   * single records that are still rejected (`sink_rejected`) and carries on with the rest. A sink
+   * that sets it must read nothing but `records` of a batch.
+   */
+  readonly isolatesRejections?: boolean;
   writeBatch(batch: FlushBatch): Promise<void>;
   close(): Promise<void>;
 }

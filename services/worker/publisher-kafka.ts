@@ -3,13 +3,23 @@ import type { DlqReason } from '../../schemas/vocabulary.js';
 import type { RecordCodec } from './codec.js';
 import { SinkUnavailableError } from './errors.js';
 import type { RawRecord } from './records.js';
-import type { ActivityEvent, EventPublisher } from './sessions.js';
+import type { ActivityEvent, EventPublisher, FinaliseFailure } from './sessions.js';
+
+/**
+ * Reasons only the worker raises, on top of schemas' DLQ_REASONS (documented with them in
+ * docs/payloads.md; schemas/vocabulary.ts should take them in when its owner next changes it).
+ */
+export const WORKER_DLQ_REASONS = ['sink_rejected', 'finalise_failed'] as const;
+export type WorkerDlqReason = DlqReason | (typeof WORKER_DLQ_REASONS)[number];
 
 export interface DeadLetter {
+  /** the record as consumed; for a session that failed to finalise, a description of it (see Sessions) */
   raw: RawRecord;
-  reason: DlqReason;
+  reason: WorkerDlqReason;
   message: string;
   deviceId: string | null;
+  /** where it came from, when not the Kafka record `raw` (default `kafka:<topic>/<partition>@<offset>`) */
+  source?: string;
 }
 
 /**
@@ -58,8 +68,8 @@ export class KafkaPublisher implements EventPublisher {
         key: d.raw.key,
         value: await this.codec.encode('DlqRecord', {
           original: d.raw.value ?? Buffer.alloc(0),
-          source: `kafka:${d.raw.topic}/${d.raw.partition}@${d.raw.offset}`,
-          reasonCode: d.reason,
+          source: d.source ?? `kafka:${d.raw.topic}/${d.raw.partition}@${d.raw.offset}`,
+          reasonCode: d.reason as DlqReason,
           message: d.message,
           deviceId: d.deviceId,
           at: now,
@@ -76,4 +86,38 @@ export class KafkaPublisher implements EventPublisher {
   disconnect(): Promise<void> {
     return this.producer.disconnect();
   }
+}
+
+/**
+ * The DLQ record of a session whose activity could not be computed (`finalise_failed`). Its
+ * records are durable (ClickHouse, the S3 archive) and committed, so `original` is not one Kafka
+ * record but what identifies the session: JSON `{userId, deviceId, sessionId, sport, firstTs,
+ * lastTs, samples}` (device time, ms). Retry after a fix: `replay --user <userId>` rebuilds the
+ * user's sessions from the archive (any new record of the session also re-finalises it).
+ */
+export function finaliseDeadLetter(f: FinaliseFailure, topic: string, now: number): DeadLetter {
+  const { userId, deviceId, sessionId, sport } = f.ref;
+  const original = {
+    userId,
+    deviceId,
+    sessionId,
+    sport,
+    firstTs: f.firstTs,
+    lastTs: f.lastTs,
+    samples: f.samples,
+  };
+  return {
+    raw: {
+      topic,
+      partition: -1,
+      offset: '-1',
+      key: Buffer.from(sessionId),
+      value: Buffer.from(JSON.stringify(original)),
+      timestamp: now,
+    },
+    reason: 'finalise_failed',
+    message: `${f.error} (session ${deviceId}/${sessionId}, ${f.samples} samples; retry: replay --user ${userId})`,
+    deviceId,
+    source: `finalise:${deviceId}/${sessionId}`,
+  };
 }

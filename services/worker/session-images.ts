@@ -167,6 +167,17 @@ export class SessionImages {
     return { samples, controls };
   }
 
+  /**
+   * From now on this session is read back: some of its records in a flush were not written (a sink
+   * rejected them), so an image appended from that flush would hold rows ClickHouse does not.
+   */
+  readBackOnly(k: string, partition: number, userId: string): void {
+    if (!this.enabled) return;
+    const e = this.entries.get(k);
+    if (e) this.readBack(e);
+    else this.entries.set(k, { samples: null, controls: new Map(), partition, userId });
+  }
+
   /** Stops tracking a session without using it. */
   drop(k: string): void {
     const e = this.entries.get(k);

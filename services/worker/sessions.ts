@@ -30,6 +30,11 @@ export interface SessionsOptions {
   /** athlete profiles (HR zones, calories); default: none (pipelines' defaults for everyone) */
   athletes?: AthleteProfiles;
   /**
+   * Where a session whose computation threw goes (the worker: telemetry.dlq.v1, reason
+   * `finalise_failed`); resolves when it is durable. Default: logged only (replay, tests).
+   */
+  deadLetter?: (failures: readonly FinaliseFailure[]) => Promise<void>;
+  /**
    * Memory for in-memory images of sessions' durable input (session-images.ts), bytes; 0 (the
    * default) reads every session back from ClickHouse at finalisation.
    */
@@ -50,7 +55,17 @@ interface OpenSession {
  */
 const FINALISE_CHUNK = 500;
 
-export type FinaliseOutcome = 'created' | 'updated' | 'unchanged' | 'empty';
+export type FinaliseOutcome = 'created' | 'updated' | 'unchanged' | 'empty' | 'failed';
+
+/** A session whose activity could not be computed: what a DLQ record says about it. */
+export interface FinaliseFailure {
+  ref: SessionRef;
+  /** device time of the first and last stored sample (null: none) */
+  firstTs: number | null;
+  lastTs: number | null;
+  samples: number;
+  error: string;
+}
 
 /**
  * The session registry. Opens a session on its first record; finalises it on an end message, on
@@ -72,7 +87,7 @@ export class Sessions {
   private owned = new Set<number>();
   private recoverPending = false;
   private readonly now: () => number;
-  readonly stats = { created: 0, updated: 0, unchanged: 0, empty: 0 };
+  readonly stats = { created: 0, updated: 0, unchanged: 0, empty: 0, failed: 0 };
   /** where finalisations took their input from */
   readonly inputs = { memory: 0, clickhouse: 0 };
   readonly images: SessionImages;
@@ -274,6 +289,7 @@ export class Sessions {
     const events: ActivityEvent[] = [];
     const writes: ActivityWrite[] = [];
     const done: [string, number, boolean][] = [];
+    const failures: FinaliseFailure[] = [];
     for (const ref of refs) {
       const k = sessionKey(ref.deviceId, ref.sessionId);
       const stored = inputs.get(k)!;
@@ -283,19 +299,34 @@ export class Sessions {
         outcomes.push('empty');
         continue;
       }
-      const result = this.compute(
-        {
-          userId: ref.userId,
-          deviceId: ref.deviceId,
-          sessionId: ref.sessionId,
-          sport: ref.sport as ComputeInput['sport'],
-          samples: computeColumns(stored.samples),
-          controls: stored.controls,
-          sets: stored.sets,
-          athlete: athletes.get(ref.userId) ?? {},
-        },
-        this.opts.algorithmVersion ? { version: this.opts.algorithmVersion } : undefined,
-      );
+      let result: ActivityResult;
+      try {
+        result = this.compute(
+          {
+            userId: ref.userId,
+            deviceId: ref.deviceId,
+            sessionId: ref.sessionId,
+            sport: ref.sport as ComputeInput['sport'],
+            samples: computeColumns(stored.samples),
+            controls: stored.controls,
+            sets: stored.sets,
+            athlete: athletes.get(ref.userId) ?? {},
+          },
+          this.opts.algorithmVersion ? { version: this.opts.algorithmVersion } : undefined,
+        );
+      } catch (err) {
+        // one session's data (or a bug it triggers) must not hold back the others: set it aside
+        const n = stored.samples.length;
+        failures.push({
+          ref,
+          firstTs: n > 0 ? stored.samples.ts[0]! : null,
+          lastTs: n > 0 ? stored.samples.ts[n - 1]! : null,
+          samples: n,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        outcomes.push('failed');
+        continue;
+      }
       const s = result.summary;
       const version = activityVersion(
         stored.samples.length + stored.controls.length + stored.sets.length,
@@ -311,6 +342,14 @@ export class Sessions {
       writes.push({ ref, version, summary: s, clean: result.samples, input: stored.samples });
       done.push([k, version, previous === undefined]);
       outcomes.push(previous === undefined ? 'created' : 'updated');
+    }
+    if (failures.length > 0) {
+      this.logger.error(
+        { sessions: failures.map((f) => `${f.ref.deviceId}/${f.ref.sessionId}: ${f.error}`) },
+        'activity computation failed; sessions dead-lettered (finalise_failed)',
+      );
+      // durable before this round resolves, i.e. before the flush's offsets are committed
+      await this.opts.deadLetter?.(failures);
     }
     // event first, then the rows: a crash in between re-does both (an event may repeat, never go missing)
     if (events.length > 0) await this.publisher.publishActivities(events);

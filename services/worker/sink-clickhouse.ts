@@ -3,7 +3,7 @@ import { type ActivitySummary, type CleanSamples, SEQ_NONE } from '../../pipelin
 import type { SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
 import { ident, int, str, tuples } from '../common/clickhouse-sql.js';
 import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
-import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
+import { isClickHouseRetryable, SinkRejectedError, SinkUnavailableError } from './errors.js';
 import type { FlushBatch, Sink } from './ports.js';
 import { sessionKey } from './records.js';
 import { encodeString, JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
@@ -112,6 +112,8 @@ export function writeRawSamples(w: RowWriter, b: TelemetryBatch): void {
  */
 export class ClickHouseStore implements Sink {
   readonly name = 'clickhouse';
+  /** a rejected insert may be caused by some records only: the worker splits the batch to find them */
+  readonly isolatesRejections = true;
   private readonly db: string;
 
   /**
@@ -134,7 +136,7 @@ export class ClickHouseStore implements Sink {
     try {
       return await f();
     } catch (err) {
-      if (isTransient(err)) throw new SinkUnavailableError(`clickhouse ${what}`, err);
+      if (isClickHouseRetryable(err)) throw new SinkUnavailableError(`clickhouse ${what}`, err);
       throw new SinkRejectedError(`clickhouse ${what}`, err);
     }
   }

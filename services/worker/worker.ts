@@ -2,11 +2,11 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import type { RecordCodec } from './codec.js';
-import { RecordInvalidError, WorkerError } from './errors.js';
+import { RecordInvalidError, SinkRejectedError, WorkerError } from './errors.js';
 import type { LiveTracker } from './live.js';
 import type { FlushBatch, Sink } from './ports.js';
 import type { DeadLetter } from './publisher-kafka.js';
-import type { InboundRecord, RawRecord } from './records.js';
+import { type InboundRecord, type RawRecord, sessionKey, sessionOf } from './records.js';
 import type { Sessions } from './sessions.js';
 import type { LiveStore } from './store-redis.js';
 
@@ -132,7 +132,10 @@ export class Worker {
 
   constructor(private readonly d: WorkerDeps) {
     this.metrics = createWorkerMetrics(d.registry);
-    d.sessions.onOutcome = (outcome) => this.metrics.finalised.inc({ outcome });
+    d.sessions.onOutcome = (outcome) => {
+      this.metrics.finalised.inc({ outcome });
+      if (outcome === 'failed') this.metrics.dlq.inc({ reason: 'finalise_failed' });
+    };
     d.sessions.onInputs = (source, n) => this.metrics.finaliseInputs.inc({ source }, n);
   }
 
@@ -177,15 +180,23 @@ export class Worker {
     this.d.sessions.assign(partitions);
   }
 
-  /** Retries `f` with capped exponential back-off until it resolves (or the worker stops). */
-  private async retry(name: string, f: () => Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * Retries `f` with capped exponential back-off until it resolves (or the worker stops);
+   * `rethrowRejected`: a SinkRejectedError (a retry will not help) is thrown instead.
+   */
+  private async retry(
+    name: string,
+    f: () => Promise<void>,
+    heartbeat: () => Promise<void>,
+    rethrowRejected = false,
+  ): Promise<void> {
     let delay = 100;
     for (;;) {
       try {
         await f();
         return;
       } catch (err) {
-        if (this.stopping) throw err;
+        if (this.stopping || (rethrowRejected && err instanceof SinkRejectedError)) throw err;
         const code = err instanceof WorkerError ? err.code : 'UNKNOWN';
         this.metrics.sinkRetries.inc({ sink: name, code });
         this.d.logger.warn(
@@ -230,16 +241,92 @@ export class Worker {
       this.retry(name, f, heartbeat).then(() => {
         sinkMs[name] = Math.round(performance.now() - t0);
       });
+    const rejected: DeadLetter[] = [];
     const snapshots = this.d.tracker.apply(batch);
     sinkMs.live_state = Math.round(performance.now() - t0);
     // before any sink writes this batch: which of its new sessions ClickHouse has never seen
     await this.retry('prepare', () => this.d.sessions.beforeWrite(batch), heartbeat);
     await Promise.all([
-      ...this.d.sinks.map((s) => timed(s.name, () => s.writeBatch(batch))),
+      ...this.d.sinks.map((s) =>
+        s.isolatesRejections
+          ? this.writeIsolating(s, batch.records, heartbeat, rejected).then(() => {
+              sinkMs[s.name] = Math.round(performance.now() - t0);
+            })
+          : timed(s.name, () => s.writeBatch(batch)),
+      ),
       timed(this.d.live.name, () => this.d.live.publish(snapshots)),
       timed('dlq', () => this.d.dlq.deadLetter(dead, Date.now())),
     ]);
+    if (rejected.length > 0) await this.setAside(job, rejected, heartbeat);
     job.sinksMs = Math.round(performance.now() - t0);
+  }
+
+  /**
+   * Writes `records` to a sink that may reject some of them: retried while the sink is unavailable;
+   * when it rejects the write (a SinkRejectedError: the server refused the data), written in
+   * halves, recursively, until the rejected records stand alone; those are added to `rejected`.
+   * One bad record in n costs about 2·log2(n) extra writes; every write is idempotent, so
+   * re-writing the good halves is harmless.
+   */
+  private async writeIsolating(
+    sink: Sink,
+    records: readonly InboundRecord[],
+    heartbeat: () => Promise<void>,
+    rejected: DeadLetter[],
+  ): Promise<void> {
+    try {
+      await this.retry(
+        sink.name,
+        () => sink.writeBatch({ raw: records.map((r) => r.raw), records }),
+        heartbeat,
+        true,
+      );
+    } catch (err) {
+      if (!(err instanceof SinkRejectedError) || this.stopping) throw err;
+      if (records.length === 1) {
+        const r = records[0]!;
+        rejected.push({
+          raw: r.raw,
+          reason: 'sink_rejected',
+          message: err.message,
+          deviceId: sessionOf(r.decoded).deviceId,
+        });
+        return;
+      }
+      this.metrics.sinkRetries.inc({ sink: sink.name, code: err.code });
+      this.d.logger.warn(
+        { err: err.message, sink: sink.name, records: records.length },
+        'sink rejected a write; splitting it to isolate the records at fault',
+      );
+      const mid = records.length >>> 1;
+      await this.writeIsolating(sink, records.slice(0, mid), heartbeat, rejected);
+      await this.writeIsolating(sink, records.slice(mid), heartbeat, rejected);
+    }
+  }
+
+  /**
+   * Dead-letters records a sink rejected and takes them out of the job, so finalisation and the
+   * in-memory session images see only what was written (their sessions are read back from now on).
+   * Resolves when the DLQ acknowledged them: the job's offsets are committed only after that.
+   */
+  private async setAside(
+    job: FlushJob,
+    rejected: DeadLetter[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    await this.retry('dlq', () => this.d.dlq.deadLetter(rejected, Date.now()), heartbeat);
+    this.metrics.dlq.inc({ reason: 'sink_rejected' }, rejected.length);
+    const out = new Set(rejected.map((d) => d.raw));
+    for (const r of job.batch.records) {
+      if (!out.has(r.raw)) continue;
+      const s = sessionOf(r.decoded);
+      this.d.sessions.images.readBackOnly(sessionKey(s.deviceId, s.sessionId), r.raw.partition, s.userId);
+      this.d.logger.error(
+        { sessionId: s.sessionId, deviceId: s.deviceId, offset: r.raw.offset, partition: r.raw.partition },
+        'record rejected by a sink; dead-lettered (sink_rejected)',
+      );
+    }
+    job.batch = { raw: job.batch.raw, records: job.batch.records.filter((r) => !out.has(r.raw)) };
   }
 
   /**
