@@ -268,4 +268,46 @@ describe('sessions whose activity computation throws', () => {
     });
     expect(w.sessions.stats.failed).toBe(1);
   }, 120_000);
+
+  test('a session whose cleaned rows ClickHouse refuses is dead-lettered as finalise_failed; the others are stored', async () => {
+    iso = await isolate({ partitions: 1 });
+    const db = iso.database;
+    // a real rejection of one session's cleaned rows (written at finalisation), not of its raw ones
+    await iso.ch.command({
+      query: `ALTER TABLE ${db}.samples ADD COLUMN poison UInt8 MATERIALIZED throwIf(cleaned = 1 AND session_id LIKE 'refused-%')`,
+    });
+    const bad = { userId: `u-${rid()}`, deviceId: `d-x-${rid()}`, sessionId: `refused-${rid()}` };
+    const good = { userId: `u-${rid()}`, deviceId: `d-y-${rid()}`, sessionId: `s-y-${rid()}` };
+    const recs = [
+      { name: 'TelemetryBatch', value: batchOf(bad, range(0, 10)) },
+      { name: 'TelemetryBatch', value: batchOf(good, range(0, 10)) },
+      { name: 'SessionControl', value: controlOf(bad, 'end', T0 + 9000) },
+      { name: 'SessionControl', value: controlOf(good, 'end', T0 + 9000) },
+    ] as { name: 'TelemetryBatch' | 'SessionControl'; value: never }[];
+    // produced before the worker starts: both sessions are finalised in one round
+    await send(iso, recs);
+    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'silent'));
+    const running = w;
+    await waitFor(async () => {
+      const [r] = await rows<{ n: number }>(iso!.ch, `SELECT count() AS n FROM ${db}.activities_v`);
+      return Number(r!.n) === 1;
+    });
+    await waitFor(() => lagIsZero(iso!));
+    const acts = await rows<{ session_id: string }>(iso.ch, `SELECT session_id FROM ${db}.activities_v`);
+    expect(acts.map((r) => r.session_id)).toEqual([good.sessionId]);
+    const per = await rows<{ session_id: string; n: number; c: number }>(
+      iso.ch,
+      `SELECT session_id, count() AS n, sum(cleaned) AS c FROM ${db}.samples_v GROUP BY session_id`,
+    );
+    expect(Object.fromEntries(per.map((r) => [r.session_id, [Number(r.n), Number(r.c)]]))).toEqual({
+      [good.sessionId]: [10, 10],
+      [bad.sessionId]: [10, 0],
+    });
+    const dlq = await dlqRecords(iso);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]!.reasonCode).toBe('finalise_failed');
+    expect(dlq[0]!.source).toBe(`finalise:${bad.deviceId}/${bad.sessionId}`);
+    expect(dlq[0]!.message).toContain('Code: 395');
+    expect(running.sessions.stats).toMatchObject({ created: 1, failed: 1 });
+  }, 120_000);
 });

@@ -3,6 +3,7 @@ import type { ActivityCreated, ActivityUpdated, SessionControl } from '../../sch
 import type { Logger } from '../common/logger.js';
 import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
 import { type AthleteProfiles, noProfiles } from './athletes.js';
+import { SinkRejectedError } from './errors.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
 import { SessionImages } from './session-images.js';
@@ -288,7 +289,8 @@ export class Sessions {
     const outcomes: FinaliseOutcome[] = [];
     const events: ActivityEvent[] = [];
     const writes: ActivityWrite[] = [];
-    const done: [string, number, boolean][] = [];
+    const done = new Map<string, number>();
+    const outcomeAt = new Map<ActivityWrite, number>();
     const failures: FinaliseFailure[] = [];
     for (const ref of refs) {
       const k = sessionKey(ref.deviceId, ref.sessionId);
@@ -339,22 +341,37 @@ export class Sessions {
         continue;
       }
       events.push(eventFor(s, version, previous, reason, this.now()));
-      writes.push({ ref, version, summary: s, clean: result.samples, input: stored.samples });
-      done.push([k, version, previous === undefined]);
+      const write = { ref, version, summary: s, clean: result.samples, input: stored.samples };
+      writes.push(write);
+      done.set(k, version);
+      outcomeAt.set(write, outcomes.length);
       outcomes.push(previous === undefined ? 'created' : 'updated');
     }
+    // event first, then the rows: a crash in between re-does both (an event may repeat, never go missing)
+    if (events.length > 0) await this.publisher.publishActivities(events);
+    const refused = writes.length > 0 ? await this.writeIsolating(writes) : new Map<ActivityWrite, string>();
+    for (const [w, error] of refused) {
+      const k = sessionKey(w.ref.deviceId, w.ref.sessionId);
+      const n = w.input.length;
+      failures.push({
+        ref: w.ref,
+        firstTs: n > 0 ? w.input.ts[0]! : null,
+        lastTs: n > 0 ? w.input.ts[n - 1]! : null,
+        samples: n,
+        error,
+      });
+      outcomes[outcomeAt.get(w)!] = 'failed';
+      done.delete(k);
+    }
+    for (const [k, v] of done) this.remember(k, v);
     if (failures.length > 0) {
       this.logger.error(
         { sessions: failures.map((f) => `${f.ref.deviceId}/${f.ref.sessionId}: ${f.error}`) },
-        'activity computation failed; sessions dead-lettered (finalise_failed)',
+        'activity could not be computed or stored; sessions dead-lettered (finalise_failed)',
       );
       // durable before this round resolves, i.e. before the flush's offsets are committed
       await this.opts.deadLetter?.(failures);
     }
-    // event first, then the rows: a crash in between re-does both (an event may repeat, never go missing)
-    if (events.length > 0) await this.publisher.publishActivities(events);
-    if (writes.length > 0) await this.store.writeActivities(writes);
-    for (const [k, v] of done) this.remember(k, v);
     if (events.length > 0) {
       this.logger.debug({ sessions: refs.length, events: events.length }, 'activities finalised');
     }
@@ -363,6 +380,32 @@ export class Sessions {
       this.onOutcome(o);
     }
     return outcomes;
+  }
+
+  /**
+   * Writes activities; when ClickHouse refuses the write for good (SinkRejectedError), in halves
+   * until the refused sessions stand alone. Returns those with the server's message (their events
+   * were published already: an event whose rows are missing, which the DLQ record explains). An
+   * unavailable ClickHouse throws: the caller retries the whole round.
+   */
+  private async writeIsolating(writes: readonly ActivityWrite[]): Promise<Map<ActivityWrite, string>> {
+    const refused = new Map<ActivityWrite, string>();
+    const go = async (ws: readonly ActivityWrite[]): Promise<void> => {
+      try {
+        await this.store.writeActivities(ws);
+      } catch (err) {
+        if (!(err instanceof SinkRejectedError)) throw err;
+        if (ws.length === 1) {
+          refused.set(ws[0]!, err.message);
+          return;
+        }
+        const mid = ws.length >>> 1;
+        await go(ws.slice(0, mid));
+        await go(ws.slice(mid));
+      }
+    };
+    await go(writes);
+    return refused;
   }
 }
 
