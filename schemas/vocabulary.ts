@@ -31,6 +31,9 @@ export const DLQ_REASONS = [
   'content_type_mismatch',
   'unauthorized',
   'decode_failed',
+  // raised by the worker, not the gateway (services/worker/publisher-kafka.ts)
+  'sink_rejected',
+  'finalise_failed',
 ] as const;
 export type DlqReason = (typeof DLQ_REASONS)[number];
 

@@ -5,17 +5,16 @@ import { SinkUnavailableError } from './errors.js';
 import type { RawRecord } from './records.js';
 import type { ActivityEvent, EventPublisher, FinaliseFailure } from './sessions.js';
 
-/**
- * Reasons only the worker raises, on top of schemas' DLQ_REASONS (documented with them in
- * docs/payloads.md; schemas/vocabulary.ts should take them in when its owner next changes it).
- */
-export const WORKER_DLQ_REASONS = ['sink_rejected', 'finalise_failed'] as const;
-export type WorkerDlqReason = DlqReason | (typeof WORKER_DLQ_REASONS)[number];
+/** The DLQ reasons only the worker raises (documented as such in docs/payloads.md). */
+export const WORKER_DLQ_REASONS = [
+  'sink_rejected',
+  'finalise_failed',
+] as const satisfies readonly DlqReason[];
 
 export interface DeadLetter {
   /** the record as consumed; for a session that failed to finalise, a description of it (see Sessions) */
   raw: RawRecord;
-  reason: WorkerDlqReason;
+  reason: DlqReason;
   message: string;
   deviceId: string | null;
   /** where it came from, when not the Kafka record `raw` (default `kafka:<topic>/<partition>@<offset>`) */
