@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { activityIdFor } from '../../pipelines/index.js';
 import { clickhouseEnv, parseEnv, postgresEnv, redisEnv } from '../common/config.js';
 import { hashDeviceToken } from '../common/device-tokens.js';
 import { createLogger } from '../common/logger.js';
@@ -234,7 +235,9 @@ describe('live sessions', () => {
   test('snapshot from Redis and server-sent events on updates', async () => {
     const sessionId = `live-${run}`;
     const userId = `u-${run}`;
+    const activityId = activityIdFor(userId, sessionId);
     const snap = {
+      activityId,
       userId,
       deviceId: 'd',
       sessionId,
@@ -252,17 +255,23 @@ describe('live sessions', () => {
       samples: 400,
     };
     const fields = Object.fromEntries(Object.entries(snap).map(([k, v]) => [k, String(v)]));
-    await redis.hset(`fitstream:live:${sessionId}`, { ...fields, hr: '' });
-    await redis.expire(`fitstream:live:${sessionId}`, 60);
-    await redis.zadd(`fitstream:live:active:${userId}`, 1000, sessionId);
+    await redis.hset(`fitstream:live:${activityId}`, { ...fields, hr: '' });
+    await redis.expire(`fitstream:live:${activityId}`, 60);
+    await redis.zadd(`fitstream:live:active:${userId}`, 1000, activityId);
     await redis.expire(`fitstream:live:active:${userId}`, 60);
 
-    const got = await app.inject({ method: 'GET', url: `/v1/live/sessions/${sessionId}` });
+    const got = await app.inject({ method: 'GET', url: `/v1/live/sessions/${activityId}` });
     expect(got.json()).toEqual({ ...snap, hr: null });
-    expect(
-      (await app.inject({ method: 'GET', url: `/v1/live/users/${userId}/sessions` })).json().items,
-    ).toHaveLength(1);
-    expect((await app.inject({ method: 'GET', url: `/v1/live/sessions/none-${run}` })).statusCode).toBe(404);
+    const items = (await app.inject({ method: 'GET', url: `/v1/live/users/${userId}/sessions` })).json()
+      .items;
+    expect(items).toHaveLength(1);
+    expect(items[0].activityId).toBe(activityId);
+    expect((await app.inject({ method: 'GET', url: `/v1/live/sessions/${randomUUID()}` })).statusCode).toBe(
+      404,
+    );
+    // A client session id is not a live session's id: it is refused, not looked up.
+    const bySession = await app.inject({ method: 'GET', url: `/v1/live/sessions/${sessionId}` });
+    expect([bySession.statusCode, bySession.json().code]).toEqual([400, 'validation_failed']);
 
     // SSE over a real socket: the initial snapshot, then a published update.
     const address = app.server.address() as { port: number };
@@ -313,7 +322,8 @@ describe('ops', () => {
       expect.arrayContaining([
         '/v1/users',
         '/v1/activities/{activityId}',
-        '/v1/live/sessions/{sessionId}/stream',
+        '/v1/live/sessions/{activityId}',
+        '/v1/live/sessions/{activityId}/stream',
       ]),
     );
   });

@@ -1,4 +1,4 @@
-import { SessionAccumulator } from '../../pipelines/index.js';
+import { activityIdFor, SessionAccumulator } from '../../pipelines/index.js';
 import type { Sport } from '../../schemas/types.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
@@ -9,6 +9,11 @@ import { sessionKey } from './records.js';
  * can be rebuilt, and the numbers users keep come from finalisation over the durable samples.
  */
 export interface LiveSnapshot {
+  /**
+   * The live session's identity (the Redis keys use it): the id of the activity this session
+   * becomes, `activityIdFor(userId, sessionId)`. The client session id alone is not unique.
+   */
+  activityId: string;
   userId: string;
   deviceId: string;
   sessionId: string;
@@ -32,6 +37,7 @@ export interface LiveSnapshot {
 interface LiveEntry {
   acc: SessionAccumulator;
   userId: string;
+  activityId: string;
   ended: boolean;
   lastTouched: number;
 }
@@ -67,6 +73,7 @@ export class LiveTracker {
             sport: s.sport as Sport,
           }),
           userId: s.userId,
+          activityId: activityIdFor(s.userId, s.sessionId),
           ended: false,
           lastTouched: now,
         };
@@ -84,6 +91,7 @@ export class LiveTracker {
     for (const e of touched) {
       const l = e.acc.live();
       out.push({
+        activityId: e.activityId,
         userId: e.userId,
         deviceId: e.acc.deviceId,
         sessionId: e.acc.sessionId,

@@ -88,7 +88,10 @@ describe('MQTT -> gateway -> Kafka -> worker', () => {
       samples.length,
       samples.length,
     ]);
-    const live = await redis.hgetall(liveKeys.hash(sessionId));
+    // The live session's id is the activity's id: what a coach watched opens the finished activity.
+    const live = await redis.hgetall(liveKeys.hash(String(act.activity_id)));
+    expect(live.activityId).toBe(act.activity_id);
+    expect(live.sessionId).toBe(sessionId);
     expect(live.status).toBe('ended');
     expect(Number(live.samples)).toBe(samples.length);
     const s3 = createS3(iso.config);

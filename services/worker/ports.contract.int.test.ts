@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
+import { activityIdFor } from '../../pipelines/index.js';
 import { liveKeys } from '../common/live-keys.js';
 import { createClickHouse, createS3 } from './app.js';
 import type { LiveSnapshot } from './live.js';
@@ -146,10 +147,13 @@ function liveContract(name: string, make: () => Promise<{ store: LiveStore; redi
       const { store, redis } = await make();
       const sub = redis.duplicate();
       const got: string[] = [];
+      const userId = `u-${rid()}`;
+      const sessionId = `s-${rid()}`;
       const s: LiveSnapshot = {
-        userId: `u-${rid()}`,
+        activityId: activityIdFor(userId, sessionId),
+        userId,
         deviceId: 'd',
-        sessionId: `s-${rid()}`,
+        sessionId,
         sport: 'running',
         status: 'active',
         ts: 1000,
@@ -163,25 +167,25 @@ function liveContract(name: string, make: () => Promise<{ store: LiveStore; redi
         movingS: 1,
         samples: 2,
       };
-      await sub.subscribe(liveKeys.sessionChannel(s.sessionId), liveKeys.userChannel(s.userId));
+      await sub.subscribe(liveKeys.sessionChannel(s.activityId), liveKeys.userChannel(s.userId));
       sub.on('message', (c) => got.push(c));
       await store.publish([s]);
       await store.publish([s]);
-      expect(await redis.hgetall(liveKeys.hash(s.sessionId))).toMatchObject({
+      expect(await redis.hgetall(liveKeys.hash(s.activityId))).toMatchObject({
         hr: '150',
         lon: '',
         status: 'active',
         distanceM: '12.5',
       });
-      expect(await redis.ttl(liveKeys.hash(s.sessionId))).toBeGreaterThan(0);
-      expect(await redis.zrange(liveKeys.active(s.userId), 0, -1)).toEqual([s.sessionId]);
+      expect(await redis.ttl(liveKeys.hash(s.activityId))).toBeGreaterThan(0);
+      expect(await redis.zrange(liveKeys.active(s.userId), 0, -1)).toEqual([s.activityId]);
       await store.publish([{ ...s, status: 'ended', ts: 2000 }]);
       expect(await redis.zrange(liveKeys.active(s.userId), 0, -1)).toEqual([]);
-      expect((await redis.hgetall(liveKeys.hash(s.sessionId))).status).toBe('ended');
+      expect((await redis.hgetall(liveKeys.hash(s.activityId))).status).toBe('ended');
       await new Promise((r) => setTimeout(r, 200));
       expect(got.length).toBe(6);
       sub.disconnect();
-      await redis.del(liveKeys.hash(s.sessionId));
+      await redis.del(liveKeys.hash(s.activityId));
       await store.close();
     });
   });

@@ -5,12 +5,12 @@ import type { LiveSnapshot } from './live.js';
 
 /**
  * Live state in Redis (keys in services/common/live-keys.ts, read by the API's live views; documented in docs/analytics.md):
- * - hash `fitstream:live:{sessionId}`: the latest LiveSnapshot, one field per property
+ * - hash `fitstream:live:{activityId}`: the latest LiveSnapshot, one field per property
  *   (numbers as decimal strings, null as ''), refreshed each flush; expires `ttlS` after the
  *   last update, so `ttlS` after the end (or after the session went quiet);
- * - sorted set `fitstream:live:active:{userId}`: sessionIds in progress, score = latest device
+ * - sorted set `fitstream:live:active:{userId}`: activityIds in progress, score = latest device
  *   ts; a session leaves it on its end message;
- * - pub/sub: the snapshot as JSON on `fitstream:live:session:{sessionId}` and
+ * - pub/sub: the snapshot as JSON on `fitstream:live:session:{activityId}` and
  *   `fitstream:live:user:{userId}`.
  */
 export interface LiveStore {
@@ -31,17 +31,17 @@ export class RedisLiveStore implements LiveStore {
     if (states.length === 0) return;
     const p = this.redis.pipeline();
     for (const s of states) {
-      const hash = liveKeys.hash(s.sessionId);
+      const hash = liveKeys.hash(s.activityId);
       const fields: Record<string, string> = {};
       for (const [k, v] of Object.entries(s)) fields[k] = v === null ? '' : String(v);
       p.hset(hash, fields);
       p.expire(hash, this.ttlS);
       const active = liveKeys.active(s.userId);
-      if (s.status === 'ended') p.zrem(active, s.sessionId);
-      else p.zadd(active, s.ts, s.sessionId);
+      if (s.status === 'ended') p.zrem(active, s.activityId);
+      else p.zadd(active, s.ts, s.activityId);
       p.expire(active, this.ttlS);
       const json = JSON.stringify(s);
-      p.publish(liveKeys.sessionChannel(s.sessionId), json);
+      p.publish(liveKeys.sessionChannel(s.activityId), json);
       p.publish(liveKeys.userChannel(s.userId), json);
     }
     let res: [Error | null, unknown][] | null;

@@ -3,6 +3,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { activityIdFor } from '../../pipelines/index.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
 import { liveKeys } from '../common/live-keys.js';
 import { createLogger } from '../common/logger.js';
@@ -38,6 +39,7 @@ describe('worker end to end', () => {
 
   test('samples land in ClickHouse, Redis and S3; an end message yields one activity', async () => {
     const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
+    const liveId = activityIdFor(ids.userId, ids.sessionId);
     const { samples } = generateSession({ sport: 'running', seed: 7, durationS: 600 });
     const recs: Outbound[] = [{ name: 'SessionControl', value: controlOf(ids, 'start', samples[0]!.ts) }];
     for (let i = 0; i < samples.length; i += 30) {
@@ -45,7 +47,7 @@ describe('worker end to end', () => {
     }
     const sub = new Redis('redis://127.0.0.1:6379');
     const messages: string[] = [];
-    await sub.subscribe(liveKeys.sessionChannel(ids.sessionId));
+    await sub.subscribe(liveKeys.sessionChannel(liveId));
     sub.on('message', (_c, m) => messages.push(m));
     await produce(iso, recs);
 
@@ -58,12 +60,12 @@ describe('worker end to end', () => {
       return Number(r?.n) === samples.length;
     });
     const live = await waitFor(async () => {
-      const h = await redis.hgetall(liveKeys.hash(ids.sessionId));
+      const h = await redis.hgetall(liveKeys.hash(liveId));
       return Number(h.samples) === samples.length ? h : null;
     });
     expect(live.userId).toBe(ids.userId);
     expect(Number(live.distanceM)).toBeGreaterThan(500);
-    expect(await redis.ttl(liveKeys.hash(ids.sessionId))).toBeGreaterThan(3000);
+    expect(await redis.ttl(liveKeys.hash(liveId))).toBeGreaterThan(3000);
     expect(messages.length).toBeGreaterThan(0);
 
     await produce(iso, [{ name: 'SessionControl', value: controlOf(ids, 'end', samples.at(-1)!.ts) }]);
@@ -85,10 +87,11 @@ describe('worker end to end', () => {
     );
     expect(Number(cleaned[0]!.c)).toBe(samples.length);
     const ended = await waitFor(async () => {
-      const h = await redis.hgetall(liveKeys.hash(ids.sessionId));
+      const h = await redis.hgetall(liveKeys.hash(liveId));
       return h.status === 'ended' ? h : null;
     });
     expect(ended.status).toBe('ended');
+    expect(ended.activityId).toBe(a.activity_id);
 
     // S3: objects + manifests under the test's prefix, holding every record exactly once
     const s3 = createS3(iso.config);

@@ -8,7 +8,7 @@ import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
 import { ProblemSchema } from './shared.js';
 
-const STRING_FIELDS = new Set(['userId', 'deviceId', 'sessionId', 'sport', 'status']);
+const STRING_FIELDS = new Set(['activityId', 'userId', 'deviceId', 'sessionId', 'sport', 'status']);
 
 /** The worker stores numbers as decimal strings and null as ''. */
 export function parseLiveHash(h: Record<string, string>): Record<string, string | number | null> {
@@ -20,9 +20,19 @@ export function parseLiveHash(h: Record<string, string>): Record<string, string 
   return out;
 }
 
+/** A live session's id: the id of the activity it becomes (UUIDv5 of user id + client session id). */
+const ActivityId = Type.String({
+  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+  description:
+    "The live session's id, which is also the id of the activity it becomes (GET /v1/activities/{activityId})",
+});
+
 const LiveSnapshot = Type.Object(
   {
-    sessionId: Type.String(),
+    activityId: ActivityId,
+    sessionId: Type.String({
+      description: "The device's client session id; not unique across devices, so never an id to open",
+    }),
     userId: Type.String(),
     sport: Type.String(),
     status: Type.String(),
@@ -46,8 +56,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   const hub = new LiveHub(deps.redisSub());
   app.addHook('onClose', async () => hub.close());
 
-  const snapshot = async (sessionId: string) => {
-    const h = await deps.redis.hgetall(liveKeys.hash(sessionId));
+  const snapshot = async (activityId: string) => {
+    const h = await deps.redis.hgetall(liveKeys.hash(activityId));
     // The worker writes every LiveSnapshot field; the hash is typed by that contract.
     return Object.keys(h).length === 0 ? null : (parseLiveHash(h) as unknown as Static<typeof LiveSnapshot>);
   };
@@ -92,18 +102,18 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   };
 
   app.get(
-    '/v1/live/sessions/:sessionId',
+    '/v1/live/sessions/:activityId',
     {
       schema: {
         tags: ['live'],
         summary: 'Latest live state of a session in progress (or ended within the last hour)',
-        params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        params: Type.Object({ activityId: ActivityId }),
         response: { 200: LiveSnapshot, 404: ProblemSchema },
       },
     },
     async (req) => {
-      const s = await snapshot(req.params.sessionId);
-      if (!s) throw new ApiError('not_found', `no live session ${req.params.sessionId}`);
+      const s = await snapshot(req.params.activityId);
+      if (!s) throw new ApiError('not_found', `no live session ${req.params.activityId}`);
       return s;
     },
   );
@@ -113,7 +123,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     {
       schema: {
         tags: ['live'],
-        summary: "An athlete's sessions in progress with their latest state",
+        summary:
+          "An athlete's sessions in progress with their latest state; each item's activityId is the id to open",
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 200: Type.Object({ items: Type.Array(LiveSnapshot) }) },
       },
@@ -122,19 +133,19 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   );
 
   app.get(
-    '/v1/live/sessions/:sessionId/stream',
+    '/v1/live/sessions/:activityId/stream',
     {
       schema: {
         tags: ['live'],
         summary:
           'Server-sent events (event: snapshot) with the live state of one session, about every second',
-        params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        params: Type.Object({ activityId: ActivityId }),
       },
     },
     async (req, reply) => {
-      const { sessionId } = req.params;
-      await stream(req, reply, liveKeys.sessionChannel(sessionId), async () => {
-        const s = await snapshot(sessionId);
+      const { activityId } = req.params;
+      await stream(req, reply, liveKeys.sessionChannel(activityId), async () => {
+        const s = await snapshot(activityId);
         return s ? [s] : [];
       });
     },
