@@ -19,6 +19,7 @@ import {
   type Outbound,
   produce,
   rid,
+  rows,
   waitFor,
 } from './testkit.js';
 
@@ -209,5 +210,50 @@ describe('live sessions', () => {
       expect([e.activityId, e.userId]).toEqual([idB, b.userId]);
       if (e.lat !== null) expect(Math.abs((e.lat as number) - 52.5)).toBeLessThan(1);
     }
+  });
+
+  test('samples that arrive after the end do not bring the session back to life', async () => {
+    const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
+    const id = activityIdFor(ids.userId, ids.sessionId);
+    const { samples } = generateSession({ sport: 'running', seed: 13, durationS: 180 });
+    const cut = samples.length - 40;
+    const recs: Outbound[] = [{ name: 'SessionControl', value: controlOf(ids, 'start', samples[0]!.ts) }];
+    for (let i = 0; i < cut; i += 20) {
+      recs.push({ name: 'TelemetryBatch', value: batchOf(ids, samples.slice(i, Math.min(i + 20, cut))) });
+    }
+    // The end overtook the last 40 samples (as a bridge's shared subscription may reorder them).
+    recs.push({ name: 'SessionControl', value: controlOf(ids, 'end', samples.at(-1)!.ts) });
+    await produce(iso, recs);
+    const ended = await waitFor(async () => {
+      const h = await redis.hgetall(liveKeys.hash(id));
+      return h.status === 'ended' ? h : null;
+    });
+    expect(Number(ended.samples)).toBe(cut);
+
+    const stream = await sse(`/v1/live/users/${ids.userId}/stream`);
+    await waitFor(
+      async () => stream.events.length > 0 || (await redis.zcard(liveKeys.active(ids.userId))) === 0,
+    );
+    const before = stream.events.length;
+    await produce(iso, [
+      { name: 'TelemetryBatch', value: batchOf(ids, samples.slice(cut, cut + 20)) },
+      { name: 'TelemetryBatch', value: batchOf(ids, samples.slice(cut + 20)) },
+    ]);
+    // The late samples are stored (the activity is finalised again with all of them) ...
+    await waitFor(async () => {
+      const r = await rows<{ n: number }>(
+        iso.ch,
+        `SELECT sample_count AS n FROM ${iso.database}.activities_v WHERE activity_id = '${id}' ORDER BY version DESC LIMIT 1`,
+      );
+      return Number(r[0]?.n) === samples.length;
+    }, 60_000);
+    // ... after the worker flushed them, and the live view still shows the ended session, off the active list.
+    await new Promise((r) => setTimeout(r, 1000));
+    await stream.close();
+    expect(await redis.hgetall(liveKeys.hash(id))).toEqual(ended);
+    expect(await redis.zrange(liveKeys.active(ids.userId), 0, -1)).toEqual([]);
+    const list = await api.inject({ method: 'GET', url: `/v1/live/users/${ids.userId}/sessions` });
+    expect(list.json().items).toEqual([]);
+    expect(stream.events.slice(before)).toEqual([]);
   });
 });

@@ -181,7 +181,14 @@ function liveContract(name: string, make: () => Promise<{ store: LiveStore; redi
       expect(await redis.zrange(liveKeys.active(s.userId), 0, -1)).toEqual([s.activityId]);
       await store.publish([{ ...s, status: 'ended', ts: 2000 }]);
       expect(await redis.zrange(liveKeys.active(s.userId), 0, -1)).toEqual([]);
-      expect((await redis.hgetall(liveKeys.hash(s.activityId))).status).toBe('ended');
+      const ended = await redis.hgetall(liveKeys.hash(s.activityId));
+      expect(ended.status).toBe('ended');
+      // Once ended, the session stays ended while its hash lives: late samples (a fresh tracker entry
+      // holding only them) and a repeated end change nothing and publish nothing.
+      await store.publish([{ ...s, ts: 2500, samples: 1, distanceM: 0 }]);
+      await store.publish([{ ...s, status: 'ended', ts: 2600, samples: 1, distanceM: 0 }]);
+      expect(await redis.hgetall(liveKeys.hash(s.activityId))).toEqual(ended);
+      expect(await redis.zrange(liveKeys.active(s.userId), 0, -1)).toEqual([]);
       await new Promise((r) => setTimeout(r, 200));
       expect(got.length).toBe(6);
       sub.disconnect();
