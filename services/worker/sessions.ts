@@ -49,7 +49,7 @@ interface OpenSession {
 }
 
 /**
- * Sessions per finalisation round trip (read, publish, insert), rounds one after another. One
+ * Sessions per finalisation round trip (read, insert, publish), rounds one after another. One
  * round per flush as a rule: concurrent rounds each run their own FINAL read over the same parts,
  * which measured twice the ClickHouse CPU per sample (bench/worker-throughput.ts, 300k samples:
  * 4 concurrent chunks 22–29 ms, one 10–12 ms per 1k samples) and no faster on 2 cores.
@@ -76,15 +76,19 @@ export interface FinaliseFailure {
  * sets as ClickHouse holds them — read back, or, when this process provably wrote all of it
  * itself, taken from an in-memory image of exactly those rows (session-images.ts; the same values
  * in the same order, so the same result). It recomputes the activity with pipelines, derives the
- * version from that data (activity-version.ts), publishes ActivityCreated (first version) or
- * ActivityUpdated (a higher one), then writes cleaned samples and the activity row. A crash
+ * version from that data (activity-version.ts), writes cleaned samples and the activity row, and
+ * only after ClickHouse acknowledged them publishes ActivityCreated (first version) or
+ * ActivityUpdated (a higher one), so an event never announces a row that is not stored. A crash
  * anywhere in between re-does the same computation with the same result (after a restart the
- * session is read back); an event may be published twice (consumers keep the highest version),
- * never zero times.
+ * session is read back); a stored version that this process has not seen announced is announced
+ * again, so an event may be published twice (consumers dedupe on activityId + version), never
+ * zero times.
  */
 export class Sessions {
   private readonly open = new Map<string, OpenSession>();
+  /** stored activity version per session (announced, unless also in `unannounced`) */
   private readonly versions = new Map<string, number>();
+  private readonly unannounced = new Map<string, number>();
   private owned = new Set<number>();
   private recoverPending = false;
   private readonly now: () => number;
@@ -148,13 +152,22 @@ export class Sessions {
     for (const [k, f] of fresh) this.images.open(k, f.partition, f.userId, !known.has(k));
   }
 
-  private remember(k: string, version: number): void {
+  /**
+   * `firstVersion`: the version was learnt from ClickHouse, not announced by this process (its
+   * lowest stored version, which tells a re-announcement Created from Updated).
+   */
+  private remember(k: string, version: number, firstVersion?: number): void {
     this.versions.delete(k);
     this.versions.set(k, version);
+    if (firstVersion === undefined) this.unannounced.delete(k);
+    else this.unannounced.set(k, firstVersion);
     const max = this.opts.cacheSize ?? 100_000;
     if (this.versions.size > max) {
       const oldest = this.versions.keys().next().value;
-      if (oldest !== undefined) this.versions.delete(oldest);
+      if (oldest !== undefined) {
+        this.versions.delete(oldest);
+        this.unannounced.delete(oldest);
+      }
     }
   }
 
@@ -185,7 +198,7 @@ export class Sessions {
       .filter(([k]) => !this.open.has(k) && !this.versions.has(k))
       .map(([, t]) => t.ref);
     const stored = await this.store.activityVersions(unknown);
-    for (const [k, a] of stored) this.remember(k, a.version);
+    for (const [k, a] of stored) this.remember(k, a.version, a.firstVersion);
     const absent = new Set(
       unknown.map((r) => sessionKey(r.deviceId, r.sessionId)).filter((k) => !stored.has(k)),
     );
@@ -238,7 +251,7 @@ export class Sessions {
 
   /**
    * Finalises many sessions with a constant number of round trips: one read of their durable
-   * input, one look-up of unknown stored versions, one Kafka send, one insert per table.
+   * input, one look-up of unknown stored versions, one insert per table, then one Kafka send.
    * `knownAbsent`: sessions the caller just learnt have no activity yet. `profiles`: the athletes'
    * profiles by user id, when the caller already looked them up (else one look-up here).
    */
@@ -287,10 +300,9 @@ export class Sessions {
     });
     const looked = await this.store.activityVersions(unknown);
     const outcomes: FinaliseOutcome[] = [];
-    const events: ActivityEvent[] = [];
-    const writes: ActivityWrite[] = [];
-    const done = new Map<string, number>();
-    const outcomeAt = new Map<ActivityWrite, number>();
+    // per session to announce: its event, and the rows to store first (none: stored already)
+    const pending: { k: string; version: number; event: ActivityEvent; write?: ActivityWrite; at: number }[] =
+      [];
     const failures: FinaliseFailure[] = [];
     for (const ref of refs) {
       const k = sessionKey(ref.deviceId, ref.sessionId);
@@ -334,24 +346,36 @@ export class Sessions {
         stored.samples.length + stored.controls.length + stored.sets.length,
         s.algorithmVersion,
       );
-      const previous = this.versions.get(k) ?? looked.get(k)?.version;
-      if (previous !== undefined && previous >= version) {
-        this.remember(k, previous);
+      const known = this.versions.get(k);
+      const found = known === undefined ? looked.get(k) : undefined;
+      const previous = known ?? found?.version;
+      // defined: `previous` is stored, but this process never saw its event acknowledged
+      const first = known !== undefined ? this.unannounced.get(k) : found?.firstVersion;
+      if (previous !== undefined && (previous > version || (previous === version && first === undefined))) {
+        this.remember(k, previous, first);
         outcomes.push('unchanged');
         continue;
       }
-      events.push(eventFor(s, version, previous, reason, this.now()));
+      const at = outcomes.length;
+      if (previous === version) {
+        // Stored by a round whose events may not have gone out (a crash or a Kafka failure after
+        // the insert): announce it again; consumers dedupe on (activityId, version).
+        const earlier = first! < version ? first : undefined;
+        pending.push({ k, version, event: eventFor(s, version, earlier, reason, this.now()), at });
+        outcomes.push(earlier === undefined ? 'created' : 'updated');
+        continue;
+      }
       const write = { ref, version, summary: s, clean: result.samples, input: stored.samples };
-      writes.push(write);
-      done.set(k, version);
-      outcomeAt.set(write, outcomes.length);
+      pending.push({ k, version, event: eventFor(s, version, previous, reason, this.now()), write, at });
       outcomes.push(previous === undefined ? 'created' : 'updated');
     }
-    // event first, then the rows: a crash in between re-does both (an event may repeat, never go missing)
-    if (events.length > 0) await this.publisher.publishActivities(events);
+    // Rows first, then the events of exactly the sessions whose rows ClickHouse acknowledged: an
+    // event never announces a row that is not stored. A crash (or a failed send) after the insert
+    // re-does the round (the offsets are committed only after the send): the rows are idempotent,
+    // and a stored version this process has not announced is announced again (above).
+    const writes = pending.flatMap((p) => (p.write ? [p.write] : []));
     const refused = writes.length > 0 ? await this.writeIsolating(writes) : new Map<ActivityWrite, string>();
     for (const [w, error] of refused) {
-      const k = sessionKey(w.ref.deviceId, w.ref.sessionId);
       const n = w.input.length;
       failures.push({
         ref: w.ref,
@@ -360,10 +384,12 @@ export class Sessions {
         samples: n,
         error,
       });
-      outcomes[outcomeAt.get(w)!] = 'failed';
-      done.delete(k);
     }
-    for (const [k, v] of done) this.remember(k, v);
+    const announce = pending.filter((p) => !(p.write && refused.has(p.write)));
+    for (const p of pending) if (p.write && refused.has(p.write)) outcomes[p.at] = 'failed';
+    const events = announce.map((p) => p.event);
+    if (events.length > 0) await this.publisher.publishActivities(events);
+    for (const p of announce) this.remember(p.k, p.version);
     if (failures.length > 0) {
       this.logger.error(
         { sessions: failures.map((f) => `${f.ref.deviceId}/${f.ref.sessionId}: ${f.error}`) },
@@ -385,8 +411,7 @@ export class Sessions {
   /**
    * Writes activities; when ClickHouse refuses the write for good (SinkRejectedError), in halves
    * until the refused sessions stand alone. Returns those with the server's message (their events
-   * were published already: an event whose rows are missing, which the DLQ record explains). An
-   * unavailable ClickHouse throws: the caller retries the whole round.
+   * are not published). An unavailable ClickHouse throws: the caller retries the whole round.
    */
   private async writeIsolating(writes: readonly ActivityWrite[]): Promise<Map<ActivityWrite, string>> {
     const refused = new Map<ActivityWrite, string>();

@@ -28,6 +28,11 @@ export interface StoredActivity {
   deviceId: string;
   sessionId: string;
   version: number;
+  /**
+   * Lowest version still stored (non-FINAL; merges drop older versions, so this may equal
+   * `version` even when earlier versions existed): tells a re-announced event Created from Updated.
+   */
+  firstVersion: number;
   day: string;
 }
 
@@ -343,7 +348,7 @@ export class ClickHouseStore implements Sink {
     const users = [...new Set(refs.map((r) => r.userId))];
     const rows = await this.select<Record<string, unknown>>(
       'read activity versions',
-      `SELECT device_id, session_id, max(version) AS v, argMax(day, version) AS d
+      `SELECT device_id, session_id, max(version) AS v, min(version) AS f, argMax(day, version) AS d
        FROM ${this.t('activities')}
        WHERE user_id IN (${users.map(str).join(', ')})
          AND (device_id, session_id) IN ${tuples(refs.map((r) => [r.deviceId, r.sessionId]))}
@@ -352,7 +357,13 @@ export class ClickHouseStore implements Sink {
     for (const r of rows) {
       const deviceId = String(r.device_id);
       const sessionId = String(r.session_id);
-      out.set(sessionKey(deviceId, sessionId), { deviceId, sessionId, version: num(r.v), day: String(r.d) });
+      out.set(sessionKey(deviceId, sessionId), {
+        deviceId,
+        sessionId,
+        version: num(r.v),
+        firstVersion: num(r.f),
+        day: String(r.d),
+      });
     }
     return out;
   }
