@@ -59,6 +59,30 @@ async function dlqRecords(iso: Isolated): Promise<DlqSeen[]> {
   return got;
 }
 
+/** Every event on the test's activities topic (reads up to the high watermark). */
+async function activityEvents(iso: Isolated): Promise<{ name: string; sessionId: string }[]> {
+  const admin = iso.kafka.admin();
+  await admin.connect();
+  const [o] = await admin.fetchTopicOffsets(iso.activities);
+  await admin.disconnect();
+  const high = Number(o!.high);
+  if (high === 0) return [];
+  const decoder = new ConfluentDecoder(new SchemaRegistry({ host: iso.config.SCHEMA_REGISTRY_URL }));
+  const consumer = iso.kafka.consumer({ groupId: `wtest-events-${rid()}` });
+  const got: { name: string; sessionId: string }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [iso.activities], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const d = await decoder.decode(message.value!);
+      got.push({ name: d.name, sessionId: (d.value as { sessionId: string }).sessionId });
+    },
+  });
+  await waitFor(async () => got.length >= high);
+  await consumer.disconnect();
+  return got;
+}
+
 /** The worker group's committed offsets have reached the end of the topic. */
 async function lagIsZero(iso: Isolated): Promise<boolean> {
   const admin = iso.kafka.admin();
@@ -309,5 +333,7 @@ describe('sessions whose activity computation throws', () => {
     expect(dlq[0]!.source).toBe(`finalise:${bad.deviceId}/${bad.sessionId}`);
     expect(dlq[0]!.message).toContain('Code: 395');
     expect(running.sessions.stats).toMatchObject({ created: 1, failed: 1 });
+    // the refused session's activity was never announced; the stored one was, once
+    expect(await activityEvents(iso)).toEqual([{ name: 'ActivityCreated', sessionId: good.sessionId }]);
   }, 120_000);
 });
