@@ -82,6 +82,9 @@ export async function replay(
       timeoutMs: Number.MAX_SAFE_INTEGER,
       algorithmVersion: opts.algorithmVersion,
       athletes: deps.athletes,
+      // with a publisher (--publish), stored versions are announced again: an interrupted
+      // replay's re-run publishes what the interrupted one stored but never sent
+      reannounce: deps.publisher !== undefined,
     },
     deps.logger,
   );

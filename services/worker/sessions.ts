@@ -40,6 +40,12 @@ export interface SessionsOptions {
    * default) reads every session back from ClickHouse at finalisation.
    */
   imageBytes?: number;
+  /**
+   * Announce again an activity version that ClickHouse holds but this process has not seen
+   * announced (it may have been stored by a round whose send never happened). Default true; replay
+   * without `--publish` turns it off, since it has nowhere to announce.
+   */
+  reannounce?: boolean;
 }
 
 interface OpenSession {
@@ -350,7 +356,12 @@ export class Sessions {
       const found = known === undefined ? looked.get(k) : undefined;
       const previous = known ?? found?.version;
       // defined: `previous` is stored, but this process never saw its event acknowledged
-      const first = known !== undefined ? this.unannounced.get(k) : found?.firstVersion;
+      const first =
+        this.opts.reannounce === false
+          ? undefined
+          : known !== undefined
+            ? this.unannounced.get(k)
+            : found?.firstVersion;
       if (previous !== undefined && (previous > version || (previous === version && first === undefined))) {
         this.remember(k, previous, first);
         outcomes.push('unchanged');
