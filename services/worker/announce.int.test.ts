@@ -124,14 +124,19 @@ describe('activity events follow the stored rows', () => {
     );
   }, 120_000);
 
-  test('a worker killed after the rows were written but before the event was sent publishes it on re-delivery', async () => {
-    iso = await isolate({ partitions: 1 });
-    // activities.v1 of the first worker does not exist yet: its send fails after the insert, so
-    // it keeps retrying the round with the rows stored and the offsets uncommitted; then it dies.
+  /**
+   * The first worker's activities topic does not exist yet: its send fails after the insert, so it
+   * keeps retrying the round with the rows stored (and, for an end message, the offsets
+   * uncommitted); it is killed, the topic is created, and a new worker must publish the event.
+   */
+  async function killedBetweenInsertAndSend(end: boolean): Promise<void> {
+    const timeout = { WORKER_SESSION_TIMEOUT_S: '2', WORKER_SWEEP_INTERVAL_MS: '300' };
+    iso = await isolate({ partitions: 1, env: timeout });
     const events = `wtest.activities.late.${rid()}`;
     extraTopics.push(events);
     const env = {
       ...process.env,
+      ...timeout,
       TOPIC_SAMPLES: iso.topic,
       TOPIC_ACTIVITIES: events,
       TOPIC_DLQ: iso.dlq,
@@ -147,7 +152,7 @@ describe('activity events follow the stored rows', () => {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const s = session(9);
-    await produce(iso, recordsOf(s.ids, s.samples, true));
+    await produce(iso, recordsOf(s.ids, s.samples, end));
     const stored = await waitFor(async () => {
       const r = await rows<{ version: number }>(
         iso!.ch,
@@ -180,5 +185,13 @@ describe('activity events follow the stored rows', () => {
     expect(e).toMatchObject({ name: 'ActivityCreated', sessionId: s.ids.sessionId, version: stored });
     expect(e.storedVersion).toBe(stored);
     expect(w.sessions.stats.created).toBe(1);
+  }
+
+  test('a worker killed after the rows were written but before the event was sent publishes it on re-delivery', async () => {
+    await killedBetweenInsertAndSend(true);
+  }, 120_000);
+
+  test('the same for a session finalised by the inactivity timeout (nothing to re-deliver): recovered after the restart', async () => {
+    await killedBetweenInsertAndSend(false);
   }, 120_000);
 });

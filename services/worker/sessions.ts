@@ -307,8 +307,14 @@ export class Sessions {
     const looked = await this.store.activityVersions(unknown);
     const outcomes: FinaliseOutcome[] = [];
     // per session to announce: its event, and the rows to store first (none: stored already)
-    const pending: { k: string; version: number; event: ActivityEvent; write?: ActivityWrite; at: number }[] =
-      [];
+    const pending: {
+      k: string;
+      ref: SessionRef;
+      version: number;
+      event: ActivityEvent;
+      write?: ActivityWrite;
+      at: number;
+    }[] = [];
     const failures: FinaliseFailure[] = [];
     for (const ref of refs) {
       const k = sessionKey(ref.deviceId, ref.sessionId);
@@ -372,12 +378,12 @@ export class Sessions {
         // Stored by a round whose events may not have gone out (a crash or a Kafka failure after
         // the insert): announce it again; consumers dedupe on (activityId, version).
         const earlier = first! < version ? first : undefined;
-        pending.push({ k, version, event: eventFor(s, version, earlier, reason, this.now()), at });
+        pending.push({ k, ref, version, event: eventFor(s, version, earlier, reason, this.now()), at });
         outcomes.push(earlier === undefined ? 'created' : 'updated');
         continue;
       }
       const write = { ref, version, summary: s, clean: result.samples, input: stored.samples };
-      pending.push({ k, version, event: eventFor(s, version, previous, reason, this.now()), write, at });
+      pending.push({ k, ref, version, event: eventFor(s, version, previous, reason, this.now()), write, at });
       outcomes.push(previous === undefined ? 'created' : 'updated');
     }
     // Rows first, then the events of exactly the sessions whose rows ClickHouse acknowledged: an
@@ -400,6 +406,10 @@ export class Sessions {
     for (const p of pending) if (p.write && refused.has(p.write)) outcomes[p.at] = 'failed';
     const events = announce.map((p) => p.event);
     if (events.length > 0) await this.publisher.publishActivities(events);
+    // a session stored but never marked here is recovered and announced after a restart (unfinalisedSessions)
+    if (announce.length > 0) {
+      await this.store.writeAnnouncements(announce.map((p) => ({ ref: p.ref, version: p.version })));
+    }
     for (const p of announce) this.remember(p.k, p.version);
     if (failures.length > 0) {
       this.logger.error(

@@ -392,7 +392,23 @@ export class ClickHouseStore implements Sink {
     );
   }
 
-  /** Sessions carried by these partitions that have no activity yet (to finalise after a timeout). */
+  /** Records that Kafka acknowledged the events of these activity versions. */
+  async writeAnnouncements(items: readonly { ref: SessionRef; version: number }[]): Promise<void> {
+    await this.insert(
+      'activity_announcements',
+      items.map((it) => ({
+        user_id: it.ref.userId,
+        device_id: it.ref.deviceId,
+        session_id: it.ref.sessionId,
+        version: it.version,
+      })),
+    );
+  }
+
+  /**
+   * Sessions carried by these partitions that have no announced activity yet (to finalise after a
+   * timeout): never finalised, or stored by a round that was cut before its events were sent.
+   */
   async unfinalisedSessions(partitions: readonly number[]): Promise<(SessionRef & { partition: number })[]> {
     if (partitions.length === 0) return [];
     const rows = await this.select<Record<string, unknown>>(
@@ -400,7 +416,7 @@ export class ClickHouseStore implements Sink {
       `SELECT user_id, device_id, session_id, sport, kafka_partition
        FROM ${this.t('sessions')} FINAL
        WHERE kafka_partition IN (${partitions.map(int).join(', ')})
-         AND (device_id, session_id) NOT IN (SELECT device_id, session_id FROM ${this.t('activities')})`,
+         AND (device_id, session_id) NOT IN (SELECT device_id, session_id FROM ${this.t('activity_announcements')})`,
     );
     return rows.map((r) => ({
       userId: String(r.user_id),
