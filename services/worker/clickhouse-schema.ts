@@ -7,6 +7,9 @@ import { ident } from '../common/clickhouse-sql.js';
  * The worker's ClickHouse DDL lives in infra/clickhouse/migrations/*_worker_*.sql, written against
  * the `fitstream` database that infra/clickhouse/migrate.ts applies. Tests, benches and `replay
  * --database` need the same tables in a database of their own: this re-targets the statements.
+ * Only the DDL: a migration's data statements (e.g. 0011's back-fill of activity_announcements)
+ * belong to the one-time run that infra/clickhouse/migrate.ts records; re-applied here on every
+ * start they would, for instance, mark a stored-but-never-announced activity as announced.
  */
 export const WORKER_MIGRATIONS_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -21,7 +24,7 @@ export interface CommandClient {
   command(params: { query: string }): Promise<unknown>;
 }
 
-/** Statements of the worker's migration files with `fitstream.` re-pointed at `database`. */
+/** DDL statements of the worker's migration files with `fitstream.` re-pointed at `database`. */
 export function workerSchemaStatements(database: string): string[] {
   const db = ident(database);
   const files = readdirSync(WORKER_MIGRATIONS_DIR)
@@ -36,7 +39,7 @@ export function workerSchemaStatements(database: string): string[] {
       .join('\n');
     for (const stmt of body.split(/;\s*$/m)) {
       const s = stmt.trim();
-      if (s) out.push(s.replace(/\bfitstream\./g, `${db}.`));
+      if (s && !/^INSERT\b/i.test(s)) out.push(s.replace(/\bfitstream\./g, `${db}.`));
     }
   }
   return out;
