@@ -38,3 +38,43 @@ test('worker-throughput bench, smoke size', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 }, 180_000);
+
+// --workers 2: two worker processes in one consumer group drain the topic; same correctness checks,
+// and the CPU is summed over both processes.
+test('worker-throughput bench, smoke size, two worker processes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'worker-bench-'));
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/worker-throughput.ts',
+        '--samples',
+        '20000',
+        '--session-s',
+        '600',
+        '--partitions',
+        '4',
+        '--workers',
+        '2',
+        '--out',
+        join(dir, 'r'),
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'], timeout: 170_000 },
+    );
+    const r = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
+    expect(r.config.workers).toBe(2);
+    expect(r.drain.workerProcesses).toHaveLength(2);
+    expect(r.drain.sampleRows).toBe(r.drain.samples);
+    expect(r.drain.cleanedRows).toBe(r.drain.samples);
+    expect(r.drain.activitiesWritten).toBe(r.drain.sessions);
+    expect(r.drain.finaliseInputs.memory + r.drain.finaliseInputs.clickhouse).toBeGreaterThanOrEqual(
+      r.drain.sessions,
+    );
+    expect(r.drain.workerCpuMsPer1kSamples).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, 'r.md'), 'utf8')).toContain('summed over 2 worker processes');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 180_000);

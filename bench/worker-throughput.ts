@@ -1,7 +1,7 @@
 // Worker throughput: Kafka -> decode -> ClickHouse + S3 archive + Redis live + finalisation.
 //
 //   npx tsx bench/worker-throughput.ts [--samples 1000000] [--session-s 1800] [--partitions 12]
-//                                      [--rate 0] [--out bench/results/worker-throughput]
+//                                      [--rate 0] [--workers 1] [--out bench/results/worker-throughput]
 //
 // Phase 1 (drain): pre-fills a private topic with --samples synthetic samples (bench/synth, in
 // TelemetryBatch records of 10–60 samples, start + end per session), then starts the worker and
@@ -10,12 +10,18 @@
 // Phase 2 (lag, when --rate > 0): produces at --rate samples/s for --lag-s seconds while the
 // worker runs and reports the end-to-end lag (Kafka timestamp → all sinks acked), p50/p99/max.
 // Private topic, consumer group, ClickHouse database and S3 prefix; dropped at the end.
+// --workers N (N > 1, or --spawn for N = 1): the drain runs N worker processes (this file forked
+// with --child: the same startWorker and config, one consumer group) instead of the in-process
+// worker; worker CPU is the sum of the children's utime + stime from /proc, from just before they
+// start their workers (modules loaded) to the last commit. No lag phase with child processes.
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../services/common/logger.js';
-import { startWorker } from '../services/worker/app.js';
+import { type RunningWorker, startWorker } from '../services/worker/app.js';
 import { computeActivity } from '../services/worker/compute.js';
+import type { WorkerConfig } from '../services/worker/config.js';
 import { isolate, type Outbound, rows } from '../services/worker/testkit.js';
 import type { FlushStats } from '../services/worker/worker.js';
 import { generateSession } from './synth/index.js';
@@ -31,21 +37,131 @@ const { values } = parseArgs({
     // WORKER_FINALISE_MEMORY_MB: 0 reads every session back from ClickHouse at finalisation
     'image-mb': { type: 'string', default: '256' },
     out: { type: 'string', default: 'bench/results/worker-throughput' },
+    // worker processes in the consumer group (> 1: child processes, see the header)
+    workers: { type: 'string', default: '1' },
+    // child processes even for --workers 1 (to compare like with like)
+    spawn: { type: 'boolean', default: false },
+    // internal: this process is one of the bench's worker processes
+    child: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.samples);
 const SESSION_S = Number(values['session-s']);
 const RATE = Number(values.rate);
+const WORKERS = Number(values.workers);
+const SPAWN = WORKERS > 1 || values.spawn;
+if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error('--workers must be an integer >= 1');
+if (SPAWN && RATE > 0 && !values.child)
+  throw new Error('--rate is only supported with the in-process worker');
 
-function procCpuMs(pidFile: string): number | null {
+type Msg = { type: string; [k: string]: unknown };
+/** Messages by type, in arrival order; `next(type)` waits for the first one not yet taken. */
+function mailbox(subscribe: (cb: (m: Msg) => void) => void) {
+  const got: Msg[] = [];
+  const waiting: { type: string; resolve: (m: Msg) => void }[] = [];
+  subscribe((m) => {
+    const i = waiting.findIndex((x) => x.type === m.type);
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);
+    else got.push(m);
+  });
+  return (type: string): Promise<Msg> => {
+    const i = got.findIndex((m) => m.type === type);
+    if (i >= 0) return Promise.resolve(got.splice(i, 1)[0]!);
+    return new Promise((resolve) => waiting.push({ type, resolve }));
+  };
+}
+
+if (values.child) {
+  // one worker process of a --workers N run: ready → go (startWorker) → stats → close
+  const config = JSON.parse(process.env.FITSTREAM_BENCH_WORKER_CONFIG ?? '') as WorkerConfig;
+  const next = mailbox((cb) => process.on('message', (m) => cb(m as Msg)));
+  const send = (m: Msg) =>
+    new Promise<void>((res, rej) => process.send!(m, (err: Error | null) => (err ? rej(err) : res())));
+  await send({ type: 'ready' });
+  await next('go');
+  const flushes: FlushStats[] = [];
+  const w = await startWorker(config, computeActivity, createLogger('bench-worker', 'warn'), undefined, {
+    onFlushed: (s) => flushes.push(s),
+  });
+  await send({ type: 'started' });
+  await next('stats');
+  await send({
+    type: 'stats',
+    inputs: { ...w.sessions.inputs },
+    // wall clock (ms) of the first record consumed, comparable across processes; 0: none
+    firstRecordWallMs: w.source.firstRecordAt ? performance.timeOrigin + w.source.firstRecordAt : 0,
+    flushes,
+  });
+  await next('close');
+  await w.close();
+  await send({ type: 'closed' });
+  process.exit(0);
+}
+
+function pidCpuMs(pid: number | string): number | null {
   try {
-    const pid = readFileSync(pidFile, 'utf8').trim();
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
   } catch {
     return null;
   }
+}
+function procCpuMs(pidFile: string): number | null {
+  try {
+    return pidCpuMs(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return null;
+  }
+}
+
+interface Kid {
+  proc: ChildProcess;
+  next: (type: string) => Promise<Msg>;
+  exited: boolean;
+}
+/** Forks n worker processes and waits until each has loaded its modules. */
+async function spawnWorkers(n: number, config: WorkerConfig): Promise<Kid[]> {
+  const kids: Kid[] = [];
+  for (let i = 0; i < n; i++) {
+    const proc = fork(process.argv[1]!, ['--child'], {
+      env: { ...process.env, FITSTREAM_BENCH_WORKER_CONFIG: JSON.stringify(config) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const kid: Kid = { proc, next: mailbox((cb) => proc.on('message', (m) => cb(m as Msg))), exited: false };
+    proc.on('exit', () => {
+      kid.exited = true;
+    });
+    kids.push(kid);
+  }
+  // a child that dies while loading (e.g. a compile error) fails the run instead of hanging it
+  await Promise.all(
+    kids.map((k) =>
+      Promise.race([
+        k.next('ready'),
+        new Promise<never>((_, rej) =>
+          k.proc.once('exit', (code) =>
+            rej(new Error(`worker process exited (${code}) before it was ready`)),
+          ),
+        ),
+      ]),
+    ),
+  );
+  return kids;
+}
+async function closeWorkers(kids: Kid[]): Promise<void> {
+  await Promise.all(
+    kids.map(async (k) => {
+      if (k.exited) return;
+      k.proc.send({ type: 'close' });
+      const closed = await Promise.race([
+        k.next('closed').then(() => true),
+        // unref: a pending timer would keep this process alive after the run
+        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000).unref()),
+      ]);
+      if (!closed && !k.exited) k.proc.kill('SIGKILL');
+    }),
+  );
 }
 const serverCpu = () => ({
   clickhouse: procCpuMs('.data/run/clickhouse.pid'),
@@ -124,6 +240,7 @@ const iso = await isolate({
   },
 });
 const logger = createLogger('bench', 'warn');
+let kids: Kid[] = [];
 try {
   // ---- prefill
   const tag = iso.id;
@@ -149,13 +266,20 @@ try {
   // (for bench/worker-cpuprofile-top.ts --skip-ms: the profile starts with the process)
   console.error(`drain starts ${Math.round(performance.now())} ms after the process started`);
   const flushes: FlushStats[] = [];
+  if (SPAWN) kids = await spawnWorkers(WORKERS, iso.config);
   const load0 = os.loadavg()[0]!;
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpu();
+  const kid0 = kids.map((k) => pidCpuMs(k.proc.pid!));
   const start = performance.now();
-  const w = await startWorker(iso.config, computeActivity, logger, undefined, {
-    onFlushed: (s) => flushes.push(s),
-  });
+  let w: RunningWorker | null = null;
+  if (SPAWN) {
+    for (const k of kids) k.proc.send({ type: 'go' });
+  } else {
+    w = await startWorker(iso.config, computeActivity, logger, undefined, {
+      onFlushed: (s) => flushes.push(s),
+    });
+  }
   const admin = iso.kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(iso.topic);
@@ -169,20 +293,49 @@ try {
       doneAt = performance.now();
       break;
     }
+    if (kids.some((k) => k.exited)) throw new Error('a worker process exited during the drain');
     if (performance.now() - start > 30 * 60_000) throw new Error('drain did not finish in 30 min');
   }
   const cpu = process.cpuUsage(cpu0);
+  const kid1 = kids.map((k) => pidCpuMs(k.proc.pid!));
   const load1 = os.loadavg()[0]!;
   const srv1 = serverCpu();
   const drainS = (doneAt - start) / 1000;
+  let firstRecordAt = w?.source.firstRecordAt ?? 0;
+  const finaliseInputs = { memory: 0, clickhouse: 0, ...w?.sessions.inputs };
+  const workerProcesses: { cpuMs: number; flushes: number; memory: number; clickhouse: number }[] = [];
+  if (SPAWN) {
+    for (const k of kids) k.proc.send({ type: 'stats' });
+    const stats = await Promise.all(kids.map((k) => k.next('stats')));
+    const firsts = stats.map((s) => s.firstRecordWallMs as number).filter((t) => t > 0);
+    firstRecordAt = firsts.length ? Math.min(...firsts) - performance.timeOrigin : start;
+    stats.forEach((s, i) => {
+      const inputs = s.inputs as { memory: number; clickhouse: number };
+      finaliseInputs.memory += inputs.memory;
+      finaliseInputs.clickhouse += inputs.clickhouse;
+      flushes.push(...(s.flushes as FlushStats[]));
+      const c0 = kid0[i];
+      const c1 = kid1[i];
+      if (c0 == null || c1 == null) throw new Error('no /proc stat for a worker process');
+      workerProcesses.push({
+        cpuMs: c1 - c0,
+        flushes: (s.flushes as FlushStats[]).length,
+        memory: inputs.memory,
+        clickhouse: inputs.clickhouse,
+      });
+    });
+  }
   // from the first record consumed: without the consumer-group join and start-up
-  const flowS = (doneAt - w.source.firstRecordAt) / 1000;
+  const flowS = (doneAt - firstRecordAt) / 1000;
   const [acts] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.activities_v`);
   const [smp] = await rows<{ n: number; c: number }>(
     iso.ch,
     `SELECT count() AS n, sum(cleaned) AS c FROM ${iso.database}.samples_v`,
   );
-  const workerCpuMs = (cpu.user + cpu.system) / 1000;
+  // in-process: this process (the bench's own polling included); else the sum over the children
+  const workerCpuMs = SPAWN
+    ? workerProcesses.reduce((a, p) => a + p.cpuMs, 0)
+    : (cpu.user + cpu.system) / 1000;
   const perK = (ms: number | null, ms0: number | null) =>
     ms === null || ms0 === null ? null : Number((((ms - ms0) / built.samples) * 1000).toFixed(2));
   const drain = {
@@ -194,7 +347,8 @@ try {
     samplesPerS: Math.round(built.samples / drainS),
     startupS: Number((drainS - flowS).toFixed(2)),
     samplesPerSFromFirstRecord: Math.round(built.samples / flowS),
-    finaliseInputs: { ...w.sessions.inputs },
+    finaliseInputs,
+    ...(SPAWN ? { workerProcesses } : {}),
     workerCpuMsPer1kSamples: Number(((workerCpuMs / built.samples) * 1000).toFixed(2)),
     workerCpuCores: Number((workerCpuMs / 1000 / drainS).toFixed(2)),
     serverCpuMsPer1kSamples: {
@@ -275,7 +429,11 @@ try {
     console.error(JSON.stringify(lag));
   }
   await admin.disconnect();
-  await w.close();
+  await w?.close();
+  const closeStart = performance.now();
+  await closeWorkers(kids);
+  if (SPAWN)
+    console.error(`worker processes closed in ${((performance.now() - closeStart) / 1000).toFixed(1)} s`);
 
   const result = {
     at: new Date().toISOString(),
@@ -291,6 +449,7 @@ try {
       sessionS: SESSION_S,
       partitions: Number(values.partitions),
       batchRows: Number(values['batch-rows']),
+      ...(SPAWN ? { workers: WORKERS, workerProcessesSpawned: true } : {}),
     },
     drain,
     lag,
@@ -300,7 +459,7 @@ try {
     '# Worker throughput',
     '',
     `Run ${result.at} on ${result.machine.cores} cores (${result.machine.node}); everything (Kafka, ClickHouse 18.16, Redis, S3, worker) on the same box; 1-minute load average ${result.machine.loadAvg1m.join(' → ')} (other processes included).`,
-    `Command: \`npx tsx bench/worker-throughput.ts --samples ${N} --session-s ${SESSION_S} --partitions ${values.partitions}${RATE ? ` --rate ${RATE} --lag-s ${values['lag-s']}` : ''}\``,
+    `Command: \`npx tsx bench/worker-throughput.ts --samples ${N} --session-s ${SESSION_S} --partitions ${values.partitions}${RATE ? ` --rate ${RATE} --lag-s ${values['lag-s']}` : ''}${WORKERS > 1 ? ` --workers ${WORKERS}` : ''}${values.spawn ? ' --spawn' : ''}\``,
     '',
     '| measure | value |',
     '|---|---|',
@@ -309,7 +468,12 @@ try {
     `| **throughput, Kafka → all sinks + finalisation** | **${drain.samplesPerS} samples/s** |`,
     `| same, from the first record consumed (without ${drain.startupS} s of start-up and group join) | ${drain.samplesPerSFromFirstRecord} samples/s |`,
     `| finalisation input: in memory / read back from ClickHouse (sessions) | ${drain.finaliseInputs.memory} / ${drain.finaliseInputs.clickhouse} |`,
-    `| worker CPU per 1k samples | ${drain.workerCpuMsPer1kSamples} ms (${drain.workerCpuCores} cores busy) |`,
+    `| worker CPU per 1k samples${SPAWN ? `, summed over ${WORKERS} worker process${WORKERS > 1 ? 'es' : ''}` : ''} | ${drain.workerCpuMsPer1kSamples} ms (${drain.workerCpuCores} cores busy) |`,
+    ...(SPAWN
+      ? [
+          `| per worker process: CPU ms, flushes, finalised from memory / read back | ${workerProcesses.map((p) => `${Math.round(p.cpuMs)}, ${p.flushes}, ${p.memory} / ${p.clickhouse}`).join('; ')} |`,
+        ]
+      : []),
     `| ClickHouse CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.clickhouse ?? 'n/a'} ms |`,
     `| Kafka CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.kafka ?? 'n/a'} ms |`,
     `| flushes (p50 / p99 duration) | ${drain.flushes} (${drain.flushP50Ms} / ${drain.flushP99Ms} ms) |`,
@@ -324,5 +488,6 @@ try {
   writeFileSync(`${values.out}.md`, md);
   console.log(md);
 } finally {
+  for (const k of kids) if (!k.exited) k.proc.kill('SIGKILL');
   await iso.cleanup();
 }
