@@ -12,6 +12,7 @@
 // The bytes are kafkajs' own (kafkajs-produce.test.ts compares whole requests), and the broker checks each
 // batch's CRC32C, so a wrong byte is refused, not stored. Tied to kafkajs 2.2.x, like kafkajs-record.ts.
 import { createRequire } from 'node:module';
+import { byteLength, PRODUCE_V3_MODULE, putBytes, putVarint, varintSize } from './kafkajs-record.js';
 
 const require = createRequire(import.meta.url);
 
@@ -59,35 +60,6 @@ export interface KafkajsInternals {
 }
 
 const TRANSACTIONAL = 16;
-
-/** Zig-zag varint size of a non-negative int below 2^28, or of -1 (null length). */
-function varintSize(n: number): number {
-  const z = n >= 0 ? n * 2 : 1;
-  return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x200000 ? 3 : z < 0x10000000 ? 4 : 5;
-}
-
-function putVarint(buf: Buffer, at: number, n: number): number {
-  let z = n >= 0 ? n * 2 : 1;
-  while (z > 127) {
-    buf[at++] = (z & 127) | 128;
-    z >>>= 7;
-  }
-  buf[at++] = z;
-  return at;
-}
-
-function byteLength(v: Buffer | string | null | undefined): number {
-  if (v === null || v === undefined) return -1;
-  return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
-}
-
-function putBytes(buf: Buffer, at: number, v: Buffer | string | null | undefined, len: number): number {
-  at = putVarint(buf, at, len);
-  if (len <= 0) return at;
-  if (typeof v === 'string') buf.write(v, at, len, 'utf8');
-  else (v as Buffer).copy(buf, at);
-  return at + len;
-}
 
 function plain(m: Message): boolean {
   const { key, value, headers } = m;
@@ -214,7 +186,6 @@ export function kafkajsInternals(): KafkajsInternals {
   return { encoderPrototype: Encoder.prototype, longFromValue: (v) => Long.fromValue(v), crc32C };
 }
 
-const PRODUCE_V3_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 let installed: boolean | null = null;
 
 /**

@@ -31,16 +31,16 @@ type RecordEncoder = (args: RecordArgs) => EncoderLike;
 
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 const ENCODER_MODULE = 'kafkajs/src/protocol/encoder.js';
-const PRODUCE_V3_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+export const PRODUCE_V3_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 const SMALL = 0x20000000; // 2^29: zig-zag fits a 32-bit varint
 
 /** Bytes of the zig-zag varint of a small non-negative int, or of -1 (null length). */
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   const z = n >= 0 ? n * 2 : 1; // only -1 is negative here
   return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x200000 ? 3 : z < 0x10000000 ? 4 : 5;
 }
 
-function putVarint(buf: Buffer, at: number, n: number): number {
+export function putVarint(buf: Buffer, at: number, n: number): number {
   let z = n >= 0 ? n * 2 : 1;
   while (z > 127) {
     buf[at++] = (z & 127) | 128;
@@ -50,12 +50,17 @@ function putVarint(buf: Buffer, at: number, n: number): number {
   return at;
 }
 
-function byteLength(v: Buffer | string | null | undefined): number {
+export function byteLength(v: Buffer | string | null | undefined): number {
   if (v === null || v === undefined) return -1;
   return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
 }
 
-function putBytes(buf: Buffer, at: number, v: Buffer | string | null | undefined, len: number): number {
+export function putBytes(
+  buf: Buffer,
+  at: number,
+  v: Buffer | string | null | undefined,
+  len: number,
+): number {
   at = putVarint(buf, at, len);
   if (len <= 0) return at;
   if (typeof v === 'string') buf.write(v, at, len, 'utf8');
