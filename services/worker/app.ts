@@ -95,6 +95,7 @@ export async function startWorker(
     compute,
     {
       timeoutMs: c.WORKER_SESSION_TIMEOUT_S * 1000,
+      recoveryWindowMs: c.WORKER_RECOVERY_WINDOW_H * 3600 * 1000,
       athletes: new PgAthleteProfiles(pool, { ttlMs: c.WORKER_PROFILE_TTL_S * 1000 }),
       imageBytes: c.WORKER_FINALISE_MEMORY_MB * 1024 * 1024,
       deadLetter: (failures) => {

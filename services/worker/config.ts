@@ -35,6 +35,11 @@ export const workerEnv = {
   WORKER_BATCH_ROWS: positiveInt.default(50_000),
   /** a session with no new data for this long is finalised without an end message */
   WORKER_SESSION_TIMEOUT_S: positiveInt.default(600),
+  /**
+   * after a restart or rebalance, sessions that a flush carried within this many hours and that
+   * were never announced are recovered and finalised; older ones are not looked at
+   */
+  WORKER_RECOVERY_WINDOW_H: positiveInt.default(168),
   /** how often the worker looks for timed-out sessions */
   WORKER_SWEEP_INTERVAL_MS: positiveInt.default(5000),
   /** raw archive objects group records of one partition per window of this many seconds */
@@ -69,6 +74,13 @@ export function checkWorkerConfig(c: WorkerConfig): WorkerConfig {
       'WORKER_SWEEP_INTERVAL_MS',
       `at most WORKER_SESSION_TIMEOUT_S*1000 (${c.WORKER_SESSION_TIMEOUT_S * 1000})`,
       String(c.WORKER_SWEEP_INTERVAL_MS),
+    );
+  }
+  if (c.WORKER_RECOVERY_WINDOW_H * 3600 <= c.WORKER_SESSION_TIMEOUT_S) {
+    throw new ConfigError(
+      'WORKER_RECOVERY_WINDOW_H',
+      `more than WORKER_SESSION_TIMEOUT_S/3600 (${c.WORKER_SESSION_TIMEOUT_S / 3600})`,
+      String(c.WORKER_RECOVERY_WINDOW_H),
     );
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.CLICKHOUSE_DATABASE)) {

@@ -42,7 +42,7 @@ const INITIAL_ROWS = 1024;
  *
  * An image is exact only when this process wrote every durable row of the session itself; so a
  * session gets one only when `open` learns (before the flush that first carries it is written)
- * that ClickHouse has no row of it yet — every earlier durable row would have a `sessions` row,
+ * that ClickHouse has no row of it yet — every earlier durable row would have a `session_index` row,
  * written in the same flush and acknowledged before any commit — and it is appended only after
  * its flush is durable. Everything else is read back ("read-back mode"): a session first seen
  * after a restart or a rebalance (its rows may predate this process), late data for a finalised

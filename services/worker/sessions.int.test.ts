@@ -3,6 +3,7 @@ import { generateSession } from '../../bench/synth/index.js';
 import { createLogger } from '../common/logger.js';
 import { startWorker } from './app.js';
 import { computeActivity } from './compute.js';
+import { ClickHouseStore } from './sink-clickhouse.js';
 import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from './testkit.js';
 
 // Sessions without an end message are finalised after the inactivity timeout, also when the
@@ -78,4 +79,62 @@ describe('inactivity timeout', () => {
       await second.close();
     }
   }, 90_000);
+});
+
+// The recovery query reads the sessions a flush carried within the window (session_index is
+// partitioned by the month of seen_ms) and the announcements of those sessions only.
+describe('unfinalisedSessions (recovery after a restart or rebalance)', () => {
+  let iso: Isolated;
+  beforeAll(async () => {
+    iso = await isolate();
+  });
+  afterAll(async () => {
+    await iso?.cleanup();
+  });
+
+  test('returns the unannounced sessions of the given partitions seen within the window, once each', async () => {
+    const day = 24 * 3600 * 1000;
+    const now = Date.now();
+    const row = (id: string, partition: number, seenMs: number, userId = 'u1') => ({
+      user_id: userId,
+      device_id: 'd1',
+      session_id: id,
+      sport: 'running',
+      kafka_partition: partition,
+      seen_ms: seenMs,
+    });
+    await iso.ch.insert({
+      table: `${iso.database}.session_index`,
+      format: 'JSONEachRow',
+      values: [
+        row('open', 0, now - 3600_000),
+        row('announced', 0, now - 3600_000),
+        row('announced-old-version-only', 1, now - 60_000),
+        row('too-old', 0, now - 30 * day),
+        row('other-partition', 5, now - 60_000),
+        // one session in two monthly partitions (seen 40 days ago, and again now): one result,
+        // the latest row
+        row('two-months', 1, now - 40 * day, 'u-old'),
+        row('two-months', 1, now - 1000, 'u2'),
+      ],
+    });
+    await iso.ch.insert({
+      table: `${iso.database}.activity_announcements`,
+      format: 'JSONEachRow',
+      values: [
+        { user_id: 'u1', device_id: 'd1', session_id: 'announced', version: 3 },
+        { user_id: 'u1', device_id: 'd1', session_id: 'announced-old-version-only', version: 1 },
+      ],
+    });
+    const store = new ClickHouseStore(iso.ch, iso.database);
+    const got = await store.unfinalisedSessions([0, 1, 2], now - 7 * day);
+    expect(got.map((s) => [s.sessionId, s.userId, s.partition]).sort()).toEqual([
+      ['open', 'u1', 0],
+      ['two-months', 'u2', 1],
+    ]);
+    // a wider window reaches the older session; an empty partition list asks nothing
+    const wide = await store.unfinalisedSessions([0], now - 60 * day);
+    expect(wide.map((s) => s.sessionId).sort()).toEqual(['open', 'too-old'].sort());
+    expect(await store.unfinalisedSessions([], 0)).toEqual([]);
+  });
 });

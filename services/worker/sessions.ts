@@ -23,6 +23,11 @@ export interface EventPublisher {
 
 export interface SessionsOptions {
   timeoutMs: number;
+  /**
+   * After a restart or rebalance, sessions of the new partitions that a flush carried within this
+   * long and that were never announced are recovered (finalised after `timeoutMs`). Default 7 days.
+   */
+  recoveryWindowMs?: number;
   /** pipelines algorithm version to compute with (replay may pin another) */
   algorithmVersion?: string;
   now?: () => number;
@@ -47,6 +52,8 @@ export interface SessionsOptions {
    */
   reannounce?: boolean;
 }
+
+const DEFAULT_RECOVERY_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
 interface OpenSession {
   ref: SessionRef;
@@ -229,9 +236,15 @@ export class Sessions {
   async sweep(): Promise<number> {
     const now = this.now();
     if (this.recoverPending) {
-      this.recoverPending = false;
-      const parts = [...this.owned];
-      for (const s of await this.store.unfinalisedSessions(parts)) {
+      const owned = this.owned;
+      // seen_ms is the sink's wall clock, so the window is too (not the injectable `now`)
+      const since = Date.now() - (this.opts.recoveryWindowMs ?? DEFAULT_RECOVERY_WINDOW_MS);
+      const found = await this.store.unfinalisedSessions([...owned], since);
+      // cleared only once the query answered (a failed one is asked again on the next sweep), and
+      // only if no rebalance came meanwhile (`assign` replaces the set; it asks again)
+      if (this.owned === owned) this.recoverPending = false;
+      for (const s of found) {
+        if (!this.owned.has(s.partition)) continue;
         const k = sessionKey(s.deviceId, s.sessionId);
         if (!this.open.has(k)) this.open.set(k, { ref: s, partition: s.partition, lastSeen: now });
       }

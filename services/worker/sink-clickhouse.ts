@@ -203,6 +203,7 @@ export class ClickHouseStore implements Sink {
     const controls: Record<string, unknown>[] = [];
     const sets: Record<string, unknown>[] = [];
     const sessions = new Map<string, Record<string, unknown>>();
+    const seenMs = Date.now();
     for (const r of batch.records) {
       const d = r.decoded;
       const s = d.kind === 'batch' ? d.batch : d.control;
@@ -214,6 +215,7 @@ export class ClickHouseStore implements Sink {
           session_id: s.sessionId,
           sport: s.sport,
           kafka_partition: r.raw.partition,
+          seen_ms: seenMs,
         });
       }
       if (d.kind === 'batch') {
@@ -247,7 +249,7 @@ export class ClickHouseStore implements Sink {
       this.insertSamples(samples),
       this.insert('session_controls', controls),
       this.insert('strength_sets', sets),
-      this.insert('sessions', [...sessions.values()]),
+      this.insert('session_index', [...sessions.values()]),
     ]);
   }
 
@@ -326,15 +328,15 @@ export class ClickHouseStore implements Sink {
   }
 
   /**
-   * Which of these sessions the `sessions` table knows, i.e. has any durable row (every flush
-   * writes the sessions row of each session it carries, acknowledged before its offsets commit).
+   * Which of these sessions the `session_index` table knows, i.e. has any durable row (every flush
+   * writes the index row of each session it carries, acknowledged before its offsets commit).
    */
   async knownSessions(refs: readonly SessionRef[]): Promise<Set<string>> {
     const out = new Set<string>();
     if (refs.length === 0) return out;
     const rows = await this.selectCompact(
       'read known sessions',
-      `SELECT DISTINCT device_id, session_id FROM ${this.t('sessions')}
+      `SELECT DISTINCT device_id, session_id FROM ${this.t('session_index')}
        WHERE (device_id, session_id) IN ${tuples(refs.map((r) => [r.deviceId, r.sessionId]))}`,
     );
     for (const r of rows) out.add(sessionKey(String(r[0]), String(r[1])));
@@ -408,22 +410,33 @@ export class ClickHouseStore implements Sink {
   /**
    * Sessions carried by these partitions that have no announced activity yet (to finalise after a
    * timeout): never finalised, or stored by a round that was cut before its events were sent.
+   * Only sessions that a flush carried at or after `sinceMs` (worker clock) are looked at: the
+   * index is partitioned by that month, and announcements are read for those sessions only, so
+   * the cost follows the sessions of the window, not every activity ever stored.
    */
-  async unfinalisedSessions(partitions: readonly number[]): Promise<(SessionRef & { partition: number })[]> {
+  async unfinalisedSessions(
+    partitions: readonly number[],
+    sinceMs: number,
+  ): Promise<(SessionRef & { partition: number })[]> {
     if (partitions.length === 0) return [];
-    const rows = await this.select<Record<string, unknown>>(
+    const recent = `${this.t('session_index')}
+       WHERE seen_ms >= ${int(sinceMs)} AND kafka_partition IN (${partitions.map(int).join(', ')})`;
+    const rows = await this.selectCompact(
       'read open sessions',
       `SELECT user_id, device_id, session_id, sport, kafka_partition
-       FROM ${this.t('sessions')} FINAL
-       WHERE kafka_partition IN (${partitions.map(int).join(', ')})
-         AND (device_id, session_id) NOT IN (SELECT device_id, session_id FROM ${this.t('activity_announcements')})`,
+       FROM ${recent}
+         AND (device_id, session_id) NOT IN (
+           SELECT device_id, session_id FROM ${this.t('activity_announcements')}
+           WHERE (device_id, session_id) IN (SELECT device_id, session_id FROM ${recent}))
+       ORDER BY device_id, session_id, seen_ms DESC
+       LIMIT 1 BY device_id, session_id`,
     );
     return rows.map((r) => ({
-      userId: String(r.user_id),
-      deviceId: String(r.device_id),
-      sessionId: String(r.session_id),
-      sport: String(r.sport),
-      partition: num(r.kafka_partition),
+      userId: String(r[0]),
+      deviceId: String(r[1]),
+      sessionId: String(r[2]),
+      sport: String(r[3]),
+      partition: num(r[4]),
     }));
   }
 
