@@ -2,6 +2,7 @@
 //
 //   npx tsx bench/worker-throughput.ts [--samples 1000000] [--session-s 1800] [--partitions 12]
 //                                      [--rate 0] [--workers 1] [--out bench/results/worker-throughput]
+//                                      [--clickhouse-url URL --clickhouse-pid-file FILE]
 //
 // Phase 1 (drain): pre-fills a private topic with --samples synthetic samples (bench/synth, in
 // TelemetryBatch records of 10–60 samples, start + end per session), then starts the worker and
@@ -43,6 +44,9 @@ const { values } = parseArgs({
     spawn: { type: 'boolean', default: false },
     // internal: this process is one of the bench's worker processes
     child: { type: 'boolean', default: false },
+    // another ClickHouse server (and the file holding its pid, for its CPU figures)
+    'clickhouse-url': { type: 'string', default: '' },
+    'clickhouse-pid-file': { type: 'string', default: '.data/run/clickhouse.pid' },
   },
 });
 const N = Number(values.samples);
@@ -164,7 +168,7 @@ async function closeWorkers(kids: Kid[]): Promise<void> {
   );
 }
 const serverCpu = () => ({
-  clickhouse: procCpuMs('.data/run/clickhouse.pid'),
+  clickhouse: procCpuMs(values['clickhouse-pid-file']),
   kafka: procCpuMs('.data/run/kafka.pid'),
   redis: procCpuMs('.data/run/redis.pid'),
   s3: procCpuMs('.data/run/s3.pid'),
@@ -237,6 +241,7 @@ const iso = await isolate({
     WORKER_SWEEP_INTERVAL_MS: '60000',
     WORKER_FROM_BEGINNING: 'true',
     WORKER_FINALISE_MEMORY_MB: values['image-mb'],
+    ...(values['clickhouse-url'] ? { CLICKHOUSE_URL: values['clickhouse-url'] } : {}),
   },
 });
 const logger = createLogger('bench', 'warn');
