@@ -75,6 +75,8 @@ function time(fn: () => void, rounds: number): Timing {
 const loadAvgStart1m = Number(loadavg()[0]!.toFixed(2));
 const rows: Row[] = [];
 let bytesPerSample = 0;
+/** bytes held at the end of one session, full accumulator vs liveOnly */
+const liveBytes: { sport: string; full: number; liveOnly: number }[] = [];
 for (const sport of SPORTS) {
   const { samples } = generateSession({ sport, seed: 42, durationS: DURATION_S, lapEveryM: 1000 });
   const n = samples.length;
@@ -147,6 +149,29 @@ for (const sport of SPORTS) {
   );
   const held = acc as SessionAccumulator | null;
   if (held) bytesPerSample = Math.max(bytesPerSample, held.bytesHeld() / held.length);
+  // the worker's live state: the same ingest with liveOnly (rows dropped once folded), no compute
+  let liveAcc: SessionAccumulator | null = null;
+  add(
+    "SessionAccumulator liveOnly add(10)+live() — the worker's live state",
+    time(
+      () => {
+        liveAcc = new SessionAccumulator({
+          userId: 'u',
+          deviceId: 'd',
+          sessionId: 's',
+          sport,
+          liveOnly: true,
+        });
+        for (let i = 0; i < n; i += 10) {
+          liveAcc.add(samples.slice(i, i + 10));
+          liveAcc.live();
+        }
+      },
+      Math.max(2, ROUNDS / 2),
+    ),
+  );
+  const liveHeld = liveAcc as SessionAccumulator | null;
+  if (held && liveHeld) liveBytes.push({ sport, full: held.bytesHeld(), liveOnly: liveHeld.bytesHeld() });
 }
 
 const env = {
@@ -158,7 +183,7 @@ const env = {
   durationS: DURATION_S,
   smoke: SMOKE,
 };
-const result = { env, bytesPerSampleHeld: bytesPerSample, rows };
+const result = { env, bytesPerSampleHeld: bytesPerSample, liveBytes, rows };
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'results');
 mkdirSync(outDir, { recursive: true });
@@ -172,6 +197,7 @@ const md = [
   '',
   `Node ${env.node}, ${env.cpu} (${env.cores} cores, 1-min load average ${env.loadAvgStart1m} at the start, ${env.loadAvg1m} at the end); sessions of ${DURATION_S} s at 1 Hz (${DURATION_S + 1} samples), ${ROUNDS} rounds after a warm-up of ≥ ${WARMUP_ROUNDS} rounds and ≥ ${WARMUP_MS} ms per scenario.`,
   `Bytes held per sample by SessionAccumulator (incl. growth headroom): **${bytesPerSample.toFixed(1)} B** (target ≤ 64).`,
+  `Bytes held at the end of one session, full accumulator / liveOnly (the worker's live state): ${liveBytes.map((b) => `${b.sport} ${fmt(b.full)} / ${fmt(b.liveOnly)} B`).join(', ')}.`,
   '',
   '| scenario | sport | samples | median ms | best ms | samples/s (median) | samples/s (best) | CPU ms (median) | samples per CPU-s (median) |',
   '|---|---|---|---|---|---|---|---|---|',

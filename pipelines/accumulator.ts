@@ -3,6 +3,7 @@ import {
   allocColumns,
   compareRows as compareRows_,
   copyRow as copyRow_,
+  dropFront,
   removeRow as removeRow_,
   resizeColumns,
   shiftRight as shiftRight_,
@@ -93,6 +94,15 @@ export interface AccumulatorOptions {
   sport: Sport;
   reorderWindowMs?: number;
   version?: string;
+  /**
+   * For a live view only (the worker's live state): after each `live()`, rows the live fold can no
+   * longer revisit are dropped, so the session holds about one reorder window of rows instead of
+   * all of them. Then `compute()` and `columns()` refuse; a sample at or before the newest dropped
+   * row's device time is ignored (counted in `late`, not `accepted`); and a control refolds from
+   * the oldest kept checkpoint, so a pause that reaches back past it does not change the distance
+   * and moving time already folded. The live numbers are otherwise those of a full accumulator.
+   */
+  liveOnly?: boolean;
 }
 
 /**
@@ -125,6 +135,10 @@ export class SessionAccumulator {
   private liveDirty = false;
   private recompute = false;
   private readonly cfg: SportConfig;
+  private readonly liveOnly: boolean;
+  /** liveOnly: rows dropped so far, and the device time of the newest of them */
+  private dropped = 0;
+  private droppedTs = Number.NEGATIVE_INFINITY;
 
   constructor(o: AccumulatorOptions) {
     this.userId = o.userId;
@@ -136,6 +150,7 @@ export class SessionAccumulator {
     const cfg = sportConfig(o.sport, o.version);
     this.cfg = cfg;
     this.live_ = new LiveKernel(cfg);
+    this.liveOnly = o.liveOnly === true;
   }
 
   get length(): number {
@@ -169,6 +184,10 @@ export class SessionAccumulator {
       writeSample(c, n, s as Sample);
       const seq = c.seq[n]!;
       const t = c.ts[n]!;
+      if (t <= this.droppedTs) {
+        late++; // liveOnly: behind the rows already dropped
+        continue;
+      }
       const seen = seq !== SEQ_NONE && this.seqs.has(seq);
       if (!seen && (n === 0 || c.ts[n - 1]! < t)) {
         c.length = n + 1;
@@ -232,7 +251,14 @@ export class SessionAccumulator {
     const c = this.cols;
     const kernel = this.live_;
     const cps = this.checkpoints;
-    if (this.liveDirty) {
+    if (this.liveDirty && this.dropped > 0) {
+      // the dropped rows are folded into the oldest checkpoint (kept by trimFolded): refold from it
+      while (cps.length > 1) this.retire(cps.pop()!.kernel);
+      kernel.copyFrom(cps[0]!.kernel);
+      kernel.setPauses(explicitPauses(this.controls));
+      this.liveEnd = cps[0]!.end;
+      this.liveDirty = false;
+    } else if (this.liveDirty) {
       kernel.reset(explicitPauses(this.controls));
       this.liveEnd = 0;
       while (cps.length > 0) this.retire(cps.pop()!.kernel);
@@ -250,7 +276,33 @@ export class SessionAccumulator {
       for (let i = this.liveEnd; i < c.length; i++) kernel.step(c, i);
       this.liveEnd = c.length;
     }
-    return kernel.state(c.length);
+    if (this.liveOnly) this.trimFolded();
+    return kernel.state(this.dropped + c.length);
+  }
+
+  /**
+   * liveOnly: drops the rows folded into the newest checkpoint that is at or before the reorder
+   * watermark (every row it folded is older than the watermark), and the checkpoints before it.
+   * Rows inserted later sort after the dropped ones (add() ignores older samples), so no fold needs
+   * them again; that checkpoint stays as the base of every refold (end 0).
+   */
+  private trimFolded(): void {
+    const cps = this.checkpoints;
+    const settled = lowerBoundTs(this.cols, this.window.watermark());
+    let k = -1;
+    while (k + 1 < cps.length && cps[k + 1]!.end <= settled) k++;
+    if (k < 0) return;
+    const d = cps[k]!.end;
+    for (let j = 0; j < k; j++) this.retire(cps[j]!.kernel);
+    cps.splice(0, k);
+    if (d <= 0) return;
+    const c = this.cols;
+    const t = c.ts[d - 1]!;
+    if (t > this.droppedTs) this.droppedTs = t;
+    dropFront(c, d);
+    for (const cp of cps) cp.end -= d;
+    this.liveEnd -= d;
+    this.dropped += d;
   }
 
   /** Snapshot of the live kernel at liveEnd; keeps one checkpoint at or before the watermark. */
@@ -300,11 +352,17 @@ export class SessionAccumulator {
 
   /** The held rows (canonical order). A view: do not mutate, and do not keep across add(). */
   columns(): SampleColumns {
+    this.refuseIfLiveOnly('columns');
     return this.cols;
+  }
+
+  private refuseIfLiveOnly(what: string): void {
+    if (this.liveOnly) throw new Error(`SessionAccumulator.${what}(): not with liveOnly (rows are dropped)`);
   }
 
   /** Runs the full pipeline over everything held. Clears `needsRecompute`. */
   compute(athlete: AthleteProfile, sets: readonly StrengthSet[] = []): ActivityResult {
+    this.refuseIfLiveOnly('compute');
     this.recompute = false;
     return computeActivity(
       {
@@ -383,6 +441,10 @@ class LiveKernel {
 
   pausesHeld(): Float64Array {
     return this.pauses;
+  }
+
+  setPauses(pauses: Float64Array): void {
+    this.pauses = pauses;
   }
 
   copyFrom(o: LiveKernel): void {

@@ -83,6 +83,24 @@ export function shiftRight(c: SampleColumns, from: number): void {
   c.flags.copyWithin(from + 1, from, n);
 }
 
+/** Removes rows [0, k) (shifts the rest left). */
+export function dropFront(c: SampleColumns, k: number): void {
+  const n = c.length;
+  c.ts.copyWithin(0, k, n);
+  c.seq.copyWithin(0, k, n);
+  c.lat.copyWithin(0, k, n);
+  c.lon.copyWithin(0, k, n);
+  c.alt.copyWithin(0, k, n);
+  c.acc.copyWithin(0, k, n);
+  c.speed.copyWithin(0, k, n);
+  c.dist.copyWithin(0, k, n);
+  c.hr.copyWithin(0, k, n);
+  c.cadence.copyWithin(0, k, n);
+  c.power.copyWithin(0, k, n);
+  c.flags.copyWithin(0, k, n);
+  c.length = n - k;
+}
+
 /** Removes row i (shifts the rest left). */
 export function removeRow(c: SampleColumns, i: number): void {
   const n = c.length;

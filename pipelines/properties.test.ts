@@ -249,6 +249,78 @@ describe('SessionAccumulator', () => {
   });
 });
 
+describe("SessionAccumulator with liveOnly (the worker's live state)", () => {
+  const LIVE_ID = { ...ID, liveOnly: true };
+
+  it("live() equals a full accumulator's after every batch, for any order within the window", () => {
+    fc.assert(
+      fc.property(shuffleArb, dupArb, cutsArb, (keys, dups, cuts) => {
+        const perm = boundedShuffle(SAMPLES, keys, SESSION_DEFAULTS.reorderWindowMs - 1000);
+        const full = new SessionAccumulator(ID);
+        const live = new SessionAccumulator(LIVE_ID);
+        for (const c of CONTROLS) {
+          full.control(c);
+          live.control(c);
+        }
+        for (const p of batches(withRetries(perm, dups), cuts)) {
+          full.add(p);
+          live.add(p);
+          expect(live.live()).toEqual(full.live());
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('controls that arrive before their time refold to the same numbers', () => {
+    const full = new SessionAccumulator(ID);
+    const live = new SessionAccumulator(LIVE_ID);
+    const parts = batches(SAMPLES, [20, 60, 100, 150, 200, 250, 290, 330, 400, 600, 800]);
+    parts.forEach((p, k) => {
+      if (k === 5) {
+        // samples up to index 249 held: the pause (after sample 300) is still ahead
+        for (const c of CONTROLS) {
+          full.control(c);
+          live.control(c);
+        }
+      }
+      full.add(p);
+      live.add(p);
+      expect(live.live()).toEqual(full.live());
+    });
+  });
+
+  it('holds about one reorder window of rows, not the session', () => {
+    const full = new SessionAccumulator(ID);
+    const live = new SessionAccumulator(LIVE_ID);
+    for (let i = 0; i < SAMPLES.length; i += 10) {
+      full.add(SAMPLES.slice(i, i + 10));
+      live.add(SAMPLES.slice(i, i + 10));
+      full.live();
+      live.live();
+    }
+    // 900 samples: the full one holds all of them; live-only ~ the window (10 s) and a batch
+    expect(full.length).toBe(SAMPLES.length);
+    expect(live.length).toBeLessThanOrEqual(40);
+    expect(live.live().sampleCount).toBe(SAMPLES.length);
+    expect(live.bytesHeld()).toBeLessThan(full.bytesHeld() / 3);
+  });
+
+  it('ignores samples behind the dropped rows (counted late) and refuses compute()', () => {
+    const live = new SessionAccumulator(LIVE_ID);
+    for (let i = 0; i < 300; i += 10) {
+      live.add(SAMPLES.slice(i, i + 10));
+      live.live();
+    }
+    const before = live.live();
+    const r = live.add([{ ...SAMPLES[5]!, seq: 100_000 }]);
+    expect(r).toMatchObject({ accepted: 0, late: 1, duplicates: 0 });
+    expect(live.live()).toEqual(before);
+    expect(() => live.compute({})).toThrow(/liveOnly/);
+    expect(() => live.columns()).toThrow(/liveOnly/);
+  });
+});
+
 describe('building blocks', () => {
   it('SeqSet agrees with a Set', () => {
     fc.assert(

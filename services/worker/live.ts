@@ -71,6 +71,8 @@ export class LiveTracker {
             deviceId: s.deviceId,
             sessionId: s.sessionId,
             sport: s.sport as Sport,
+            // about one reorder window of rows per session, not the whole session
+            liveOnly: true,
           }),
           userId: s.userId,
           activityId: activityIdFor(s.userId, s.sessionId),

@@ -115,6 +115,11 @@ export function createWorkerMetrics(registry?: Registry) {
       help: 'bytes held by in-memory session images (WORKER_FINALISE_MEMORY_MB bounds it)',
       registers,
     }),
+    liveBytes: new Gauge({
+      name: 'fitstream_worker_live_state_bytes',
+      help: 'bytes held for the live state of sessions in progress (about one reorder window of samples each)',
+      registers,
+    }),
   };
 }
 
@@ -379,6 +384,7 @@ export class Worker {
   private publishStats(): void {
     this.metrics.openSessions.set(this.d.sessions.openCount);
     this.metrics.imageBytes.set(this.d.sessions.images.bytesHeld);
+    this.metrics.liveBytes.set(this.d.tracker.bytesHeld());
   }
 
   stop(): void {
