@@ -111,6 +111,15 @@ function pidCpuMs(pid: number | string): number | null {
     return null;
   }
 }
+/** Peak resident set (VmHWM) of a process, MB; null when unknown. */
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
 function procCpuMs(pidFile: string): number | null {
   try {
     return pidCpuMs(readFileSync(pidFile, 'utf8').trim());
@@ -308,7 +317,13 @@ try {
   const drainS = (doneAt - start) / 1000;
   let firstRecordAt = w?.source.firstRecordAt ?? 0;
   const finaliseInputs = { memory: 0, clickhouse: 0, ...w?.sessions.inputs };
-  const workerProcesses: { cpuMs: number; flushes: number; memory: number; clickhouse: number }[] = [];
+  const workerProcesses: {
+    cpuMs: number;
+    flushes: number;
+    memory: number;
+    clickhouse: number;
+    peakRssMb: number | null;
+  }[] = [];
   if (SPAWN) {
     for (const k of kids) k.proc.send({ type: 'stats' });
     const stats = await Promise.all(kids.map((k) => k.next('stats')));
@@ -327,6 +342,7 @@ try {
         flushes: (s.flushes as FlushStats[]).length,
         memory: inputs.memory,
         clickhouse: inputs.clickhouse,
+        peakRssMb: peakRssMb(kids[i]!.proc.pid),
       });
     });
   }
@@ -476,7 +492,7 @@ try {
     `| worker CPU per 1k samples${SPAWN ? `, summed over ${WORKERS} worker process${WORKERS > 1 ? 'es' : ''}` : ''} | ${drain.workerCpuMsPer1kSamples} ms (${drain.workerCpuCores} cores busy) |`,
     ...(SPAWN
       ? [
-          `| per worker process: CPU ms, flushes, finalised from memory / read back | ${workerProcesses.map((p) => `${Math.round(p.cpuMs)}, ${p.flushes}, ${p.memory} / ${p.clickhouse}`).join('; ')} |`,
+          `| per worker process: CPU ms, flushes, finalised from memory / read back, peak RSS MB | ${workerProcesses.map((p) => `${Math.round(p.cpuMs)}, ${p.flushes}, ${p.memory} / ${p.clickhouse}, ${p.peakRssMb ?? '–'}`).join('; ')} |`,
         ]
       : []),
     `| ClickHouse CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.clickhouse ?? 'n/a'} ms |`,
