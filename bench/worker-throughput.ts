@@ -35,6 +35,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '0' },
     'lag-s': { type: 'string', default: '20' },
     'batch-rows': { type: 'string', default: '50000' },
+    'flush-ms': { type: 'string', default: '1000' },
     // WORKER_FINALISE_MEMORY_MB: 0 reads every session back from ClickHouse at finalisation
     'image-mb': { type: 'string', default: '256' },
     out: { type: 'string', default: 'bench/results/worker-throughput' },
@@ -244,7 +245,7 @@ const pct = (xs: number[], p: number) => {
 const iso = await isolate({
   partitions: Number(values.partitions),
   env: {
-    WORKER_FLUSH_INTERVAL_MS: '1000',
+    WORKER_FLUSH_INTERVAL_MS: values['flush-ms'],
     WORKER_BATCH_ROWS: values['batch-rows'],
     WORKER_SESSION_TIMEOUT_S: '3600',
     WORKER_SWEEP_INTERVAL_MS: '60000',
