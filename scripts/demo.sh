@@ -55,7 +55,7 @@ echo "==> streaming ${DEMO_DEVICES:-50} simulated workouts for ${DEMO_DURATION_S
 : >"$LOGS/loadgen.log"
 node --enable-source-maps dist/bench/loadgen/main.js \
   --devices "${DEMO_DEVICES:-50}" --duration "${DEMO_DURATION_S:-120}" --format "${DEMO_FORMAT:-json}" \
-  --batch 5 --keep --out "$RUN/loadgen-summary.json" 2>"$LOGS/loadgen.log" &
+  --batch 5 --out "$RUN/loadgen-summary.json" 2>"$LOGS/loadgen.log" &
 loadgen=$!
 user=""
 for _ in $(seq 1 60); do

@@ -21,22 +21,9 @@ import pg from 'pg';
 import { DeviceClient } from '../../services/gateway/device-client.js';
 import { type SynthSport, sampleAt } from '../synth/index.js';
 import { createFleet } from './devices.js';
+import { LOADGEN_OPTIONS } from './options.js';
 
-const { values: a } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '10' },
-    duration: { type: 'string', default: '60' },
-    rate: { type: 'string', default: '1' },
-    batch: { type: 'string', default: '1' },
-    format: { type: 'string', default: 'json' },
-    url: { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
-    protocol: { type: 'string', default: '4' },
-    artefacts: { type: 'boolean', default: false },
-    anonymous: { type: 'boolean', default: false },
-    cleanup: { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
-});
+const { values: a } = parseArgs({ options: LOADGEN_OPTIONS });
 const n = Number(a.devices);
 const durationS = Number(a.duration);
 const rate = Number(a.rate);
