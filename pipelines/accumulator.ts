@@ -254,8 +254,10 @@ export class SessionAccumulator {
     if (this.liveDirty && this.dropped > 0) {
       // the dropped rows are folded into the oldest checkpoint (kept by trimFolded): refold from it
       while (cps.length > 1) this.retire(cps.pop()!.kernel);
+      // the checkpoint takes the new pauses too: later refolds start from it (the rows it folded
+      // keep the pauses they were folded with)
+      cps[0]!.kernel.setPauses(explicitPauses(this.controls));
       kernel.copyFrom(cps[0]!.kernel);
-      kernel.setPauses(explicitPauses(this.controls));
       this.liveEnd = cps[0]!.end;
       this.liveDirty = false;
     } else if (this.liveDirty) {

@@ -272,10 +272,16 @@ describe("SessionAccumulator with liveOnly (the worker's live state)", () => {
     );
   });
 
-  it('controls that arrive before their time refold to the same numbers', () => {
+  it('controls that arrive before their time refold to the same numbers, reorders after them too', () => {
     const full = new SessionAccumulator(ID);
     const live = new SessionAccumulator(LIVE_ID);
-    const parts = batches(SAMPLES, [20, 60, 100, 150, 200, 250, 290, 330, 400, 600, 800]);
+    // reordered within the window, so refolds from checkpoints happen after the controls as well
+    const perm = boundedShuffle(
+      SAMPLES,
+      [0, 7000, 3000, 9000, 1000],
+      SESSION_DEFAULTS.reorderWindowMs - 1000,
+    );
+    const parts = batches(perm, [20, 60, 100, 150, 200, 250, 290, 330, 400, 600, 800]);
     parts.forEach((p, k) => {
       if (k === 5) {
         // samples up to index 249 held: the pause (after sample 300) is still ahead
@@ -288,6 +294,34 @@ describe("SessionAccumulator with liveOnly (the worker's live state)", () => {
       live.add(p);
       expect(live.live()).toEqual(full.live());
     });
+  });
+
+  it('a pause reaching back into the held rows, then a reordered sample: same numbers', () => {
+    const full = new SessionAccumulator(ID);
+    const live = new SessionAccumulator(LIVE_ID);
+    const both = (f: (a: SessionAccumulator) => void) => {
+      f(full);
+      f(live);
+    };
+    for (let i = 0; i < 390; i += 10) {
+      both((a) => a.add(SAMPLES.slice(i, i + 10)));
+      expect(live.live()).toEqual(full.live());
+    }
+    // sample 398 is held back
+    both((a) => a.add([...SAMPLES.slice(390, 398), SAMPLES[399]!]));
+    expect(live.live()).toEqual(full.live());
+    // pause from 5 s before the newest sample (rows still held) to 30 s later
+    const newest = SAMPLES[399]!.ts;
+    both((a) => a.control({ ...CONTROLS[0]!, ts: newest - 5000 }));
+    both((a) => a.control({ ...CONTROLS[1]!, ts: newest + 30_000 }));
+    expect(live.live()).toEqual(full.live());
+    // 398 lands behind folded rows: the fold resumes from the oldest kept checkpoint
+    both((a) => a.add([SAMPLES[398]!]));
+    expect(live.live()).toEqual(full.live());
+    for (let i = 400; i < 500; i += 10) {
+      both((a) => a.add(SAMPLES.slice(i, i + 10)));
+      expect(live.live()).toEqual(full.live());
+    }
   });
 
   it('holds about one reorder window of rows, not the session', () => {
