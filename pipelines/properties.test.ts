@@ -324,6 +324,41 @@ describe("SessionAccumulator with liveOnly (the worker's live state)", () => {
     }
   });
 
+  it('for any order within the window and pauses reaching back less than the window: same numbers', () => {
+    fc.assert(
+      fc.property(
+        shuffleArb,
+        cutsArb,
+        fc.nat({ max: 40 }),
+        fc.nat({ max: 8000 }),
+        fc.nat({ max: 60_000 }),
+        (keys, cuts, at, back, length) => {
+          const perm = boundedShuffle(SAMPLES, keys, SESSION_DEFAULTS.reorderWindowMs - 1000);
+          const parts = batches(perm, cuts);
+          const full = new SessionAccumulator(ID);
+          const live = new SessionAccumulator(LIVE_ID);
+          let newest = Number.NEGATIVE_INFINITY;
+          parts.forEach((p, k) => {
+            if (k === at % parts.length && newest > 0) {
+              // a pause from up to 8 s before the newest sample seen: the rows it covers are held
+              const pause = { ...CONTROLS[0]!, ts: newest - back };
+              const resume = { ...CONTROLS[1]!, ts: newest - back + 1000 + length };
+              for (const a of [full, live]) {
+                a.control(pause);
+                a.control(resume);
+              }
+            }
+            full.add(p);
+            live.add(p);
+            for (const x of p) newest = Math.max(newest, x.ts);
+            expect(live.live()).toEqual(full.live());
+          });
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it('holds about one reorder window of rows, not the session', () => {
     const full = new SessionAccumulator(ID);
     const live = new SessionAccumulator(LIVE_ID);
