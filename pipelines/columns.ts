@@ -66,57 +66,37 @@ export function resizeColumns(c: SampleColumns, capacity: number): SampleColumns
   return out;
 }
 
+/** `copyWithin(target, start, end)` on every column (rows [start, end) move to `target`). */
+function copyRowsWithin(c: SampleColumns, target: number, start: number, end: number): void {
+  c.ts.copyWithin(target, start, end);
+  c.seq.copyWithin(target, start, end);
+  c.lat.copyWithin(target, start, end);
+  c.lon.copyWithin(target, start, end);
+  c.alt.copyWithin(target, start, end);
+  c.acc.copyWithin(target, start, end);
+  c.speed.copyWithin(target, start, end);
+  c.dist.copyWithin(target, start, end);
+  c.hr.copyWithin(target, start, end);
+  c.cadence.copyWithin(target, start, end);
+  c.power.copyWithin(target, start, end);
+  c.flags.copyWithin(target, start, end);
+}
+
 /** Moves rows [from, length) one slot to the right (caller guarantees capacity). */
 export function shiftRight(c: SampleColumns, from: number): void {
-  const n = c.length;
-  c.ts.copyWithin(from + 1, from, n);
-  c.seq.copyWithin(from + 1, from, n);
-  c.lat.copyWithin(from + 1, from, n);
-  c.lon.copyWithin(from + 1, from, n);
-  c.alt.copyWithin(from + 1, from, n);
-  c.acc.copyWithin(from + 1, from, n);
-  c.speed.copyWithin(from + 1, from, n);
-  c.dist.copyWithin(from + 1, from, n);
-  c.hr.copyWithin(from + 1, from, n);
-  c.cadence.copyWithin(from + 1, from, n);
-  c.power.copyWithin(from + 1, from, n);
-  c.flags.copyWithin(from + 1, from, n);
+  copyRowsWithin(c, from + 1, from, c.length);
 }
 
 /** Removes rows [0, k) (shifts the rest left). */
 export function dropFront(c: SampleColumns, k: number): void {
-  const n = c.length;
-  c.ts.copyWithin(0, k, n);
-  c.seq.copyWithin(0, k, n);
-  c.lat.copyWithin(0, k, n);
-  c.lon.copyWithin(0, k, n);
-  c.alt.copyWithin(0, k, n);
-  c.acc.copyWithin(0, k, n);
-  c.speed.copyWithin(0, k, n);
-  c.dist.copyWithin(0, k, n);
-  c.hr.copyWithin(0, k, n);
-  c.cadence.copyWithin(0, k, n);
-  c.power.copyWithin(0, k, n);
-  c.flags.copyWithin(0, k, n);
-  c.length = n - k;
+  copyRowsWithin(c, 0, k, c.length);
+  c.length -= k;
 }
 
 /** Removes row i (shifts the rest left). */
 export function removeRow(c: SampleColumns, i: number): void {
-  const n = c.length;
-  c.ts.copyWithin(i, i + 1, n);
-  c.seq.copyWithin(i, i + 1, n);
-  c.lat.copyWithin(i, i + 1, n);
-  c.lon.copyWithin(i, i + 1, n);
-  c.alt.copyWithin(i, i + 1, n);
-  c.acc.copyWithin(i, i + 1, n);
-  c.speed.copyWithin(i, i + 1, n);
-  c.dist.copyWithin(i, i + 1, n);
-  c.hr.copyWithin(i, i + 1, n);
-  c.cadence.copyWithin(i, i + 1, n);
-  c.power.copyWithin(i, i + 1, n);
-  c.flags.copyWithin(i, i + 1, n);
-  c.length = n - 1;
+  copyRowsWithin(c, i, i + 1, c.length);
+  c.length -= 1;
 }
 
 /** Copies row j of `src` into row i of `dst`. */
