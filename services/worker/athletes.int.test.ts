@@ -110,7 +110,11 @@ describe('athlete profiles', () => {
         expect(Number(got.get(s)!.hr_max_used)).toBe(190);
         expect(got.get(s)!.hr_max_source).toBe('default');
       }
-      // same input, same output: a recomputation changes nothing (the version comes from the data)
+      // same input, same output: a recomputation changes nothing (the version comes from the data).
+      // The rows are visible before the worker's round has announced them; a recomputation in
+      // between would announce the stored version again ('created', as after a crash), so wait for
+      // the round to end first.
+      await waitFor(async () => w.sessions.stats.created >= 3 || null, 30_000);
       const ref = { ...known, sport: 'running' };
       expect(await w.sessions.finalise(ref, 'recompute')).toBe('unchanged');
       const again = new Map((await read()).map((x) => [x.session_id, x]));
