@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/node24.sh
+source scripts/node24.sh
 DATA=${FITSTREAM_DATA_DIR:-$ROOT/.data}
 RUN=$DATA/run
 LOGS=$DATA/logs

@@ -6,6 +6,9 @@
 # Every step runs even when an earlier check fails, so one run shows every problem; exit non-zero on any.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/node24.sh
+source scripts/node24.sh
+echo "node $(node --version) ($(command -v node))"
 status=0
 step() { printf '\n==> %s\n' "$*"; }
 

