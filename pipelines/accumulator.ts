@@ -10,14 +10,16 @@ import {
   validateSample as validateSample_,
   writeSample as writeSample_,
 } from './columns.js';
+import { computeActivity } from './compute-activity.js';
 import { SESSION_DEFAULTS, type SportConfig, sportConfig } from './config.js';
+import { haversine as haversine_, LocalPlane } from './primitives/geo.js';
+import { Cv2 } from './primitives/kalman.js';
 import {
   isPlausibleCoord as isPlausibleCoord_,
   JumpGate,
   rowAccuracy as rowAccuracy_,
 } from './stages/clean-gps.js';
 import { SeqSet } from './stages/dedupe.js';
-import { haversine as haversine_ } from './stages/distance.js';
 import { explicitPauses } from './stages/moving-time.js';
 import {
   findIdentity as findIdentity_,
@@ -25,8 +27,6 @@ import {
   lowerBoundTs,
   ReorderWindow,
 } from './stages/reorder.js';
-import { computeActivity } from './stages/rollup.js';
-import { Cv2, LocalPlane } from './stages/smooth-gps.js';
 import {
   type ActivityResult,
   type AthleteProfile,

@@ -1,5 +1,5 @@
 import { generateSession, type SynthSport } from '../bench/synth/index.js';
-import { computeActivity } from './stages/rollup.js';
+import { computeActivity } from './compute-activity.js';
 
 /**
  * Accuracy of the cleaned numbers (and of raw haversine, for comparison) against synthetic tracks

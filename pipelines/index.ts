@@ -6,8 +6,8 @@ export {
   SessionAccumulator,
 } from './accumulator.js';
 export { allocColumns, BYTES_PER_SAMPLE, columnsFromSamples } from './columns.js';
+export { activityIdFor, computeActivity } from './compute-activity.js';
 export { ALGORITHM_VERSION, CONFIGS, SESSION_DEFAULTS, type SportConfig, sportConfig } from './config.js';
-export { EARTH_RADIUS_M, haversine } from './stages/distance.js';
+export { EARTH_RADIUS_M, haversine } from './primitives/geo.js';
 export { decodePolyline, encodePolyline } from './stages/polyline.js';
-export { activityIdFor, computeActivity } from './stages/rollup.js';
 export * from './types.js';

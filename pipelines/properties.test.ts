@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { generateSession } from '../bench/synth/index.js';
 import type { Sample, SessionControl } from '../schemas/types.js';
 import { SessionAccumulator } from './accumulator.js';
+import { computeActivity } from './compute-activity.js';
 import { SESSION_DEFAULTS } from './config.js';
 import { SeqSet } from './stages/dedupe.js';
 import { decodePolyline, encodePolyline } from './stages/polyline.js';
-import { computeActivity } from './stages/rollup.js';
 import type { ActivitySummary } from './types.js';
 
 const { samples: SAMPLES } = generateSession({

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
 import { columnsFromSamples } from '../columns.js';
 import { sportConfig } from '../config.js';
+import { haversine } from '../primitives/geo.js';
 import { FLAG_INVALID, FLAG_JUMP } from '../types.js';
 import { cleanGps, within } from './clean-gps.js';
-import { haversine } from './distance.js';
 
 const T = 1_760_000_000_000;
 const fix = (i: number, lat: number, lon: number, acc = 5): Sample => ({

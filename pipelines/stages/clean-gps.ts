@@ -1,4 +1,5 @@
 import type { SportConfig } from '../config.js';
+import { DEG, EARTH_RADIUS_M, haversine } from '../primitives/geo.js';
 import {
   COORD_NONE as COORD_NONE_,
   FLAG_BREAK as FLAG_BREAK_,
@@ -80,7 +81,7 @@ export class JumpGate {
     const allow = this.cfg.maxSpeedMps * dt + 3 * Math.sqrt(acc * acc + this.acc * this.acc);
     if (!(Math.abs(this.lat - this.refLat) <= REF_SPAN_DEG)) {
       this.refLat = this.lat;
-      this.refCos = Math.cos(this.lat * RAD);
+      this.refCos = Math.cos(this.lat * DEG);
     }
     if (within(this.lat, this.lon, lat, lon, this.refCos, allow)) {
       this.accept(lat, lon, ts, acc);
@@ -103,16 +104,11 @@ export class JumpGate {
   }
 }
 
-const RAD = Math.PI / 180;
-/** distance.ts EARTH_RADIUS_M (not imported: distance.ts imports this module, and a const, unlike a
- * function, is not initialised yet when the cycle is entered from there) */
-const EARTH_RADIUS_M = 6_371_008.8;
-const M_PER_RAD = EARTH_RADIUS_M;
 /** the gate refreshes its reference cosine when the anchor moves this far in latitude (≈ 1.1 km) */
 const REF_SPAN_DEG = 0.01;
 
 /**
- * haversine(a, b) <= allow, decided exactly as the haversine of distance.ts would decide it, but
+ * haversine(a, b) <= allow, decided exactly as the haversine would decide it, but
  * nearly always without it. `cosRef` is the cosine of a latitude within REF_SPAN_DEG of `lat1`.
  * Below 1 km and within ±80° latitude the equirectangular length with cosRef is within 0.2 % of the
  * great-circle length (cos of the mean latitude: 3.6e-6 measured; cosRef instead: ≤ tan 80° ×
@@ -129,10 +125,10 @@ export function within(
   allow: number,
 ): boolean {
   if (allow > 1e-3 && lat1 < 80 && lat1 > -80 && lat2 < 80 && lat2 > -80) {
-    const dy = (lat2 - lat1) * RAD * M_PER_RAD;
+    const dy = (lat2 - lat1) * DEG * EARTH_RADIUS_M;
     const dl = lon2 - lon1;
     if (dl > -1 && dl < 1) {
-      const dx = dl * RAD * M_PER_RAD * cosRef;
+      const dx = dl * DEG * EARTH_RADIUS_M * cosRef;
       const d2 = dx * dx + dy * dy;
       if (d2 < 1e6) {
         if (d2 < allow * allow * 0.98) return true;
@@ -140,13 +136,7 @@ export function within(
       }
     }
   }
-  // the haversine of distance.ts, term for term
-  const p1 = lat1 * RAD;
-  const p2 = lat2 * RAD;
-  const sdp = Math.sin((p2 - p1) * 0.5);
-  const sdl = Math.sin((lon2 - lon1) * RAD * 0.5);
-  const h = sdp * sdp + Math.cos(p1) * Math.cos(p2) * sdl * sdl;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1))) <= allow;
+  return haversine(lat1, lon1, lat2, lon2) <= allow;
 }
 
 /** Accuracy (m, 1 sigma) of row i as the stages use it: reported, else the sport default, floored. */

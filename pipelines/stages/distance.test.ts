@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { columnsFromSamples } from '../columns.js';
+import { computeActivity } from '../compute-activity.js';
 import { FLAG_PAUSED } from '../types.js';
-import { cumulativeDistance, deviceDistance, EARTH_RADIUS_M, haversine, rawDistance } from './distance.js';
-import { computeActivity } from './rollup.js';
+import { cumulativeDistance, deviceDistance, rawDistance } from './distance.js';
 import { M_PER_DEG, northLine, sample } from './testkit.js';
 
 /** 101 rows due north, 10 m apart: a 1 km straight line */
@@ -12,14 +12,6 @@ function line(): { lat: Float64Array; lon: Float64Array } {
 }
 
 describe('distance', () => {
-  it('haversine: a degree of meridian is R·π/180, a quarter of the equator is R·π/2', () => {
-    expect(haversine(10, 20, 11, 20)).toBeCloseTo((EARTH_RADIUS_M * Math.PI) / 180, 6);
-    expect(haversine(0, 0, 0, 90)).toBeCloseTo((EARTH_RADIUS_M * Math.PI) / 2, 4);
-    // one degree of longitude at 60° N is half of one at the equator
-    expect(haversine(60, 0, 60, 1) / haversine(0, 0, 0, 1)).toBeCloseTo(0.5, 4);
-    expect(haversine(46.5, 6.6, 46.5, 6.6)).toBe(0);
-  });
-
   it('sums a straight 1 km line, skipping paused intervals and filter-segment breaks', () => {
     const { lat, lon } = line();
     const out = new Float64Array(101);

@@ -1,3 +1,4 @@
+import { DEG, haversineCos } from '../primitives/geo.js';
 import { FLAG_PAUSED as FLAG_PAUSED_ } from '../types.js';
 import { isPlausibleCoord as isPlausibleCoord_ } from './clean-gps.js';
 
@@ -6,39 +7,9 @@ const FLAG_PAUSED = FLAG_PAUSED_;
 const isPlausibleCoord = isPlausibleCoord_;
 
 /**
- * Distance: great-circle (haversine) length of a track on a sphere of the IUGG mean Earth radius
- * R1 = 6 371 008.8 m. Against the WGS84 ellipsoid the sphere errs by < 0.5 % on a single segment
- * (worst north–south at the poles/equator), and by far less on mixed headings; the error is
- * systematic and tiny next to GPS noise, so it is the industry-standard choice.
+ * Distance: great-circle (haversine, primitives/geo) length of the smoothed track, the raw track
+ * for comparison, and the device's own counter.
  */
-export const EARTH_RADIUS_M = 6_371_008.8;
-
-const RAD = Math.PI / 180;
-
-/** Haversine distance in metres between two WGS84 points (degrees). */
-export function haversine(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const p1 = lat1 * RAD;
-  const p2 = lat2 * RAD;
-  const sdp = Math.sin((p2 - p1) * 0.5);
-  const sdl = Math.sin((lon2 - lon1) * RAD * 0.5);
-  const h = sdp * sdp + Math.cos(p1) * Math.cos(p2) * sdl * sdl;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1)));
-}
-
-/** Haversine with the cosines of both latitudes supplied (a track reuses each one twice). */
-export function haversineCos(
-  lat1: number,
-  lon1: number,
-  cos1: number,
-  lat2: number,
-  lon2: number,
-  cos2: number,
-): number {
-  const sdp = Math.sin((lat2 - lat1) * RAD * 0.5);
-  const sdl = Math.sin((lon2 - lon1) * RAD * 0.5);
-  const h = sdp * sdp + cos1 * cos2 * sdl * sdl;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(Math.min(h, 1)));
-}
 
 /**
  * Cumulative distance along the smoothed track. An interval (i-1, i) contributes when both ends
@@ -62,7 +33,7 @@ export function cumulativeDistance(
       out[i] = total;
       continue;
     }
-    const cosCur = Math.cos(la * RAD);
+    const cosCur = Math.cos(la * DEG);
     if (prev >= 0 && segment[i] === segment[prev] && (flags[i]! & FLAG_PAUSED) === 0) {
       total += haversineCos(lat[prev]!, lon[prev]!, cosPrev, la, lon[i]!, cosCur);
     }
@@ -87,7 +58,7 @@ export function rawDistance(latE7: Int32Array, lonE7: Int32Array, n: number): nu
     if (!isPlausibleCoord(latE7[i]!, lonE7[i]!)) continue;
     const la = latE7[i]! * 1e-7;
     const lo = lonE7[i]! * 1e-7;
-    const cosCur = Math.cos(la * RAD);
+    const cosCur = Math.cos(la * DEG);
     if (has) total += haversineCos(prevLat, prevLon, cosPrev, la, lo, cosCur);
     prevLat = la;
     prevLon = lo;
@@ -111,4 +82,20 @@ export function deviceDistance(dist: Float32Array, n: number): number | null {
   // Devices count from 0 at the start; if the first received sample already had distance (the
   // opening samples were lost), the counter's maximum is still the session's distance.
   return max;
+}
+
+/** Cumulative distance from the device counter when there is no GPS track (treadmill, indoor). */
+export function deviceCumulative(d: Float32Array, n: number, out: Float64Array): number {
+  let base = Number.NaN;
+  let cur = 0;
+  for (let i = 0; i < n; i++) {
+    const v = d[i]!;
+    if (!Number.isNaN(v)) {
+      if (Number.isNaN(base)) base = v;
+      // a counter never goes backwards; a reset or glitch does not subtract distance
+      if (v - base > cur) cur = v - base;
+    }
+    out[i] = cur;
+  }
+  return cur;
 }

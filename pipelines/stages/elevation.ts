@@ -1,6 +1,6 @@
 import type { SportConfig } from '../config.js';
-import { ScratchPool } from './scratch.js';
-import { Cv2 } from './smooth-gps.js';
+import { Cv2, rtsSmooth } from '../primitives/kalman.js';
+import { ScratchPool } from '../primitives/scratch.js';
 
 /**
  * Elevation: altitude smoothed by the same constant-velocity Kalman + RTS smoother as positions
@@ -48,24 +48,11 @@ export function smoothAltitude(
       first = i;
       kf.init(z, 0, r, 1);
     } else {
-      const dt = (ts[i]! - ts[i - 1]!) * 0.001;
-      const a00 = kf.p00 + dt * kf.p01;
-      const a01 = kf.p01;
-      const a10 = kf.p01 + dt * kf.p11;
-      const a11 = kf.p11;
       // Terrain is a function of distance, so vertical motion needs horizontal motion: process
       // noise white in distance is q·v³ in time (v: smoothed horizontal speed; unknown -> 3 m/s).
       let v = speed[i]!;
       if (Number.isNaN(v)) v = 3;
-      kf.predict(dt, q * (v * v * v + 1e-4));
-      const b00 = kf.p00;
-      const b01 = kf.p01;
-      const b11 = kf.p11;
-      const inv = 1 / (b00 * b11 - b01 * b01);
-      c00[i] = (a00 * b11 - a01 * b01) * inv;
-      c01[i] = (a01 * b00 - a00 * b01) * inv;
-      c10[i] = (a10 * b11 - a11 * b01) * inv;
-      c11[i] = (a11 * b00 - a10 * b01) * inv;
+      kf.predictRts((ts[i]! - ts[i - 1]!) * 0.001, q * (v * v * v + 1e-4), i, c00, c01, c10, c11);
       if (!Number.isNaN(z)) {
         const e = z - kf.x;
         if ((e * e) / (kf.p00 + r) <= GATE_CHI2_1D) kf.update(z, 0, r);
@@ -75,14 +62,7 @@ export function smoothAltitude(
     fv[i] = kf.vx;
   }
   if (first < 0) return out;
-  for (let k = n - 2; k >= first; k--) {
-    const j = k + 1;
-    const dt = (ts[j]! - ts[k]!) * 0.001;
-    const ez = fz[j]! - (fz[k]! + fv[k]! * dt);
-    const ev = fv[j]! - fv[k]!;
-    fz[k] = fz[k]! + c00[j]! * ez + c01[j]! * ev;
-    fv[k] = fv[k]! + c10[j]! * ez + c11[j]! * ev;
-  }
+  rtsSmooth(ts, null, first, n, fz, fv, c00, c01, c10, c11);
   for (let i = first; i < n; i++) out[i] = fz[i]!;
   return out;
 }

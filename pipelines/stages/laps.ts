@@ -1,6 +1,6 @@
 import type { SessionControl } from '../../schemas/types.js';
+import { lowerBound } from '../primitives/series.js';
 import { FLAG_LAP as FLAG_LAP_, type Lap, type Track } from '../types.js';
-import { lowerBound } from './pace.js';
 import { rangeStats } from './splits.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).

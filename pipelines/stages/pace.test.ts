@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FLAG_PAUSED } from '../types.js';
-import { atTime, interp, lowerBound, pace, paceFromTotals } from './pace.js';
+import { pace, paceFromTotals } from './pace.js';
 import { repeat, trackFromSpeeds } from './testkit.js';
 
 describe('pace', () => {
@@ -27,18 +27,5 @@ describe('pace', () => {
     expect(pace(t, 26, 6).maxSpeedMps).toBe(9);
     t.flags[3] = FLAG_PAUSED;
     expect(pace(t, 26, 6).maxSpeedMps).toBe(5);
-  });
-
-  it('interpolates series by time and by fractional row', () => {
-    const ts = Float64Array.from([0, 1000, 3000, 4000]);
-    const v = Float64Array.from([0, 10, 30, 50]);
-    expect(lowerBound(ts, 4, 1000)).toBe(1);
-    expect(lowerBound(ts, 4, 1001)).toBe(2);
-    expect(lowerBound(ts, 4, 9999)).toBe(4);
-    expect(atTime(ts, v, 4, 2000)).toBe(20);
-    expect(atTime(ts, v, 4, -5)).toBe(0);
-    expect(atTime(ts, v, 4, 9999)).toBe(50);
-    expect(interp(v, 2.25)).toBe(35);
-    expect(interp(v, 3)).toBe(50);
   });
 });

@@ -1,5 +1,4 @@
-import { EARTH_RADIUS_M as EARTH_RADIUS_M_ } from './distance.js';
-import { DEG as DEG_ } from './smooth-gps.js';
+import { DEG as DEG_, EARTH_RADIUS_M as EARTH_RADIUS_M_ } from '../primitives/geo.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
 const DEG = DEG_;

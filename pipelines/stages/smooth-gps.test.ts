@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { columnsFromSamples } from '../columns.js';
 import { sportConfig } from '../config.js';
+import { haversine } from '../primitives/geo.js';
 import { FLAG_JUMP } from '../types.js';
 import { cleanGps } from './clean-gps.js';
-import { haversine } from './distance.js';
-import { Cv2, LocalPlane, smoothGps } from './smooth-gps.js';
+import { smoothGps } from './smooth-gps.js';
 import { M_PER_DEG, northLine } from './testkit.js';
 
 function smooth(samples: ReturnType<typeof northLine>, sport: 'running' | 'walking' = 'running') {
@@ -16,30 +16,6 @@ function smooth(samples: ReturnType<typeof northLine>, sport: 'running' | 'walki
 }
 
 describe('smooth-gps', () => {
-  it('Cv2: predict and update follow the Kalman equations', () => {
-    const kf = new Cv2();
-    kf.init(0, 0, 4, 1);
-    kf.vx = 2;
-    kf.predict(1, 3);
-    // P = F P Fᵀ + q [dt³/3 dt²/2; dt²/2 dt]
-    expect([kf.x, kf.p00, kf.p01, kf.p11]).toEqual([2, 4 + 1 + 1, 1 + 1.5, 1 + 3]);
-    kf.update(5, 0, 6);
-    // K = P[:,0] / (p00 + r) = [6, 2.5] / 12
-    expect(kf.x).toBeCloseTo(2 + 0.5 * 3, 12);
-    expect(kf.vx).toBeCloseTo(2 + (2.5 / 12) * 3, 12);
-    expect(kf.p00).toBeCloseTo(3, 12);
-    expect(kf.mahalanobis2(kf.x + 3, kf.y + 4, 22)).toBeCloseTo(1, 12);
-  });
-
-  it('local plane: metres round-trip to degrees', () => {
-    const p = new LocalPlane();
-    p.setOrigin(46.5, 6.6);
-    expect(p.y(46.5 + 1 / 10)).toBeCloseTo(M_PER_DEG / 10, 6);
-    expect(p.lat(p.y(46.51))).toBeCloseTo(46.51, 12);
-    expect(p.lon(p.x(6.62))).toBeCloseTo(6.62, 12);
-    expect(p.x(6.6 + 0.01)).toBeCloseTo(M_PER_DEG * 0.01 * Math.cos((46.5 * Math.PI) / 180), 6);
-  });
-
   it('keeps an exact straight line and recovers its speed', () => {
     const r = smooth(northLine(200, 4));
     expect(r.gated).toBe(0);

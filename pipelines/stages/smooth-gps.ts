@@ -1,4 +1,7 @@
 import type { SportConfig } from '../config.js';
+import { LocalPlane } from '../primitives/geo.js';
+import { Cv2, rtsSmooth } from '../primitives/kalman.js';
+import { ScratchPool } from '../primitives/scratch.js';
 import {
   FLAG_BREAK as FLAG_BREAK_,
   FLAG_INVALID as FLAG_INVALID_,
@@ -6,23 +9,17 @@ import {
   type SampleColumns,
 } from '../types.js';
 import { rowAccuracy as rowAccuracy_ } from './clean-gps.js';
-import { EARTH_RADIUS_M as EARTH_RADIUS_M_ } from './distance.js';
-import { ScratchPool } from './scratch.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const EARTH_RADIUS_M = EARTH_RADIUS_M_;
 const FLAG_BREAK = FLAG_BREAK_;
 const FLAG_INVALID = FLAG_INVALID_;
 const FLAG_JUMP = FLAG_JUMP_;
 const rowAccuracy = rowAccuracy_;
 
 /**
- * GPS smoothing: constant-velocity Kalman filter + Rauch–Tung–Striebel smoother, in a local
- * east/north plane (metres) around the first accepted fix.
+ * GPS smoothing: constant-velocity Kalman filter + Rauch–Tung–Striebel smoother (primitives/kalman),
+ * in a local east/north plane (metres, primitives/geo) around the first accepted fix.
  *
- * - State per axis: position and velocity. Both axes share one covariance because the measurement
- *   noise (reported horizontal accuracy, isotropic) and the process noise are the same for both,
- *   so the filter costs one 2×2 covariance update per sample, not two.
  * - Process noise: white acceleration with spectral density `processNoise` (m²/s³), per sport.
  * - Measurement noise: (reported accuracy, floored at `minAccuracyM`; sport default when absent)².
  * - Innovation gate: a fix whose squared Mahalanobis distance to the prediction exceeds
@@ -33,130 +30,6 @@ const rowAccuracy = rowAccuracy_;
  * Rows without an accepted fix (invalid, jump) still get a smoothed position inside a segment
  * (interpolated by the model), so the track stays continuous and a jump never adds distance.
  */
-export const DEG = Math.PI / 180;
-
-/** One constant-velocity filter over two axes with a shared covariance. */
-export class Cv2 {
-  x = 0;
-  vx = 0;
-  y = 0;
-  vy = 0;
-  p00 = 0;
-  p01 = 0;
-  p11 = 0;
-  /** gains (position, velocity) of the last update or updateVelocity */
-  k0 = 0;
-  k1 = 0;
-
-  init(x: number, y: number, r: number, velVar: number): void {
-    this.x = x;
-    this.y = y;
-    this.vx = 0;
-    this.vy = 0;
-    this.p00 = r;
-    this.p01 = 0;
-    this.p11 = velVar;
-  }
-
-  copyFrom(o: Cv2): void {
-    this.x = o.x;
-    this.vx = o.vx;
-    this.y = o.y;
-    this.vy = o.vy;
-    this.p00 = o.p00;
-    this.p01 = o.p01;
-    this.p11 = o.p11;
-  }
-
-  predict(dt: number, q: number): void {
-    this.x += this.vx * dt;
-    this.y += this.vy * dt;
-    const dt2 = dt * dt;
-    const p00 = this.p00;
-    const p01 = this.p01;
-    const p11 = this.p11;
-    this.p00 = p00 + 2 * dt * p01 + dt2 * p11 + (q * dt2 * dt) / 3;
-    this.p01 = p01 + dt * p11 + q * dt2 * 0.5;
-    this.p11 = p11 + q * dt;
-  }
-
-  /** Squared Mahalanobis distance of a measurement (2 dof) against the current prediction. */
-  mahalanobis2(zx: number, zy: number, r: number): number {
-    const ex = zx - this.x;
-    const ey = zy - this.y;
-    return (ex * ex + ey * ey) / (this.p00 + r);
-  }
-
-  /** Velocity measurement (both axes), variance r per axis. */
-  updateVelocity(zvx: number, zvy: number, r: number): void {
-    const s = this.p11 + r;
-    const k0 = this.p01 / s;
-    const k1 = this.p11 / s;
-    const ex = zvx - this.vx;
-    const ey = zvy - this.vy;
-    this.x += k0 * ex;
-    this.y += k0 * ey;
-    this.vx += k1 * ex;
-    this.vy += k1 * ey;
-    const p01 = this.p01;
-    const p11 = this.p11;
-    this.p00 -= k0 * p01;
-    this.p01 = (1 - k1) * p01;
-    this.p11 = (1 - k1) * p11;
-    this.k0 = k0;
-    this.k1 = k1;
-  }
-
-  update(zx: number, zy: number, r: number): void {
-    const s = this.p00 + r;
-    const k0 = this.p00 / s;
-    const k1 = this.p01 / s;
-    const ex = zx - this.x;
-    const ey = zy - this.y;
-    this.x += k0 * ex;
-    this.y += k0 * ey;
-    this.vx += k1 * ex;
-    this.vy += k1 * ey;
-    const p01 = this.p01;
-    this.p11 -= k1 * p01;
-    this.p01 = (1 - k0) * p01;
-    this.p00 = (1 - k0) * this.p00;
-    this.k0 = k0;
-    this.k1 = k1;
-  }
-}
-
-/** Local tangent-plane projection (equirectangular around an origin): fine for the noise model. */
-export class LocalPlane {
-  lat0 = 0;
-  lon0 = 0;
-  kx = 1;
-  readonly ky = EARTH_RADIUS_M * DEG;
-
-  setOrigin(lat: number, lon: number): void {
-    this.lat0 = lat;
-    this.lon0 = lon;
-    this.kx = EARTH_RADIUS_M * DEG * Math.cos(lat * DEG);
-  }
-  copyFrom(o: LocalPlane): void {
-    this.lat0 = o.lat0;
-    this.lon0 = o.lon0;
-    this.kx = o.kx;
-  }
-  x(lon: number): number {
-    return (lon - this.lon0) * this.kx;
-  }
-  y(lat: number): number {
-    return (lat - this.lat0) * this.ky;
-  }
-  lon(x: number): number {
-    return this.lon0 + x / this.kx;
-  }
-  lat(y: number): number {
-    return this.lat0 + y / this.ky;
-  }
-}
-
 export interface SmoothGpsResult {
   /** smoothed degrees; NaN before the first accepted fix */
   lat: Float64Array;
@@ -241,16 +114,7 @@ function pass(
       c10[i] = 0;
       c11[i] = 0;
     } else {
-      const dt = (ts[i]! - ts[i - 1]!) * 0.001;
-      const a00 = kf.p00 + dt * kf.p01;
-      const a01 = kf.p01;
-      const a10 = kf.p01 + dt * kf.p11;
-      const a11 = kf.p11;
-      kf.predict(dt, q);
-      const b00 = kf.p00;
-      const b01 = kf.p01;
-      const b11 = kf.p11;
-      const inv = 1 / (b00 * b11 - b01 * b01);
+      kf.predictRts((ts[i]! - ts[i - 1]!) * 0.001, q, i, c00, c01, c10, c11);
       let reset = false;
       if (hasFix) {
         const r0 = rowAccuracy(cols.acc[i]!, cfg);
@@ -294,15 +158,11 @@ function pass(
         } else if (record) v0[i] = Number.NaN;
       }
       if (reset) {
+        // the filter re-started here: nothing flows back across the new segment's first row
         c00[i] = 0;
         c01[i] = 0;
         c10[i] = 0;
         c11[i] = 0;
-      } else {
-        c00[i] = (a00 * b11 - a01 * b01) * inv;
-        c01[i] = (a01 * b00 - a00 * b01) * inv;
-        c10[i] = (a10 * b11 - a11 * b01) * inv;
-        c11[i] = (a11 * b00 - a10 * b01) * inv;
       }
     }
     if (gate) segment[i] = seg;
@@ -316,7 +176,7 @@ function pass(
   return { first, gated };
 }
 
-/** RTS backward pass over the filtered states in `b`, segment by segment. */
+/** RTS backward pass over the filtered states in `b`, both axes, segment by segment. */
 function smoothBackward(
   ts: Float64Array,
   segment: Int32Array,
@@ -324,24 +184,8 @@ function smoothBackward(
   n: number,
   b: PassBuffers,
 ): void {
-  const { fx, fvx, fy, fvy, c00, c01, c10, c11 } = b;
-  for (let k = n - 2; k >= first; k--) {
-    const j = k + 1;
-    if (segment[j] !== segment[k]) continue;
-    const dt = (ts[j]! - ts[k]!) * 0.001;
-    const ex = fx[j]! - (fx[k]! + fvx[k]! * dt);
-    const evx = fvx[j]! - fvx[k]!;
-    const ey = fy[j]! - (fy[k]! + fvy[k]! * dt);
-    const evy = fvy[j]! - fvy[k]!;
-    const g00 = c00[j]!;
-    const g01 = c01[j]!;
-    const g10 = c10[j]!;
-    const g11 = c11[j]!;
-    fx[k] = fx[k]! + g00 * ex + g01 * evx;
-    fvx[k] = fvx[k]! + g10 * ex + g11 * evx;
-    fy[k] = fy[k]! + g00 * ey + g01 * evy;
-    fvy[k] = fvy[k]! + g10 * ey + g11 * evy;
-  }
+  rtsSmooth(ts, segment, first, n, b.fx, b.fvx, b.c00, b.c01, b.c10, b.c11);
+  rtsSmooth(ts, segment, first, n, b.fy, b.fvy, b.c00, b.c01, b.c10, b.c11);
 }
 
 /**

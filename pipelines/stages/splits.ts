@@ -1,6 +1,7 @@
+import { interp as interp_ } from '../primitives/series.js';
 import type { Split, Track } from '../types.js';
 import { gainLoss as gainLoss_ } from './elevation.js';
-import { interp as interp_, paceFromTotals } from './pace.js';
+import { paceFromTotals } from './pace.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
 const gainLoss = gainLoss_;

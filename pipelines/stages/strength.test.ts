@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeActivity } from './rollup.js';
+import { computeActivity } from '../compute-activity.js';
 
 describe('strength sessions roll up into the activity model', () => {
   it('dedupes sets and totals reps and volume without GPS', () => {

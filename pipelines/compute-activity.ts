@@ -1,7 +1,22 @@
 import { createHash } from 'node:crypto';
-import type { Sample } from '../../schemas/types.js';
-import { columnsFromSamples } from '../columns.js';
-import { ALGORITHM_VERSION, type SportConfig, sportConfig } from '../config.js';
+import type { Sample } from '../schemas/types.js';
+import { columnsFromSamples } from './columns.js';
+import { ALGORITHM_VERSION, sportConfig } from './config.js';
+import { bestEfforts } from './stages/best-efforts.js';
+import { calories } from './stages/calories.js';
+import { cleanGps } from './stages/clean-gps.js';
+import { sortAndDedupe } from './stages/dedupe.js';
+import { cumulativeDistance, deviceCumulative, deviceDistance, rawDistance } from './stages/distance.js';
+import { elevation } from './stages/elevation.js';
+import { heartRate } from './stages/heart-rate.js';
+import { laps } from './stages/laps.js';
+import { explicitPauses, movingTime } from './stages/moving-time.js';
+import { pace } from './stages/pace.js';
+import { encodePolyline, simplify } from './stages/polyline.js';
+import { sensorStats } from './stages/sensors.js';
+import { type SmoothGpsResult, smoothGps } from './stages/smooth-gps.js';
+import { MILE_M, splits } from './stages/splits.js';
+import { setsSpan, strength } from './stages/strength.js';
 import {
   type ActivityResult,
   type ActivitySummary,
@@ -11,30 +26,14 @@ import {
   type SampleColumns,
   type SampleFailure,
   type Track,
-  U16_NONE as U16_NONE_,
-} from '../types.js';
-import { bestEfforts } from './best-efforts.js';
-import { calories } from './calories.js';
-import { cleanGps } from './clean-gps.js';
-import { sortAndDedupe } from './dedupe.js';
-import { cumulativeDistance, deviceDistance, rawDistance } from './distance.js';
-import { elevation } from './elevation.js';
-import { heartRate } from './heart-rate.js';
-import { laps } from './laps.js';
-import { explicitPauses, movingTime } from './moving-time.js';
-import { pace } from './pace.js';
-import { encodePolyline, simplify } from './polyline.js';
-import { type SmoothGpsResult, smoothGps } from './smooth-gps.js';
-import { MILE_M, splits } from './splits.js';
-import { setsSpan, strength } from './strength.js';
+} from './types.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
 const FLAG_PAUSED = FLAG_PAUSED_;
-const U16_NONE = U16_NONE_;
 
 /**
- * Roll-up: runs every stage over one session and assembles the activity summary (everything
- * GET /activities/{id} returns) plus the per-sample rows for the samples table.
+ * The chain: runs every stage over one session and rolls the results up into the activity summary
+ * (everything GET /activities/{id} returns) plus the per-sample rows for the samples table.
  *
  * Pure and deterministic: the input is sorted into canonical order and deduplicated first, so
  * any permutation, any number of duplicates, or a full replay of the same samples yields a
@@ -223,84 +222,4 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     flags,
   };
   return { summary, samples, failures };
-}
-
-/** Cumulative distance from the device counter when there is no GPS track (treadmill, indoor). */
-function deviceCumulative(d: Float32Array, n: number, out: Float64Array): number {
-  let base = Number.NaN;
-  let cur = 0;
-  for (let i = 0; i < n; i++) {
-    const v = d[i]!;
-    if (!Number.isNaN(v)) {
-      if (Number.isNaN(base)) base = v;
-      // a counter never goes backwards; a reset or glitch does not subtract distance
-      if (v - base > cur) cur = v - base;
-    }
-    out[i] = cur;
-  }
-  return cur;
-}
-
-/**
- * Cadence average (unpaused rows with cadence > 0: coasting and standing are not cadence), power
- * average and max (unpaused rows with power, zeros included), and normalized power (Coggan:
- * 4th root of the mean of the 4th power of the 30 s rolling average), null without power.
- */
-function sensorStats(
-  c: SampleColumns,
-  flags: Uint8Array,
-  cfg: SportConfig,
-): {
-  cadenceAvg: number | null;
-  powerAvg: number | null;
-  powerMax: number | null;
-  normalizedPower: number | null;
-} {
-  const n = c.length;
-  let cs = 0;
-  let cn = 0;
-  let ps = 0;
-  let pn = 0;
-  let pmax = 0;
-  // normalized power over a 30-sample window (1 Hz devices), gaps capped
-  const win = new Float64Array(30);
-  let wsum = 0;
-  let wi = 0;
-  let wfill = 0;
-  let np4 = 0;
-  let npn = 0;
-  const gapMs = cfg.maxGapS * 1000;
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && c.ts[i]! - c.ts[i - 1]! > gapMs) {
-      win.fill(0);
-      wsum = 0;
-      wfill = 0;
-    }
-    const paused = (flags[i]! & FLAG_PAUSED) !== 0;
-    const cad = c.cadence[i]!;
-    if (!paused && cad !== U16_NONE && cad > 0) {
-      cs += cad;
-      cn++;
-    }
-    const p = c.power[i]!;
-    if (p === U16_NONE || paused) continue;
-    ps += p;
-    pn++;
-    if (p > pmax) pmax = p;
-    wsum += p - win[wi]!;
-    win[wi] = p;
-    wi = (wi + 1) % 30;
-    if (wfill < 30) wfill++;
-    if (wfill === 30) {
-      const a = wsum / 30;
-      np4 += a * a * a * a;
-      npn++;
-    }
-  }
-  return {
-    cadenceAvg: cn > 0 ? cs / cn : null,
-    powerAvg: pn > 0 ? ps / pn : null,
-    powerMax: pn > 0 ? pmax : null,
-    normalizedPower: npn > 0 ? (np4 / npn) ** 0.25 : pn > 0 ? ps / pn : null,
-  };
 }

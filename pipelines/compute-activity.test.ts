@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Sample } from '../../schemas/types.js';
-import { ALGORITHM_VERSION, UnknownAlgorithmVersionError } from '../config.js';
-import { type ComputeInput, FLAG_LAP } from '../types.js';
-import { activityIdFor, computeActivity } from './rollup.js';
-import { northLine, T0 } from './testkit.js';
+import type { Sample } from '../schemas/types.js';
+import { activityIdFor, computeActivity } from './compute-activity.js';
+import { ALGORITHM_VERSION, UnknownAlgorithmVersionError } from './config.js';
+import { northLine, T0 } from './stages/testkit.js';
+import { type ComputeInput, FLAG_LAP } from './types.js';
 
 const input = (samples: ComputeInput['samples'], over: Partial<ComputeInput> = {}): ComputeInput => ({
   userId: 'u1',
