@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SessionAccumulator } from '../accumulator.js';
 import { columnsFromSamples } from '../columns.js';
+import { SessionAccumulator } from '../session-accumulator.js';
 import { FLAG_LATE } from '../types.js';
 import { findIdentity, insertionPoint, ReorderWindow } from './reorder.js';
 import { sample, T0 } from './testkit.js';

@@ -12,13 +12,7 @@ import {
 } from './columns.js';
 import { computeActivity } from './compute-activity.js';
 import { SESSION_DEFAULTS, type SportConfig, sportConfig } from './config.js';
-import { haversine as haversine_, LocalPlane } from './primitives/geo.js';
-import { Cv2 } from './primitives/kalman.js';
-import {
-  isPlausibleCoord as isPlausibleCoord_,
-  JumpGate,
-  rowAccuracy as rowAccuracy_,
-} from './stages/clean-gps.js';
+import { LIVE_ESTIMATOR_BYTES, LiveEstimator, type LiveState } from './live-estimator.js';
 import { SeqSet } from './stages/dedupe.js';
 import { explicitPauses } from './stages/moving-time.js';
 import {
@@ -30,8 +24,6 @@ import {
 import {
   type ActivityResult,
   type AthleteProfile,
-  FLAG_BREAK as FLAG_BREAK_,
-  FLAG_JUMP as FLAG_JUMP_,
   FLAG_LATE as FLAG_LATE_,
   type SampleColumns,
   type SampleFailure,
@@ -39,18 +31,13 @@ import {
 } from './types.js';
 
 // Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_BREAK = FLAG_BREAK_;
-const FLAG_JUMP = FLAG_JUMP_;
 const FLAG_LATE = FLAG_LATE_;
 const SEQ_NONE = SEQ_NONE_;
 const compareRows = compareRows_;
 const copyRow = copyRow_;
 const findIdentity = findIdentity_;
-const haversine = haversine_;
 const insertionPoint = insertionPoint_;
-const isPlausibleCoord = isPlausibleCoord_;
 const removeRow = removeRow_;
-const rowAccuracy = rowAccuracy_;
 const shiftRight = shiftRight_;
 const validateSample = validateSample_;
 const writeSample = writeSample_;
@@ -59,8 +46,6 @@ const writeSample = writeSample_;
 const MAX_CHECKPOINTS = 16;
 /** Retired checkpoint kernels kept for reuse. */
 const MAX_SPARE = 4;
-/** Rough heap size of one LiveKernel with its gate, filter and plane (for bytesHeld). */
-const KERNEL_BYTES = 640;
 
 export interface AddResult {
   /** samples stored (includes `late` ones) */
@@ -70,21 +55,6 @@ export interface AddResult {
   /** accepted samples older than the reorder window: the session needs a recompute */
   late: number;
   failures: SampleFailure[];
-}
-
-export interface LiveState {
-  /** device time of the newest processed sample, null before the first */
-  ts: number | null;
-  lat: number | null;
-  lon: number | null;
-  speedMps: number | null;
-  paceSPerKm: number | null;
-  hr: number | null;
-  distanceM: number;
-  elapsedS: number;
-  movingS: number;
-  paused: boolean;
-  sampleCount: number;
 }
 
 export interface AccumulatorOptions {
@@ -124,11 +94,11 @@ export class SessionAccumulator {
   private readonly window: ReorderWindow;
   private readonly controls: SessionControl[] = [];
   /** live state folded over rows [0, liveEnd) */
-  private readonly live_: LiveKernel;
+  private readonly live_: LiveEstimator;
   private liveEnd = 0;
   /** snapshots of live_ at row indexes (ascending), to resume from when rows change behind liveEnd */
   private readonly checkpoints: Checkpoint[] = [];
-  private readonly spare: LiveKernel[] = [];
+  private readonly spare: LiveEstimator[] = [];
   /** lowest row index inserted or removed since the last live(); rows before it are unchanged */
   private touched = Number.POSITIVE_INFINITY;
   /** controls changed: the live state is refolded from the first row */
@@ -149,7 +119,7 @@ export class SessionAccumulator {
     this.window = new ReorderWindow(o.reorderWindowMs ?? SESSION_DEFAULTS.reorderWindowMs);
     const cfg = sportConfig(o.sport, o.version);
     this.cfg = cfg;
-    this.live_ = new LiveKernel(cfg);
+    this.live_ = new LiveEstimator(cfg);
     this.liveOnly = o.liveOnly === true;
   }
 
@@ -312,7 +282,7 @@ export class SessionAccumulator {
     const cps = this.checkpoints;
     const end = this.liveEnd;
     if (end === 0 || (cps.length > 0 && cps[cps.length - 1]!.end === end)) return;
-    const kernel = this.spare.pop() ?? new LiveKernel(this.cfg);
+    const kernel = this.spare.pop() ?? new LiveEstimator(this.cfg);
     kernel.copyFrom(this.live_);
     cps.push({ end, kernel });
     const settled = lowerBoundTs(this.cols, this.window.watermark());
@@ -325,7 +295,7 @@ export class SessionAccumulator {
     }
   }
 
-  private retire(k: LiveKernel): void {
+  private retire(k: LiveEstimator): void {
     if (this.spare.length < MAX_SPARE) this.spare.push(k);
   }
 
@@ -348,7 +318,7 @@ export class SessionAccumulator {
       c.flags.byteLength +
       this.seqs.bytesHeld() +
       this.controls.length * 128 +
-      (this.checkpoints.length + this.spare.length) * KERNEL_BYTES
+      (this.checkpoints.length + this.spare.length) * LIVE_ESTIMATOR_BYTES
     );
   }
 
@@ -392,168 +362,5 @@ export class SessionAccumulator {
 interface Checkpoint {
   /** the kernel has folded rows [0, end) */
   end: number;
-  kernel: LiveKernel;
-}
-
-/**
- * Causal live estimate: the hard jump gate, a forward (not smoothed) Kalman filter with the
- * innovation gate, distance from the device (Doppler) speed when reported, else haversine between
- * filtered positions, while moving; explicit pauses, and
- * instantaneous auto-pause (device speed, else filter speed). Approximates the final numbers
- * closely enough for a coach's screen; `compute()` is the authority.
- */
-class LiveKernel {
-  private readonly gate: JumpGate;
-  private readonly kf = new Cv2();
-  private readonly plane = new LocalPlane();
-  private hasFix = false;
-  private rejects = 0;
-  private lastTs = Number.NaN;
-  private firstTs = Number.NaN;
-  private lat = Number.NaN;
-  private lon = Number.NaN;
-  private speed = Number.NaN;
-  private hr = Number.NaN;
-  private devSpeed = Number.NaN;
-  private distanceM = 0;
-  private movingS = 0;
-  private paused = false;
-  private pauses: Float64Array = new Float64Array(0);
-
-  constructor(private readonly cfg: SportConfig) {
-    this.gate = new JumpGate(cfg);
-  }
-
-  reset(pauses: Float64Array): void {
-    this.gate.reset();
-    this.hasFix = false;
-    this.rejects = 0;
-    this.lastTs = Number.NaN;
-    this.firstTs = Number.NaN;
-    this.lat = Number.NaN;
-    this.lon = Number.NaN;
-    this.speed = Number.NaN;
-    this.hr = Number.NaN;
-    this.devSpeed = Number.NaN;
-    this.distanceM = 0;
-    this.movingS = 0;
-    this.paused = false;
-    this.pauses = pauses;
-  }
-
-  pausesHeld(): Float64Array {
-    return this.pauses;
-  }
-
-  setPauses(pauses: Float64Array): void {
-    this.pauses = pauses;
-  }
-
-  copyFrom(o: LiveKernel): void {
-    this.gate.copyFrom(o.gate);
-    this.kf.copyFrom(o.kf);
-    this.plane.copyFrom(o.plane);
-    this.hasFix = o.hasFix;
-    this.rejects = o.rejects;
-    this.lastTs = o.lastTs;
-    this.firstTs = o.firstTs;
-    this.lat = o.lat;
-    this.lon = o.lon;
-    this.speed = o.speed;
-    this.hr = o.hr;
-    this.devSpeed = o.devSpeed;
-    this.distanceM = o.distanceM;
-    this.movingS = o.movingS;
-    this.paused = o.paused;
-    this.pauses = o.pauses;
-  }
-
-  step(c: SampleColumns, i: number): void {
-    const cfg = this.cfg;
-    const t = c.ts[i]!;
-    const dt = Number.isNaN(this.lastTs) ? 0 : (t - this.lastTs) * 0.001;
-    if (Number.isNaN(this.firstTs)) this.firstTs = t;
-    this.lastTs = t;
-    this.paused = inPause(this.pauses, t);
-    const h = c.hr[i]!;
-    if (h >= cfg.hrMin && h <= cfg.hrMax) {
-      this.hr =
-        Number.isNaN(this.hr) || Math.abs(h - this.hr) <= cfg.hrMaxDeltaPerS * (dt + 1) + 5 ? h : this.hr;
-    }
-    let moved = 0;
-    const la = c.lat[i]!;
-    const lo = c.lon[i]!;
-    const acc = c.acc[i]!;
-    if (cfg.gps && isPlausibleCoord(la, lo) && !(acc > cfg.maxAccuracyM)) {
-      const latD = la * 1e-7;
-      const lonD = lo * 1e-7;
-      const r0 = rowAccuracy(acc, cfg);
-      const g = this.gate.check(latD, lonD, t, r0);
-      if (g !== FLAG_JUMP) {
-        if (!this.hasFix || g === FLAG_BREAK) {
-          if (!this.hasFix) this.plane.setOrigin(latD, lonD);
-          this.kf.init(this.plane.x(lonD), this.plane.y(latD), r0 * r0, 100);
-          this.hasFix = true;
-          this.rejects = 0;
-        } else {
-          this.kf.predict(dt, cfg.processNoise);
-          const zx = this.plane.x(lonD);
-          const zy = this.plane.y(latD);
-          if (
-            this.kf.mahalanobis2(zx, zy, r0 * r0) > cfg.gateChi2 &&
-            ++this.rejects <= cfg.maxConsecutiveRejects
-          ) {
-            // gated: keep the prediction
-          } else {
-            this.kf.update(zx, zy, r0 * r0);
-            this.rejects = 0;
-          }
-          // the device speed, when reported, sets the distance below
-          if (Number.isNaN(c.speed[i]!)) {
-            moved = haversine(this.lat, this.lon, this.plane.lat(this.kf.y), this.plane.lon(this.kf.x));
-          }
-        }
-        this.lat = this.plane.lat(this.kf.y);
-        this.lon = this.plane.lon(this.kf.x);
-        // the device speed, when reported, replaces the filter's below
-        if (Number.isNaN(c.speed[i]!)) this.speed = Math.hypot(this.kf.vx, this.kf.vy);
-      }
-    }
-    const dev = c.speed[i]!;
-    if (!Number.isNaN(dev)) {
-      // Doppler speed integrates to a far better live distance than a causal filter's jittery path
-      moved = Number.isNaN(this.devSpeed) ? dev * dt : (dev + this.devSpeed) * 0.5 * dt;
-      this.speed = dev;
-    }
-    this.devSpeed = dev;
-    const moving =
-      !this.paused && !(this.speed < cfg.pauseSpeedMps) && !(dt > cfg.maxGapS && Number.isNaN(dev));
-    if (moving) {
-      this.movingS += dt;
-      this.distanceM += moved;
-    }
-  }
-
-  state(count: number): LiveState {
-    const has = !Number.isNaN(this.lastTs);
-    const sp = Number.isNaN(this.speed) ? null : this.speed;
-    return {
-      ts: has ? this.lastTs : null,
-      lat: Number.isNaN(this.lat) ? null : this.lat,
-      lon: Number.isNaN(this.lon) ? null : this.lon,
-      speedMps: sp,
-      paceSPerKm: sp !== null && sp > 0.3 ? 1000 / sp : null,
-      hr: Number.isNaN(this.hr) ? null : this.hr,
-      distanceM: this.distanceM,
-      elapsedS: has ? (this.lastTs - this.firstTs) * 0.001 : 0,
-      movingS: this.movingS,
-      paused: this.paused,
-      sampleCount: count,
-    };
-  }
-}
-
-function inPause(p: Float64Array, t: number): boolean {
-  for (let k = 0; k < p.length; k += 2) if (p[k]! < t && t <= p[k + 1]!) return true;
-  return false;
+  kernel: LiveEstimator;
 }
