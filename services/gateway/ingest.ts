@@ -1,7 +1,8 @@
 import { avroTypes } from '../../schemas/avro.js';
 import { checkContentType } from '../../schemas/content-type.js';
-import { type PayloadLimits, parseDeviceSession, telemetryRecord } from '../../schemas/payload.js';
+import { type PayloadLimits, parseDeviceSession } from '../../schemas/payload.js';
 import type { SchemaIds } from '../../schemas/registry.js';
+import { telemetryRecord } from '../../schemas/telemetry-record.js';
 import type { DlqReason } from '../../schemas/vocabulary.js';
 import { encodeConfluent } from '../../schemas/wire.js';
 import type { Batcher, OutRecord } from './batcher.js';
