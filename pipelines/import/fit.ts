@@ -75,13 +75,19 @@ export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
 
   const activities: ImportedActivity[] = [];
   let points = 0;
-  // The record distance counter runs on across the sessions of a multisport file; a Sample's
-  // `dist` counts from the start of its own session, so each session is rebased on where the
-  // previous one ended.
-  let distBase = 0;
+  // A Sample's `dist` counts from the start of its own session. The record distance counter of a
+  // multisport file runs on across its sessions on some devices (Forerunner 920XT), so a session is
+  // rebased on where the previous one ended; others restart it at each session (fenix 2), and a
+  // counter that starts below the previous session's end is taken as it is.
   let distEnd = 0;
   groups.forEach((records, k) => {
-    distBase = distEnd;
+    let first: number | null = null;
+    for (const r of records) {
+      first = n(r.distance);
+      if (first !== null) break;
+    }
+    const distBase = first !== null && first + 1 < distEnd ? 0 : distEnd;
+    let sessionEnd: number | null = null;
     const s = sessions[k];
     const fileSport = s ? str(s.sport) : null;
     const sport = s ? (mapSport(str(s.sport)) ?? mapSport(str(s.sub_sport))) : null;
@@ -91,7 +97,7 @@ export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
       points++;
       const cad = n(r.cadence);
       const dist = n(r.distance);
-      if (dist !== null && dist > distEnd) distEnd = dist;
+      if (dist !== null && (sessionEnd === null || dist > sessionEnd)) sessionEnd = dist;
       b.add({
         ts: time(r.timestamp),
         lat: n(r.position_lat),
@@ -104,6 +110,7 @@ export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
         power: n(r.power),
       });
     }
+    if (sessionEnd !== null) distEnd = sessionEnd;
     if (b.samples.length === 0) return;
     const lapMsgs = laps[k]!;
     markLapEnds(
