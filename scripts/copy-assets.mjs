@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 const assets = [
   ['services/api', /\.html$/],
+  ['services/api/auth', /\.txt$/],
   ['schemas', /\.(avsc|json)$/],
 ];
 for (const [dir, pattern] of assets) {

@@ -6,9 +6,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import { opsRoutes, type ReadinessCheck } from '../common/ops-server.js';
+import { accessControl } from './access.js';
 import type { ApiDeps } from './deps.js';
 import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
 import { activityRoutes } from './routes/activities.js';
+import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { liveRoutes } from './routes/live.js';
 import { userRoutes } from './routes/users.js';
@@ -59,6 +61,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const status = API_ERRORS[code].status;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const detail = status >= 500 && !isApi ? undefined : err.message;
+    // RFC 6750: tell a client that it is its bearer token that failed.
+    if (code === 'token_missing') reply.header('www-authenticate', 'Bearer realm="fitstream"');
+    else if (code === 'token_invalid' || code === 'token_expired')
+      reply.header('www-authenticate', `Bearer realm="fitstream", error="invalid_token"`);
     reply
       .code(status)
       .type('application/problem+json')
@@ -71,14 +77,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .send(problem('route_not_found', `${req.method} ${req.url}`, req.url));
   });
 
+  // First, so that every route registered after it has declared its access rule.
+  await app.register(accessControl, { tokens: opts.deps.auth.tokens });
   await app.register(swagger, {
     openapi: {
       info: {
         title: 'Fitstream API',
         version: '1.0.0',
-        description: 'Activities, devices and live sessions.',
+        description:
+          'Accounts, devices, activities and live sessions. Sign in with POST /v1/auth/login and send the access token as Authorization: Bearer <token>.',
       },
       servers: [{ url: '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -92,8 +102,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  await app.register(opsRoutes, { registry: opts.registry, checks: opts.checks });
+  await app.register(opsRoutes, {
+    registry: opts.registry,
+    checks: opts.checks,
+    // Probes and scrapers carry no token; /metrics has counters only, no user data (docs/security.md).
+    routeConfig: { access: 'public' },
+  });
   await app.register(userRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(authRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(liveRoutes, { deps: opts.deps });

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import {
+  ConfigError,
   clickhouseEnv,
   commonEnv,
   type EnvOf,
@@ -24,5 +26,33 @@ export const apiEnv = {
     .string()
     .refine((s) => /^(mqtts?|wss?):\/\//.test(s), { message: 'an mqtt://, mqtts://, ws:// or wss:// URL' })
     .default('mqtt://127.0.0.1:1883'),
+  /** the local stack's data folder (infra/local/up), where the development signing key lives */
+  FITSTREAM_DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * JSON Web Key Set of the Ed25519 private keys that sign access tokens (services/api/auth/signing-keys.ts);
+   * the first signs, all verify. '' = the development key $FITSTREAM_DATA_DIR/auth/jwt-keys.json, written by
+   * infra/local/up; refused when NODE_ENV=production.
+   */
+  API_JWT_KEYS_FILE: z.string().default(''),
+  API_JWT_ISSUER: z.string().min(1).default('https://fitstream.dev'),
+  API_JWT_AUDIENCE: z.string().min(1).default('fitstream-api'),
+  /** access token lifetime; also how long a token outlives a logout or a role change */
+  API_ACCESS_TOKEN_TTL_S: positiveInt.max(3600).default(900),
+  API_REFRESH_TOKEN_TTL_S: positiveInt.default(30 * 24 * 3600),
 };
 export type ApiConfig = EnvOf<typeof apiEnv>;
+
+/** The signing-key file the API reads: the configured one, or the development key of the data folder. */
+export const jwtKeysFile = (c: Pick<ApiConfig, 'API_JWT_KEYS_FILE' | 'FITSTREAM_DATA_DIR'>): string =>
+  c.API_JWT_KEYS_FILE || join(c.FITSTREAM_DATA_DIR, 'auth', 'jwt-keys.json');
+
+/** Rules between settings. */
+export function checkApiConfig(c: ApiConfig): ApiConfig {
+  if (c.NODE_ENV === 'production' && c.API_JWT_KEYS_FILE === '')
+    throw new ConfigError(
+      'API_JWT_KEYS_FILE',
+      'a key file of your own in production, not the development key',
+      '',
+    );
+  return c;
+}

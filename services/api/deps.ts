@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { AccessTokens } from './auth/access-tokens.js';
 
 /** What the routes need from the outside world; built in main.ts, or by tests against the real stack. */
 export interface ApiDeps {
@@ -11,4 +12,5 @@ export interface ApiDeps {
   clickhouse: ClickHouseClient;
   clickhouseDatabase: string;
   mqttPublicUrl: string;
+  auth: { tokens: AccessTokens; refreshTokenTtlS: number };
 }

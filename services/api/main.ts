@@ -6,9 +6,10 @@ import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { onShutdown } from '../common/shutdown.js';
 import { buildApp } from './app.js';
-import { apiEnv } from './config.js';
+import { authFromConfig } from './auth/setup.js';
+import { apiEnv, checkApiConfig } from './config.js';
 
-const config = loadConfigOrExit('api', apiEnv);
+const config = loadConfigOrExit('api', apiEnv, checkApiConfig);
 const logger = createLogger('api', config.LOG_LEVEL);
 const registry = createMetricsRegistry('api');
 
@@ -20,6 +21,14 @@ const clickhouse = createClient({
   username: config.CLICKHOUSE_USER,
   password: config.CLICKHOUSE_PASSWORD,
 });
+
+let auth: Awaited<ReturnType<typeof authFromConfig>>;
+try {
+  auth = await authFromConfig(config);
+} catch (err) {
+  process.stderr.write(`fitstream-api: ${(err as Error).message}\n`);
+  process.exit(1);
+}
 
 const app = await buildApp({
   logger,
@@ -37,6 +46,7 @@ const app = await buildApp({
     clickhouse,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
     mqttPublicUrl: config.MQTT_PUBLIC_URL,
+    auth,
   },
   checks: [
     { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },

@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyContextConfig,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
@@ -13,6 +18,8 @@ export interface OpsOptions {
   checks: readonly ReadinessCheck[];
   /** per-check timeout */
   timeoutMs?: number;
+  /** route config of the host app for these routes (the API's access rule) */
+  routeConfig?: FastifyContextConfig;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
@@ -38,8 +45,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
  */
 export const opsRoutes: FastifyPluginAsync<OpsOptions> = async (app, opts) => {
   const timeoutMs = opts.timeoutMs ?? 2000;
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  const config = opts.routeConfig ?? {};
+  app.get('/healthz', { config }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config }, async (_req, reply) => {
     const results = await Promise.all(
       opts.checks.map(async (c) => {
         try {
@@ -54,7 +62,7 @@ export const opsRoutes: FastifyPluginAsync<OpsOptions> = async (app, opts) => {
     reply.code(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not-ready', checks: results };
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config }, async (_req, reply) => {
     reply.header('content-type', opts.registry.contentType);
     return opts.registry.metrics();
   });

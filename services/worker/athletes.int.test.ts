@@ -11,20 +11,19 @@ import { batchOf, controlOf, type Isolated, isolate, produce, rid, rows, waitFor
 
 // Athlete profiles come from PostgreSQL `users` at finalisation (the real local server).
 describe('athlete profiles', () => {
-  const pool = new pg.Pool({
-    connectionString: process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream',
-    max: 2,
-  });
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream';
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const athlete = randomUUID();
   let iso: Isolated;
 
   beforeAll(async () => {
     await pool.query(
-      `INSERT INTO users (id, email, name, birth_year, weight_kg, max_hr, resting_hr)
-       VALUES ($1, $2, 'worker test', 1990, 62.5, 170, 48)`,
+      `INSERT INTO users (id, email, name, birth_date, weight_kg, max_hr, resting_hr, sex)
+       VALUES ($1, $2, 'worker test', '1990-05-17', 62.5, 170, 48, 'female')`,
       [athlete, `wtest-${rid()}@example.test`],
     );
-    iso = await isolate();
+    // The worker reads the profiles from the database this test writes them to.
+    iso = await isolate({ env: { DATABASE_URL: databaseUrl } });
   });
   afterAll(async () => {
     await pool.query('DELETE FROM users WHERE id = $1', [athlete]);
@@ -45,7 +44,7 @@ describe('athlete profiles', () => {
     const unknown = randomUUID();
     const got = await p.profiles([athlete, unknown, 'u-not-a-uuid', athlete]);
     expect(queries).toBe(1);
-    expect(got.get(athlete)).toEqual({ maxHr: 170, restHr: 48, birthYear: 1990, weightKg: 62.5 });
+    expect(got.get(athlete)).toEqual({ maxHr: 170, restHr: 48, birthYear: 1990, weightKg: 62.5, sex: 'f' });
     expect(got.get(unknown)).toEqual({});
     expect(got.get('u-not-a-uuid')).toEqual({});
     await p.profiles([athlete, unknown]);

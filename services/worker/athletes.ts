@@ -2,7 +2,10 @@ import type pg from 'pg';
 import type { AthleteProfile } from '../../pipelines/types.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
 
-/** Athlete profiles (max/resting HR, birth year, weight) that finalisation computes with, by user id. */
+/**
+ * Athlete profiles (max/resting HR, birth year, weight, sex) that finalisation computes with, by user id:
+ * the columns the athlete edits through `PATCH /v1/users/me`.
+ */
 export interface AthleteProfiles {
   /** One look-up for many users; every id asked for is in the answer ({} = defaults). */
   profiles(userIds: readonly string[]): Promise<Map<string, AthleteProfile>>;
@@ -21,6 +24,7 @@ interface UserRow {
   weight_kg: string | number | null;
   max_hr: number | null;
   resting_hr: number | null;
+  sex: 'female' | 'male' | null;
 }
 
 /** A users row as the profile pipelines takes; NULL columns are left out (pipelines' defaults apply). */
@@ -30,6 +34,7 @@ export function profileOf(r: UserRow): AthleteProfile {
   if (r.resting_hr !== null) p.restHr = Number(r.resting_hr);
   if (r.birth_year !== null) p.birthYear = Number(r.birth_year);
   if (r.weight_kg !== null) p.weightKg = Number(r.weight_kg); // numeric(5,2) arrives as a string
+  if (r.sex !== null) p.sex = r.sex === 'female' ? 'f' : 'm';
   return p;
 }
 
@@ -68,7 +73,8 @@ export class PgAthleteProfiles implements AthleteProfiles {
     let rows: UserRow[];
     try {
       const r = await this.pool.query<UserRow>(
-        'SELECT id::text AS id, birth_year, weight_kg, max_hr, resting_hr FROM users WHERE id = ANY($1::uuid[])',
+        `SELECT id::text AS id, extract(year FROM birth_date)::int AS birth_year, weight_kg, max_hr, resting_hr, sex
+         FROM users WHERE id = ANY($1::uuid[])`,
         [ask],
       );
       rows = r.rows;

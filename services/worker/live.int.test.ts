@@ -4,7 +4,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { activityIdFor } from '../../pipelines/index.js';
+import { testAuth, tokenFor } from '../../test/support/api-auth.js';
 import { buildApp } from '../api/app.js';
+import type { ApiDeps } from '../api/deps.js';
 import { parseEnv, postgresEnv, redisEnv } from '../common/config.js';
 import { liveKeys } from '../common/live-keys.js';
 import { createLogger } from '../common/logger.js';
@@ -29,6 +31,9 @@ describe('live sessions', () => {
   let iso: Isolated;
   let w: RunningWorker;
   let api: FastifyInstance;
+  let auth: ApiDeps['auth'];
+  /** the Authorization header of an athlete that exists only as an id in the telemetry */
+  const as = async (userId: string) => ({ authorization: `Bearer ${await tokenFor(auth.tokens, userId)}` });
   const redis = new Redis(parseEnv(redisEnv).REDIS_URL);
   const subs: Redis[] = [];
   const pool = new pg.Pool({ connectionString: parseEnv(postgresEnv).DATABASE_URL, max: 1 });
@@ -37,6 +42,7 @@ describe('live sessions', () => {
   beforeAll(async () => {
     iso = await isolate();
     w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    auth = await testAuth();
     api = await buildApp({
       logger: createLogger('api-test', 'silent'),
       registry: createMetricsRegistry('live_test'),
@@ -54,6 +60,7 @@ describe('live sessions', () => {
         clickhouse: iso.ch,
         clickhouseDatabase: iso.database,
         mqttPublicUrl: 'mqtt://127.0.0.1:1883',
+        auth,
       },
     });
     await api.listen({ host: '127.0.0.1', port: 0 });
@@ -70,10 +77,13 @@ describe('live sessions', () => {
   });
 
   /** Collects the snapshots of an SSE stream of the API until `close()`. */
-  const sse = async (path: string) => {
+  const sse = async (path: string, userId: string) => {
     const ctrl = new AbortController();
     const { port } = api.server.address() as { port: number };
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: ctrl.signal });
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      signal: ctrl.signal,
+      headers: await as(userId),
+    });
     expect(res.status).toBe(200);
     const events: Record<string, unknown>[] = [];
     const reader = res.body!.getReader();
@@ -128,9 +138,9 @@ describe('live sessions', () => {
     });
 
     const streams = {
-      a: await sse(`/v1/live/sessions/${idA}/stream`),
-      b: await sse(`/v1/live/sessions/${idB}/stream`),
-      userA: await sse(`/v1/live/users/${a.userId}/stream`),
+      a: await sse(`/v1/live/sessions/${idA}/stream`, a.userId),
+      b: await sse(`/v1/live/sessions/${idB}/stream`, b.userId),
+      userA: await sse(`/v1/live/users/${a.userId}/stream`, a.userId),
     };
 
     // Interleaved, as two athletes streaming at the same time.
@@ -170,18 +180,20 @@ describe('live sessions', () => {
     expect(Math.abs(Number(live.b.lat) - lastLat(runB))).toBeLessThan(0.01);
 
     // The API: each id opens its own athlete's session, and each athlete's list carries the id to open.
-    const got = (id: string) => api.inject({ method: 'GET', url: `/v1/live/sessions/${id}` });
-    expect((await got(idA)).json()).toMatchObject({
+    const got = async (id: string, userId: string) =>
+      api.inject({ method: 'GET', url: `/v1/live/sessions/${id}`, headers: await as(userId) });
+    expect((await got(idA, a.userId)).json()).toMatchObject({
       activityId: idA,
       userId: a.userId,
       samples: runA.samples.length,
     });
-    expect((await got(idB)).json()).toMatchObject({
+    expect((await got(idB, b.userId)).json()).toMatchObject({
       activityId: idB,
       userId: b.userId,
       samples: runB.samples.length,
     });
-    const list = (u: string) => api.inject({ method: 'GET', url: `/v1/live/users/${u}/sessions` });
+    const list = async (u: string) =>
+      api.inject({ method: 'GET', url: `/v1/live/users/${u}/sessions`, headers: await as(u) });
     expect((await list(a.userId)).json().items.map((s: { activityId: string }) => s.activityId)).toEqual([
       idA,
     ]);
@@ -230,7 +242,7 @@ describe('live sessions', () => {
     });
     expect(Number(ended.samples)).toBe(cut);
 
-    const stream = await sse(`/v1/live/users/${ids.userId}/stream`);
+    const stream = await sse(`/v1/live/users/${ids.userId}/stream`, ids.userId);
     await waitFor(
       async () => stream.events.length > 0 || (await redis.zcard(liveKeys.active(ids.userId))) === 0,
     );
@@ -252,7 +264,11 @@ describe('live sessions', () => {
     await stream.close();
     expect(await redis.hgetall(liveKeys.hash(id))).toEqual(ended);
     expect(await redis.zrange(liveKeys.active(ids.userId), 0, -1)).toEqual([]);
-    const list = await api.inject({ method: 'GET', url: `/v1/live/users/${ids.userId}/sessions` });
+    const list = await api.inject({
+      method: 'GET',
+      url: `/v1/live/users/${ids.userId}/sessions`,
+      headers: await as(ids.userId),
+    });
     expect(list.json().items).toEqual([]);
     expect(stream.events.slice(before)).toEqual([]);
   });

@@ -18,13 +18,14 @@ ch_migrate() {
     || fs_die "clickhouse migrations failed"
 }
 
-# fs_provision: Kafka topics, S3 bucket, PostgreSQL + ClickHouse migrations, in parallel
+# fs_provision: Kafka topics, S3 bucket, the API's signing key, PostgreSQL + ClickHouse migrations, in parallel
 # (each is a short node process). Works against any stack on the standard ports, so
 # `infra/local/provision` also provisions the docker-compose stack.
 fs_provision() {
   local jobs_=() j rc=0
   kafka_topics >&2 & jobs_+=($!)
   s3_bucket >&2 & jobs_+=($!)
+  auth_dev_key >&2 & jobs_+=($!)
   if [[ "${FITSTREAM_SKIP_MIGRATIONS:-0}" != 1 ]]; then
     pg_migrate >&2 & jobs_+=($!)
     ch_migrate >&2 & jobs_+=($!)

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
+import { principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { ProblemSchema } from './shared.js';
+import { problemResponse } from './shared.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
 const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength'].map((s) => Type.Literal(s)));
@@ -55,26 +57,41 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     }
   };
 
+  /** 404 for an athlete the caller may not see: the same answer as for one that does not exist. */
+  const checkAthlete = async (req: FastifyRequest, userId: string) => {
+    if (!(await visibleAthlete(principalOf(req), userId)))
+      throw new ApiError('not_found', `no athlete ${userId}`);
+  };
+
   app.get(
     '/activities',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['activities'],
-        summary: "A user's activities, newest first (latest version of each)",
+        summary: "An athlete's activities (the caller's by default), newest first (latest version of each)",
         querystring: Type.Object({
-          userId: Type.String({ format: 'uuid' }),
+          user_id: Type.Optional(
+            Type.String({ format: 'uuid', description: 'the athlete; default: the caller' }),
+          ),
           sport: Type.Optional(Sport),
           before: Type.Optional(
             Type.Integer({ minimum: 0, description: 'start time in ms: page with the last startTs' }),
           ),
           limit: Type.Integer({ minimum: 1, maximum: 200, default: 20 }),
         }),
-        response: { 200: Type.Object({ items: Type.Array(ActivityListItem) }), 400: ProblemSchema },
+        response: {
+          200: Type.Object({ items: Type.Array(ActivityListItem) }),
+          400: problemResponse('validation_failed'),
+          404: problemResponse('not_found'),
+        },
       },
     },
     async (req) => {
       const q = req.query;
-      const where = [`user_id = ${str(q.userId)}`];
+      const userId = q.user_id ?? principalOf(req).user_id;
+      await checkAthlete(req, userId);
+      const where = [`user_id = ${str(userId)}`];
       if (q.sport) where.push(`sport = ${str(q.sport)}`);
       if (q.before !== undefined) where.push(`start_ts < ${int(q.before)}`);
       const rows = await select<ListRow>(
@@ -107,6 +124,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
   app.get(
     '/activities/:activityId',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['activities'],
         summary:
@@ -114,17 +132,19 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         params: Type.Object({ activityId: Id }),
         response: {
           200: Type.Object({ version: Type.Integer(), summary: Type.Record(Type.String(), Type.Unknown()) }),
-          404: ProblemSchema,
+          400: problemResponse('validation_failed'),
+          404: problemResponse('not_found'),
         },
       },
     },
     async (req) => {
-      const rows = await select<{ version: string | number; summary: string }>(
-        `SELECT version, summary FROM ${db}.activities FINAL
+      const rows = await select<{ user_id: string; version: string | number; summary: string }>(
+        `SELECT user_id, version, summary FROM ${db}.activities FINAL
          WHERE activity_id = ${str(req.params.activityId)} LIMIT 1`,
       );
       const row = rows[0];
-      if (!row) throw new ApiError('not_found', `activity ${req.params.activityId} not found`);
+      if (!row || !(await visibleAthlete(principalOf(req), row.user_id)))
+        throw new ApiError('not_found', `activity ${req.params.activityId} not found`);
       return { version: Number(row.version), summary: JSON.parse(row.summary) as Record<string, unknown> };
     },
   );
@@ -132,6 +152,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
   app.get(
     '/users/:userId/stats',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['stats'],
         summary: 'Totals per sport over a date range (UTC days), from the daily roll-up',
@@ -153,11 +174,13 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
               }),
             ),
           }),
-          400: ProblemSchema,
+          400: problemResponse('validation_failed'),
+          404: problemResponse('not_found'),
         },
       },
     },
     async (req) => {
+      await checkAthlete(req, req.params.userId);
       const { from, to } = req.query;
       if (from > to) throw new ApiError('validation_failed', 'from must not be after to');
       const rows = await select<{

@@ -3,10 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { liveKeys } from '../../common/live-keys.js';
+import { principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
-import { ProblemSchema } from './shared.js';
+import { problemResponse } from './shared.js';
 
 const STRING_FIELDS = new Set(['activityId', 'userId', 'deviceId', 'sessionId', 'sport', 'status']);
 
@@ -72,6 +73,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     reply: FastifyReply,
     channel: string,
     loadInitial: () => Promise<unknown[]>,
+    /** a published snapshot (JSON) that the caller may not see is dropped */
+    admit: (json: string) => Promise<boolean> | boolean = () => true,
   ) => {
     reply.hijack();
     const res = reply.raw;
@@ -84,7 +87,14 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     // Flush the headers now (an idle athlete has no snapshot to send yet) and set the retry delay.
     res.write('retry: 3000\n\n');
     let held: string[] | null = [];
-    const send = (json: string) => res.write(`event: snapshot\ndata: ${json}\n\n`);
+    const write = (json: string) => res.write(`event: snapshot\ndata: ${json}\n\n`);
+    // In publication order, also when admitting one has to wait for a look-up.
+    let queue = Promise.resolve();
+    const send = (json: string) => {
+      queue = queue.then(async () => {
+        if (await admit(json)) write(json);
+      });
+    };
     const stop = await hub.listen(channel, (message) => (held ? held.push(message) : send(message)));
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     req.raw.on('close', () => {
@@ -96,6 +106,18 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     held = null;
   };
 
+  /** The snapshot of a live session the caller may see; 404 for one that is missing or not theirs to see. */
+  const visibleSnapshot = async (req: FastifyRequest, activityId: string) => {
+    const s = await snapshot(activityId);
+    if (!s || !(await visibleAthlete(principalOf(req), s.userId)))
+      throw new ApiError('not_found', `no live session ${activityId}`);
+    return s;
+  };
+  const checkAthlete = async (req: FastifyRequest, userId: string) => {
+    if (!(await visibleAthlete(principalOf(req), userId)))
+      throw new ApiError('not_found', `no athlete ${userId}`);
+  };
+
   const activeSnapshots = async (userId: string) => {
     const ids = await deps.redis.zrevrange(liveKeys.active(userId), 0, 49);
     return (await Promise.all(ids.map(snapshot))).filter((s) => s !== null);
@@ -104,69 +126,99 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   app.get(
     '/v1/live/sessions/:activityId',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['live'],
         summary: 'Latest live state of a session in progress (or ended within the last hour)',
         params: Type.Object({ activityId: ActivityId }),
-        response: { 200: LiveSnapshot, 404: ProblemSchema },
+        response: { 200: LiveSnapshot, 404: problemResponse('not_found') },
       },
     },
-    async (req) => {
-      const s = await snapshot(req.params.activityId);
-      if (!s) throw new ApiError('not_found', `no live session ${req.params.activityId}`);
-      return s;
-    },
+    async (req) => visibleSnapshot(req, req.params.activityId),
   );
 
   app.get(
     '/v1/live/users/:userId/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['live'],
         summary:
           "An athlete's sessions in progress with their latest state; each item's activityId is the id to open",
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Type.Object({ items: Type.Array(LiveSnapshot) }) },
+        response: {
+          200: Type.Object({ items: Type.Array(LiveSnapshot) }),
+          404: problemResponse('not_found'),
+        },
       },
     },
-    async (req) => ({ items: await activeSnapshots(req.params.userId) }),
+    async (req) => {
+      await checkAthlete(req, req.params.userId);
+      return { items: await activeSnapshots(req.params.userId) };
+    },
   );
 
   app.get(
     '/v1/live/sessions/:activityId/stream',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['live'],
         summary:
-          'Server-sent events (event: snapshot) with the live state of one session, about every second',
+          'Server-sent events (event: snapshot) with the live state of one session, about every second. A session that has not started yet can be awaited; one of an athlete the caller may not see answers 404',
         params: Type.Object({ activityId: ActivityId }),
+        response: { 404: problemResponse('not_found') },
       },
     },
     async (req, reply) => {
       const { activityId } = req.params;
-      await stream(req, reply, liveKeys.sessionChannel(activityId), async () => {
-        const s = await snapshot(activityId);
-        return s ? [s] : [];
-      });
+      const principal = principalOf(req);
+      const current = await snapshot(activityId);
+      if (current && !(await visibleAthlete(principal, current.userId)))
+        throw new ApiError('not_found', `no live session ${activityId}`);
+      // A session awaited before its first snapshot: its athlete is known from that snapshot on (an
+      // activity id never changes hands), and nothing is sent unless the caller may see them.
+      let admitted: boolean | undefined = current ? true : undefined;
+      const admit = async (json: string) => {
+        admitted ??= await visibleAthlete(
+          principal,
+          String((JSON.parse(json) as { userId?: unknown }).userId),
+        );
+        return admitted;
+      };
+      await stream(
+        req,
+        reply,
+        liveKeys.sessionChannel(activityId),
+        async () => {
+          const s = current ?? (await snapshot(activityId));
+          return s && (await admit(JSON.stringify(s))) ? [s] : [];
+        },
+        admit,
+      );
     },
   );
 
   app.get(
     '/v1/live/users/:userId/stream',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['live'],
         summary: "Server-sent events with every live session of one athlete (what a coach's page watches)",
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        response: { 404: problemResponse('not_found') },
       },
     },
     async (req, reply) => {
       const { userId } = req.params;
+      await checkAthlete(req, userId);
       await stream(req, reply, liveKeys.userChannel(userId), () => activeSnapshots(userId));
     },
   );
 
-  app.get('/live', { schema: { hide: true } }, async (_req, reply) => {
+  // The page itself holds no data; what it shows comes from the routes above, with the viewer's token.
+  app.get('/live', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => {
     reply.type('text/html; charset=utf-8');
     return livePage;
   });

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AccessTokens, Principal } from './auth/access-tokens.js';
+import { ApiError } from './errors.js';
+import { problemResponse } from './routes/shared.js';
+
+/**
+ * The access rule of every route, as data: each route says who may call it in its options,
+ * `config: { access: 'public' | 'user' }`. A route that says nothing stops the API at start-up, so a new
+ * route cannot be open by accident, and `routeTable()` lists every route with its rule (what the isolation
+ * matrix test is generated from).
+ *
+ * - `public`: no token (sign-up, sign-in, refresh, probes, metrics, the OpenAPI document).
+ * - `user`: a valid access token; `req.principal` is the caller. What the caller may see of other
+ *   athletes' data is decided by `visibleAthlete`, in the handlers.
+ */
+export const ACCESS = ['public', 'user'] as const;
+export type Access = (typeof ACCESS)[number];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** the verified caller; null on public routes */
+    principal: Principal | null;
+  }
+}
+
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+/**
+ * Routes that plugins of others register and that cannot declare a rule themselves: @fastify/swagger-ui's
+ * pages and the OpenAPI document under /docs. Public: the API's contract is no secret.
+ */
+const PUBLIC_PREFIXES = ['/docs'];
+
+/** The authenticated caller of a `user` route (the hook guarantees one there). */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new ApiError('token_missing', 'this route needs an access token');
+  return req.principal;
+}
+
+/**
+ * Whether `principal` may see athlete `athleteId`'s data (activities, stats, live sessions, streams).
+ * The one place that decides it: today the athlete themself; coach grants extend it. Callers answer
+ * 404 when it is false, so a stranger cannot tell whether the athlete exists.
+ */
+export async function visibleAthlete(principal: Principal, athleteId: string): Promise<boolean> {
+  return principal.user_id === athleteId;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
+
+export const accessControl = fp<{ tokens: AccessTokens }>(
+  async (app: FastifyInstance, { tokens }) => {
+    const table: RouteAccess[] = [];
+    app.decorate('routeTable', () => table.map((r) => ({ ...r })));
+    app.decorateRequest('principal', null);
+
+    app.addHook('onRoute', (route) => {
+      const declared = route.config?.access;
+      const access =
+        declared ?? (PUBLIC_PREFIXES.some((p) => route.url.startsWith(p)) ? 'public' : undefined);
+      if (!access || !(ACCESS as readonly string[]).includes(access))
+        throw new Error(
+          `route ${String(route.method)} ${route.url} declares no access rule: add config: { access: 'public' | 'user' }`,
+        );
+      route.config = { ...route.config, access };
+      // The OpenAPI document shows which routes need the token, and the 401 they answer without one.
+      if (access === 'user' && route.schema && !route.schema.hide) {
+        route.schema.security ??= [{ bearer: [] }];
+        route.schema.response = {
+          ...(route.schema.response as object | undefined),
+          401: problemResponse('token_missing', 'token_invalid', 'token_expired'),
+        };
+      }
+      for (const method of [route.method].flat())
+        if (method !== 'HEAD') table.push({ method, url: route.url, access });
+    });
+
+    app.addHook('onRequest', async (req) => {
+      // No route matched: the not-found handler answers, and says nothing about what exists.
+      if (req.routeOptions.url === undefined) return;
+      if (req.routeOptions.config.access === 'public') return;
+      const header = req.headers.authorization;
+      if (!header) throw new ApiError('token_missing', 'send an access token: Authorization: Bearer <token>');
+      const m = BEARER.exec(header);
+      if (!m) throw new ApiError('token_invalid', 'the Authorization header is not "Bearer <token>"');
+      req.principal = await tokens.verify(m[1]!);
+    });
+  },
+  { name: 'fitstream-access' },
+);
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** every route with its access rule, in registration order (HEAD twins of GET routes left out) */
+    routeTable(): RouteAccess[];
+  }
+}
