@@ -14,8 +14,11 @@ export const KAFKA_RECORDS = {
   DlqRecord: 'telemetry.dlq.v1',
   ActivityCreated: 'activities.v1',
   ActivityUpdated: 'activities.v1',
+  ActivityDeleted: 'activities.v1',
   GoalAchieved: 'goals.v1',
+  GoalAchievementRevoked: 'goals.v1',
   StreakMilestone: 'goals.v1',
+  ChallengeProgressed: 'goals.v1',
 } as const satisfies Partial<Record<AvroRecordName, string>>;
 export type KafkaRecordName = keyof typeof KAFKA_RECORDS;
 

@@ -118,6 +118,39 @@ export const AVRO_SCHEMAS = [
   },
   {
     "type": "record",
+    "name": "ActivityDeleted",
+    "namespace": "fitstream.v1",
+    "doc": "On activities.v1 (key = userId) when an activity is deleted. Consumers keep, per activityId, the event with the highest (version, deleted): a deletion outranks the created/updated event of the same version, and only a higher version brings the activity back.",
+    "fields": [
+      {
+        "name": "activityId",
+        "type": "string",
+        "doc": "server-side activity id"
+      },
+      {
+        "name": "userId",
+        "type": "string"
+      },
+      {
+        "name": "version",
+        "type": "long",
+        "doc": "the version of the activity that was deleted (its latest version)"
+      },
+      {
+        "name": "reason",
+        "type": "string",
+        "default": "user",
+        "doc": "user | support | retention"
+      },
+      {
+        "name": "at",
+        "type": "long",
+        "doc": "emit time, ms since epoch"
+      }
+    ]
+  },
+  {
+    "type": "record",
     "name": "ActivityUpdated",
     "namespace": "fitstream.v1",
     "doc": "On activities.v1 (key = userId) when an activity's figures change (late samples, edit, recomputation).",
@@ -231,6 +264,56 @@ export const AVRO_SCHEMAS = [
         "type": "string",
         "default": "late_data",
         "doc": "late_data | edit | recompute"
+      }
+    ]
+  },
+  {
+    "type": "record",
+    "name": "ChallengeProgressed",
+    "namespace": "fitstream.v1",
+    "doc": "On goals.v1 (key = userId) when a challenge participant reaches a milestone, completes the challenge (by their activities or forced by support) or the window ends without completion. Once per (challengeId, userId, kind, milestone).",
+    "fields": [
+      {
+        "name": "challengeId",
+        "type": "string"
+      },
+      {
+        "name": "userId",
+        "type": "string"
+      },
+      {
+        "name": "kind",
+        "type": "string",
+        "doc": "milestone | completed | not_completed"
+      },
+      {
+        "name": "milestone",
+        "type": [
+          "null",
+          "double"
+        ],
+        "default": null,
+        "doc": "the milestone reached (kind milestone), in the rule's unit"
+      },
+      {
+        "name": "value",
+        "type": "double",
+        "doc": "progress in the rule's unit: weeks or days done, metres or seconds"
+      },
+      {
+        "name": "target",
+        "type": "double"
+      },
+      {
+        "name": "forced",
+        "type": "boolean",
+        "default": false,
+        "doc": "completed by support, not by activities"
+      },
+      {
+        "name": "at",
+        "type": "long",
+        "doc": "emit time, ms since epoch"
       }
     ]
   },
@@ -493,7 +576,7 @@ export const AVRO_SCHEMAS = [
     "type": "record",
     "name": "GoalAchieved",
     "namespace": "fitstream.v1",
-    "doc": "On goals.v1 (key = userId) the first time a goal's target is reached in a period.",
+    "doc": "On goals.v1 (key = userId) when a goal's target is reached in a period: once per (goalId, periodStartDate, achievement), also when a late upload completes a past period. A GoalAchievementRevoked takes it back.",
     "fields": [
       {
         "name": "goalId",
@@ -511,16 +594,17 @@ export const AVRO_SCHEMAS = [
       {
         "name": "period",
         "type": "string",
-        "doc": "day | week | month | year | once"
+        "doc": "what is counted: distance | duration | count | elevation | calories"
       },
       {
         "name": "periodStart",
         "type": "long",
-        "doc": "start of the period the goal was reached in, ms since epoch (UTC)"
+        "doc": "day | week | month | year | custom"
       },
       {
         "name": "target",
-        "type": "double"
+        "type": "double",
+        "doc": "start of the period (local midnight of periodStartDate in the athlete's time zone), ms since epoch (UTC)"
       },
       {
         "name": "achieved",
@@ -545,6 +629,69 @@ export const AVRO_SCHEMAS = [
         ],
         "default": null,
         "doc": "the activity that crossed the target"
+      },
+      {
+        "name": "periodStartDate",
+        "type": "string",
+        "default": "",
+        "doc": "first local date of the period, YYYY-MM-DD"
+      },
+      {
+        "name": "periodEndDate",
+        "type": "string",
+        "default": "",
+        "doc": "last local date of the period, YYYY-MM-DD"
+      },
+      {
+        "name": "achievement",
+        "type": "int",
+        "default": 1,
+        "doc": "1 the first time the period reaches its target; n + 1 after a revocation of achievement n"
+      },
+      {
+        "name": "at",
+        "type": "long",
+        "doc": "emit time, ms since epoch"
+      }
+    ]
+  },
+  {
+    "type": "record",
+    "name": "GoalAchievementRevoked",
+    "namespace": "fitstream.v1",
+    "doc": "On goals.v1 (key = userId) when a deleted or changed activity drops a goal period that was achieved below its target again. It names the GoalAchieved it takes back by (goalId, periodStartDate, achievement); reaching the target again publishes a new GoalAchieved with the next achievement number.",
+    "fields": [
+      {
+        "name": "goalId",
+        "type": "string"
+      },
+      {
+        "name": "userId",
+        "type": "string"
+      },
+      {
+        "name": "periodStartDate",
+        "type": "string",
+        "doc": "first local date of the period, YYYY-MM-DD"
+      },
+      {
+        "name": "periodEndDate",
+        "type": "string",
+        "doc": "last local date of the period, YYYY-MM-DD"
+      },
+      {
+        "name": "achievement",
+        "type": "int",
+        "doc": "the achievement number of the GoalAchieved taken back"
+      },
+      {
+        "name": "target",
+        "type": "double"
+      },
+      {
+        "name": "value",
+        "type": "double",
+        "doc": "the period's value now, below target"
       },
       {
         "name": "at",
@@ -609,7 +756,7 @@ export const AVRO_SCHEMAS = [
       {
         "name": "streakKind",
         "type": "string",
-        "doc": "daily_activity | weekly_goal | ..."
+        "doc": "daily | weekly"
       },
       {
         "name": "length",
@@ -629,6 +776,21 @@ export const AVRO_SCHEMAS = [
         ],
         "default": null,
         "doc": "the activity that extended the streak"
+      },
+      {
+        "name": "sport",
+        "type": [
+          "null",
+          "string"
+        ],
+        "default": null,
+        "doc": "null for the streak over every sport"
+      },
+      {
+        "name": "reachedOn",
+        "type": "string",
+        "default": "",
+        "doc": "local date the milestone was reached on (weekly: first day of that week), YYYY-MM-DD"
       },
       {
         "name": "at",

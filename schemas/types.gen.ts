@@ -37,6 +37,19 @@ export interface ActivityCreated {
   at: number;
 }
 
+/** On activities.v1 (key = userId) when an activity is deleted. Consumers keep, per activityId, the event with the highest (version, deleted): a deletion outranks the created/updated event of the same version, and only a higher version brings the activity back. */
+export interface ActivityDeleted {
+  /** server-side activity id */
+  activityId: string;
+  userId: string;
+  /** the version of the activity that was deleted (its latest version) */
+  version: number;
+  /** user | support | retention */
+  reason: string;
+  /** emit time, ms since epoch */
+  at: number;
+}
+
 /** On activities.v1 (key = userId) when an activity's figures change (late samples, edit, recomputation). */
 export interface ActivityUpdated {
   /** server-side activity id */
@@ -73,6 +86,23 @@ export interface ActivityUpdated {
   at: number;
   /** late_data | edit | recompute */
   reason: string;
+}
+
+/** On goals.v1 (key = userId) when a challenge participant reaches a milestone, completes the challenge (by their activities or forced by support) or the window ends without completion. Once per (challengeId, userId, kind, milestone). */
+export interface ChallengeProgressed {
+  challengeId: string;
+  userId: string;
+  /** milestone | completed | not_completed */
+  kind: string;
+  /** the milestone reached (kind milestone), in the rule's unit */
+  milestone: number | null;
+  /** progress in the rule's unit: weeks or days done, metres or seconds */
+  value: number;
+  target: number;
+  /** completed by support, not by activities */
+  forced: boolean;
+  /** emit time, ms since epoch */
+  at: number;
 }
 
 /** MQTT payload on v1/devices/{deviceId}/session/avro. */
@@ -153,16 +183,17 @@ export interface DlqRecord {
   at: number;
 }
 
-/** On goals.v1 (key = userId) the first time a goal's target is reached in a period. */
+/** On goals.v1 (key = userId) when a goal's target is reached in a period: once per (goalId, periodStartDate, achievement), also when a late upload completes a past period. A GoalAchievementRevoked takes it back. */
 export interface GoalAchieved {
   goalId: string;
   userId: string;
   /** what is counted: distance_m | moving_s | activities | elevation_m | ... */
   metric: string;
-  /** day | week | month | year | once */
+  /** what is counted: distance | duration | count | elevation | calories */
   period: string;
-  /** start of the period the goal was reached in, ms since epoch (UTC) */
+  /** day | week | month | year | custom */
   periodStart: number;
+  /** start of the period (local midnight of periodStartDate in the athlete's time zone), ms since epoch (UTC) */
   target: number;
   /** value at the time the target was crossed */
   achieved: number;
@@ -170,6 +201,29 @@ export interface GoalAchieved {
   sport: Sport | null;
   /** the activity that crossed the target */
   activityId: string | null;
+  /** first local date of the period, YYYY-MM-DD */
+  periodStartDate: string;
+  /** last local date of the period, YYYY-MM-DD */
+  periodEndDate: string;
+  /** 1 the first time the period reaches its target; n + 1 after a revocation of achievement n */
+  achievement: number;
+  /** emit time, ms since epoch */
+  at: number;
+}
+
+/** On goals.v1 (key = userId) when a deleted or changed activity drops a goal period that was achieved below its target again. It names the GoalAchieved it takes back by (goalId, periodStartDate, achievement); reaching the target again publishes a new GoalAchieved with the next achievement number. */
+export interface GoalAchievementRevoked {
+  goalId: string;
+  userId: string;
+  /** first local date of the period, YYYY-MM-DD */
+  periodStartDate: string;
+  /** last local date of the period, YYYY-MM-DD */
+  periodEndDate: string;
+  /** the achievement number of the GoalAchieved taken back */
+  achievement: number;
+  target: number;
+  /** the period's value now, below target */
+  value: number;
   /** emit time, ms since epoch */
   at: number;
 }
@@ -193,7 +247,7 @@ export interface SessionControl {
 /** On goals.v1 (key = userId) when a streak reaches a milestone length (e.g. 7, 30, 100 days). */
 export interface StreakMilestone {
   userId: string;
-  /** daily_activity | weekly_goal | ... */
+  /** daily | weekly */
   streakKind: string;
   /** streak length in units of the streak (days or weeks) */
   length: number;
@@ -201,6 +255,10 @@ export interface StreakMilestone {
   startedOn: string;
   /** the activity that extended the streak */
   activityId: string | null;
+  /** null for the streak over every sport */
+  sport: string | null;
+  /** local date the milestone was reached on (weekly: first day of that week), YYYY-MM-DD */
+  reachedOn: string;
   /** emit time, ms since epoch */
   at: number;
 }
@@ -226,13 +284,16 @@ export interface TelemetryBatch {
 /** Every generated record type by its Avro name (without namespace). */
 export interface AvroRecords {
   ActivityCreated: ActivityCreated;
+  ActivityDeleted: ActivityDeleted;
   ActivityUpdated: ActivityUpdated;
+  ChallengeProgressed: ChallengeProgressed;
   DeviceSession: DeviceSession;
   Sample: Sample;
   StrengthSet: StrengthSet;
   DeviceTelemetry: DeviceTelemetry;
   DlqRecord: DlqRecord;
   GoalAchieved: GoalAchieved;
+  GoalAchievementRevoked: GoalAchievementRevoked;
   SessionControl: SessionControl;
   StreakMilestone: StreakMilestone;
   TelemetryBatch: TelemetryBatch;

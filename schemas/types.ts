@@ -3,12 +3,15 @@
 
 export type {
   ActivityCreated,
+  ActivityDeleted,
   ActivityUpdated,
   AvroRecords,
+  ChallengeProgressed,
   DeviceSession,
   DeviceTelemetry,
   DlqRecord,
   GoalAchieved,
+  GoalAchievementRevoked,
   Sample,
   SessionControl,
   StreakMilestone,

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { apiEnv } from '../services/api/config.js';
+import { engagementEnv } from '../services/engagement/config.js';
 import { gatewayEnv } from '../services/gateway/config.js';
 import { workerEnv } from '../services/worker/config.js';
 
@@ -10,6 +11,7 @@ const services: Record<string, Record<string, z.ZodType>> = {
   gateway: gatewayEnv,
   worker: workerEnv,
   api: apiEnv,
+  engagement: engagementEnv,
 };
 const out = new URL('../docs/configuration.md', import.meta.url);
 

@@ -19,6 +19,9 @@ const ids: SchemaIds = {
   ActivityUpdated: 15,
   GoalAchieved: 16,
   StreakMilestone: 17,
+  ActivityDeleted: 18,
+  GoalAchievementRevoked: 19,
+  ChallengeProgressed: 20,
 };
 const NOW = 1_795_600_000_000;
 const who = { deviceId: 'dev-1', userId: '00000000-0000-4000-8000-000000000001' };
