@@ -53,13 +53,9 @@ interface Zone {
   weekStart: number;
 }
 
-function weekStartOf(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 6) return v;
-  if (typeof v === 'string') {
-    const i = WEEKDAYS.indexOf(v.toLowerCase());
-    if (i >= 0) return i;
-  }
-  return null;
+function weekStartOf(v: string | undefined): number | null {
+  const i = v ? WEEKDAYS.indexOf(v) : -1;
+  return i >= 0 ? i : null;
 }
 
 export class PgEngagementStore {
@@ -219,10 +215,8 @@ export class PgEngagementStore {
    * they changed (effective from now: a change applies to activities that start from then on).
    */
   private async zones(c: pg.PoolClient, users: string[], nowMs: number): Promise<Map<string, Zone[]>> {
-    const profiles = await c.query<{ id: string; tz: unknown; ws: unknown }>(
-      `SELECT id, to_jsonb(u) -> 'timezone' AS tz,
-              coalesce(to_jsonb(u) -> 'week_start', to_jsonb(u) -> 'preferences' -> 'week_start') AS ws
-       FROM users u WHERE id = ANY($1::uuid[])`,
+    const profiles = await c.query<{ id: string; tz: string; ws: string }>(
+      'SELECT id, timezone AS tz, week_start AS ws FROM users WHERE id = ANY($1::uuid[])',
       [users],
     );
     const profile = new Map(profiles.rows.map((r) => [r.id, r]));
@@ -240,7 +234,7 @@ export class PgEngagementStore {
     const add: Array<[string, number, string, number]> = [];
     for (const u of users) {
       const p = profile.get(u);
-      const tz = typeof p?.tz === 'string' && isTimeZone(p.tz) ? p.tz : this.opts.defaultTimezone;
+      const tz = p && isTimeZone(p.tz) ? p.tz : this.opts.defaultTimezone;
       const ws = weekStartOf(p?.ws) ?? 1;
       const list = out.get(u) ?? [];
       const last = list[list.length - 1];

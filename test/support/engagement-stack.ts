@@ -176,11 +176,7 @@ export async function engagementStack(
         `${uid}@etest.invalid`,
         'etest',
       ]);
-      if (o.timezone) {
-        // until the accounts migration adds users.timezone, the service reads it when present
-        await db.pool.query('ALTER TABLE users ADD COLUMN IF NOT EXISTS timezone text');
-        await db.pool.query('UPDATE users SET timezone = $2 WHERE id = $1', [uid, o.timezone]);
-      }
+      if (o.timezone) await db.pool.query('UPDATE users SET timezone = $2 WHERE id = $1', [uid, o.timezone]);
       return uid;
     },
     async cleanup() {
