@@ -11,8 +11,11 @@ import type { ApiDeps } from './deps.js';
 import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
 import { activityRoutes } from './routes/activities.js';
 import { authRoutes } from './routes/auth.js';
+import { challengeRoutes } from './routes/challenges.js';
 import { deviceRoutes } from './routes/devices.js';
+import { goalRoutes } from './routes/goals.js';
 import { liveRoutes } from './routes/live.js';
+import { streakRoutes } from './routes/streaks.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppOptions {
@@ -62,6 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (status >= 500) req.log.error({ err }, 'request failed');
     const detail = status >= 500 && !isApi ? undefined : err.message;
     // RFC 6750: tell a client that it is its bearer token that failed.
+    if (code === 'dependency_unavailable') reply.header('retry-after', '5');
     if (code === 'token_missing') reply.header('www-authenticate', 'Bearer realm="fitstream"');
     else if (code === 'token_invalid' || code === 'token_expired')
       reply.header('www-authenticate', `Bearer realm="fitstream", error="invalid_token"`);
@@ -112,6 +116,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(challengeRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(liveRoutes, { deps: opts.deps });
   return app;
 }
