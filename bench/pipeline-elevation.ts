@@ -1,5 +1,5 @@
 // Elevation-gain variants against synthetic ground truth: the 30 accuracy sessions
-// (pipelines/accuracy-harness.ts), 30 held-out ones (other seeds, same generator) and 60 fresh
+// (test/support/accuracy-harness.ts), 30 held-out ones (other seeds, same generator) and 60 fresh
 // ones (seeds 1000+, 2000+, 3000+, 4000+: never looked at while choosing anything), so a threshold
 // chosen on the first set is checked on sessions it was not chosen on.
 // Writes bench/results/pipeline-elevation.{json,md}.
@@ -7,10 +7,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AccuracyCase, accuracyCases } from '../pipelines/accuracy-harness.js';
 import { type SportConfig, sportConfig } from '../pipelines/config.js';
 import { computeActivity } from '../pipelines/index.js';
 import { gainLoss, smoothAltitude } from '../pipelines/stages/elevation.js';
+import { type AccuracyCase, accuracyCases } from '../test/support/accuracy-harness.js';
 import { generateSession } from './synth/index.js';
 import { STREAM, streamRng } from './synth/rng.js';
 

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { applyWorkerSchema } from '../services/worker/clickhouse-schema.js';
 import { ClickHouseStore } from '../services/worker/sink-clickhouse.js';
-import { rid } from '../services/worker/testkit.js';
+import { rid } from '../test/support/worker.js';
 
 const { values } = parseArgs({
   options: {

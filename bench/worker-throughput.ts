@@ -23,8 +23,8 @@ import { createLogger } from '../services/common/logger.js';
 import { type RunningWorker, startWorker } from '../services/worker/app.js';
 import { computeActivity } from '../services/worker/compute.js';
 import type { WorkerConfig } from '../services/worker/config.js';
-import { isolate, type Outbound, rows } from '../services/worker/testkit.js';
 import type { FlushStats } from '../services/worker/worker.js';
+import { isolate, type Outbound, rows } from '../test/support/worker.js';
 import { generateSession } from './synth/index.js';
 
 const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AccuracyRow, accuracyCases, markdownTable, measure } from './accuracy-harness.js';
+import { type AccuracyRow, accuracyCases, markdownTable, measure } from '../test/support/accuracy-harness.js';
 
 // Bounds from issue 5. They are never relaxed here. Cases that do not meet a bound today are
 // listed below and run as `it.fails`: the bound is still asserted, the shortfall is visible in

@@ -1,4 +1,4 @@
-import { FitstreamError } from '../services/common/errors.js';
+import { FitstreamError } from './fitstream-error.js';
 
 /**
  * Closed list of schema and wire-format failures. One class with a table rather than a subclass per

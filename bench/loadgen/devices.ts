@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { generateDeviceToken, hashDeviceToken } from '../../services/common/device-tokens.js';
+import { generateDeviceToken, hashDeviceToken } from '../../schemas/device-tokens.js';
 
 export interface BenchDevice {
   deviceId: string;

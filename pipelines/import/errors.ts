@@ -1,4 +1,4 @@
-import { FitstreamError } from '../../services/common/errors.js';
+import { FitstreamError } from '../../schemas/fitstream-error.js';
 
 /**
  * Closed list of file-import failures. Every one is a property of the uploaded bytes, so none is

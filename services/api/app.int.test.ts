@@ -5,12 +5,12 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { activityIdFor } from '../../pipelines/index.js';
+import { hashDeviceToken } from '../../schemas/device-tokens.js';
 import { testAuth } from '../../test/support/api-auth.js';
+import { createWorkerTables } from '../../test/support/worker.js';
 import { clickhouseEnv, parseEnv, postgresEnv, redisEnv } from '../common/config.js';
-import { hashDeviceToken } from '../common/device-tokens.js';
 import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
-import { applyWorkerSchema } from '../worker/clickhouse-schema.js';
 import { buildApp } from './app.js';
 
 // The API against the real PostgreSQL, Redis and ClickHouse of the local stack; ClickHouse
@@ -50,7 +50,7 @@ async function athlete(profile: Record<string, unknown> = {}): Promise<Athlete> 
 }
 
 beforeAll(async () => {
-  await applyWorkerSchema(clickhouse, database);
+  await createWorkerTables(clickhouse, database);
   app = await buildApp({
     logger: createLogger('api-test', 'silent'),
     registry: createMetricsRegistry('api_test'),

@@ -1,4 +1,4 @@
-import { FitstreamError } from '../common/errors.js';
+import { FitstreamError } from '../../schemas/fitstream-error.js';
 
 /**
  * Every HTTP error the API returns, in one table. Each is sent as application/problem+json

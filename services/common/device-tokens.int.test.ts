@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { issueDeviceToken, REVOCATION_CHANNEL, revokeDeviceToken, verifyDevice } from './device-tokens.js';
+import { REVOCATION_CHANNEL } from '../../schemas/device-tokens.js';
+import { issueDeviceToken, revokeDeviceToken, verifyDevice } from './device-tokens.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

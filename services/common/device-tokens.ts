@@ -1,36 +1,26 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import {
+  type DeviceTokenCacheEntry,
+  generateDeviceToken,
+  hashDeviceToken,
+  REVOCATION_CHANNEL,
+  tokenCacheKey,
+} from '../../schemas/device-tokens.js';
 
 /**
- * Device tokens: the MQTT password of a device (username = device id).
+ * Device tokens (the MQTT password of a device, username = device id) in PostgreSQL and Redis: the API
+ * issues and revokes them, the gateway checks a CONNECT. Token format, hash, cache key and revocation
+ * channel are the contract in schemas/device-tokens.ts.
  *
- * A token is 32 random bytes (base64url, 43 chars), shown once by the API; PostgreSQL keeps only its
- * SHA-256. A fast unsalted hash is the right tool here, unlike for user passwords: the token has 256 bits of
- * entropy, so neither brute force nor precomputed tables can invert the hash, and a slow KDF (bcrypt,
- * scrypt) would only cost CPU on every MQTT CONNECT — thousands per second when a fleet reconnects after a
- * gateway restart. The unique index on `devices.token_hash` is safe for the same reason.
- *
- * The gateway checks a CONNECT against a Redis cache entry (`fitstream:devtok:{deviceId}`, short TTL) and
- * falls back to PostgreSQL. Revocation sets `devices.revoked_at`, deletes the cache entry and publishes the
- * device id on `fitstream:devtok:revoked`, so gateways also drop live connections at once; the TTL bounds
- * the staleness if that message is lost.
+ * The gateway checks a CONNECT against the Redis cache entry (short TTL) and falls back to PostgreSQL.
+ * Revocation sets `devices.revoked_at`, deletes the cache entry and publishes the device id on the
+ * revocation channel, so gateways also drop live connections at once; the TTL bounds the staleness if that
+ * message is lost.
  */
 
-export const DEVICE_TOKEN_BYTES = 32;
-export const REVOCATION_CHANNEL = 'fitstream:devtok:revoked';
 export const DEFAULT_TOKEN_CACHE_TTL_MS = 5_000;
-
-export const tokenCacheKey = (deviceId: string): string => `fitstream:devtok:${deviceId}`;
-
-export function generateDeviceToken(): string {
-  return randomBytes(DEVICE_TOKEN_BYTES).toString('base64url');
-}
-
-/** SHA-256 hex of the token (see the module comment for why no salt or KDF). */
-export function hashDeviceToken(token: string | Buffer): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /**
  * Register a device for a user and return its token (the only time it exists in clear). Throws pg's unique
@@ -73,13 +63,6 @@ export async function revokeDeviceToken(
   return true;
 }
 
-/** What the cache holds for a device id; `hash: ''` marks an unknown device (negative cache). */
-interface CachedDevice {
-  hash: string;
-  userId: string;
-  revoked: boolean;
-}
-
 export interface VerifyDeps {
   pg: pg.Pool;
   /** null: no cache, every check reads PostgreSQL */
@@ -91,7 +74,7 @@ export type VerifyResult =
   | { ok: true; userId: string }
   | { ok: false; reason: 'unknown_device' | 'bad_token' | 'revoked' };
 
-async function loadDevice(deps: VerifyDeps, deviceId: string): Promise<CachedDevice> {
+async function loadDevice(deps: VerifyDeps, deviceId: string): Promise<DeviceTokenCacheEntry> {
   const key = tokenCacheKey(deviceId);
   if (deps.redis) {
     let cached: string | null = null;
@@ -100,14 +83,14 @@ async function loadDevice(deps: VerifyDeps, deviceId: string): Promise<CachedDev
     } catch {
       // Redis holds only what PostgreSQL can rebuild: a cache outage costs a query, not a refusal.
     }
-    if (cached) return JSON.parse(cached) as CachedDevice;
+    if (cached) return JSON.parse(cached) as DeviceTokenCacheEntry;
   }
   const r = await deps.pg.query<{ user_id: string; token_hash: string; revoked: boolean }>(
     'SELECT user_id, token_hash, revoked_at IS NOT NULL AS revoked FROM devices WHERE id = $1',
     [deviceId],
   );
   const row = r.rows[0];
-  const entry: CachedDevice = row
+  const entry: DeviceTokenCacheEntry = row
     ? { hash: row.token_hash, userId: row.user_id, revoked: row.revoked }
     : { hash: '', userId: '', revoked: true };
   if (deps.redis) {

@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeAvro } from '../../schemas/avro.js';
+import {
+  privateTopics,
+  STACK,
+  startTestGateway,
+  type TestGateway,
+  TopicReader,
+} from '../../test/support/gateway.js';
 import { sessionKey } from './ingest.js';
-import { privateTopics, STACK, startTestGateway, type TestGateway, TopicReader } from './test-stack.js';
 import { sessionTopic, telemetryTopic } from './topics.js';
 
 // Bridge mode through the local Mosquitto (MQTT 5): two gateway replicas in one shared-subscription group

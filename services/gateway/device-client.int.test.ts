@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
+import {
+  privateTopics,
+  startTestGateway,
+  type TestGateway,
+  TopicReader,
+} from '../../test/support/gateway.js';
 import { DeviceClient } from './device-client.js';
 import { sessionKey } from './ingest.js';
-import { privateTopics, startTestGateway, type TestGateway, TopicReader } from './test-stack.js';
 
 const sampleAt = (t0: number, seq: number): Sample => ({
   ts: t0 + seq * 1000,

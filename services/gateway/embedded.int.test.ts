@@ -2,9 +2,14 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeAvro } from '../../schemas/avro.js';
+import {
+  privateTopics,
+  startTestGateway,
+  type TestGateway,
+  TopicReader,
+} from '../../test/support/gateway.js';
 import { revokeDeviceToken } from '../common/device-tokens.js';
 import { sessionKey } from './ingest.js';
-import { privateTopics, startTestGateway, type TestGateway, TopicReader } from './test-stack.js';
 import { commandTopic, sessionTopic, telemetryTopic } from './topics.js';
 
 const sample = (i: number, t0: number) => ({

@@ -1,4 +1,4 @@
-import { FitstreamError } from '../common/errors.js';
+import { FitstreamError } from '../../schemas/fitstream-error.js';
 
 /** The gateway's closed list of error codes. Code branches on `code`/`retryable`, never on message text. */
 export const GATEWAY_ERROR_CODES = [

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { REVOCATION_CHANNEL } from '../../schemas/device-tokens.js';
 import type { SchemaIds } from '../../schemas/registry.js';
-import { lookupDeviceOwner, REVOCATION_CHANNEL, verifyDevice } from '../common/device-tokens.js';
+import { lookupDeviceOwner, verifyDevice } from '../common/device-tokens.js';
 import type { Logger } from '../common/logger.js';
 import { Batcher, type SendBatch } from './batcher.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker-embedded.js';

@@ -9,8 +9,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  privateTopics,
+  startTestGateway,
+  type TestGateway,
+  TopicReader,
+  testKafka,
+} from '../../test/support/gateway.js';
 import { sessionKey } from './ingest.js';
-import { privateTopics, startTestGateway, type TestGateway, TopicReader, testKafka } from './test-stack.js';
 import { telemetryTopic } from './topics.js';
 
 const FREEZE_MS = 8_000;

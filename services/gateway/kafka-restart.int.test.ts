@@ -11,12 +11,18 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
 import {
+  privateTopics,
+  startTestGateway,
+  type TestGateway,
+  TopicReader,
+  testKafka,
+} from '../../test/support/gateway.js';
+import {
   createPrivateKafka,
   type PrivateKafka,
   privateKafkaAvailable,
 } from '../../test/support/private-kafka.js';
 import { sessionKey } from './ingest.js';
-import { privateTopics, startTestGateway, type TestGateway, TopicReader, testKafka } from './test-stack.js';
 import { telemetryTopic } from './topics.js';
 
 /** how long the broker stays down while devices keep publishing */

@@ -2,9 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
+import {
+  privateTopics,
+  startTestGateway,
+  type TestGateway,
+  TopicReader,
+} from '../../test/support/gateway.js';
 import { DeviceClient } from './device-client.js';
 import { sessionKey } from './ingest.js';
-import { privateTopics, startTestGateway, type TestGateway, TopicReader } from './test-stack.js';
 
 // The real entry point (main.ts) in a child process: SIGTERM while devices stream must lose nothing that
 // was acknowledged, and after a restart the devices' resends complete the sessions.

@@ -5,9 +5,6 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import type { Sample } from '../../schemas/types.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
-import { createLogger } from '../common/logger.js';
-import { type RunningWorker, startWorker } from './app.js';
-import { computeActivity } from './compute.js';
 import {
   batchOf,
   controlOf,
@@ -18,7 +15,10 @@ import {
   rid,
   rows,
   waitFor,
-} from './testkit.js';
+} from '../../test/support/worker.js';
+import { createLogger } from '../common/logger.js';
+import { type RunningWorker, startWorker } from './app.js';
+import { computeActivity } from './compute.js';
 
 // ActivityCreated/ActivityUpdated on activities.v1 announce only rows that ClickHouse stored: a
 // consumer that looks the activity up as soon as it gets the event finds it, at least at that

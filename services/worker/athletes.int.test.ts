@@ -2,12 +2,21 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import {
+  batchOf,
+  controlOf,
+  type Isolated,
+  isolate,
+  produce,
+  rid,
+  rows,
+  waitFor,
+} from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { startWorker } from './app.js';
 import { PgAthleteProfiles } from './athletes.js';
 import { computeActivity } from './compute.js';
 import { SinkUnavailableError } from './errors.js';
-import { batchOf, controlOf, type Isolated, isolate, produce, rid, rows, waitFor } from './testkit.js';
 
 // Athlete profiles come from PostgreSQL `users` at finalisation (the real local server).
 describe('athlete profiles', () => {

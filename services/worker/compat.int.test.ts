@@ -5,6 +5,7 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { batchOf, controlOf, rid } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { ANALYTICS_QUERIES, inDatabase } from './analytics-queries.js';
 import { applyWorkerSchema } from './clickhouse-schema.js';
@@ -12,7 +13,6 @@ import { computeActivity } from './compute.js';
 import type { InboundRecord } from './records.js';
 import { Sessions } from './sessions.js';
 import { ClickHouseStore } from './sink-clickhouse.js';
-import { batchOf, controlOf, rid } from './testkit.js';
 
 // The same DDL, sink statements and analytics queries on ClickHouse 18.16 (the native stack) and on
 // current ClickHouse (chdb, in-process), with the same results.

@@ -2,10 +2,10 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeAvro } from '../../schemas/avro.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
+import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { type RunningWorker, startWorker } from './app.js';
 import { computeActivity } from './compute.js';
-import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from './testkit.js';
 
 // Bad records go to the DLQ with a reason and never stop the partition.
 describe('dead letters', () => {

@@ -1,4 +1,4 @@
-import { FitstreamError } from '../common/errors.js';
+import { FitstreamError } from '../../schemas/fitstream-error.js';
 
 /** Closed list of the worker's error codes. Code branches on these, never on message text. */
 export const WORKER_ERROR_CODES = [

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
 import { activityIdFor } from '../../pipelines/index.js';
-import { liveKeys } from '../common/live-keys.js';
+import { liveKeys } from '../../schemas/live-keys.js';
+import { batchOf, controlOf, isolate, rid } from '../../test/support/worker.js';
 import { createClickHouse, createS3 } from './app.js';
 import type { LiveSnapshot } from './live.js';
 import type { FlushBatch, Sink } from './ports.js';
@@ -9,7 +10,6 @@ import type { InboundRecord } from './records.js';
 import { ClickHouseStore } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
 import { type LiveStore, RedisLiveStore } from './store-redis.js';
-import { batchOf, controlOf, isolate, rid } from './testkit.js';
 
 // The port contracts, run against every implementation's real backend. A Sink acknowledges by
 // resolving and is idempotent: the same or an overlapping batch written again reads back the same.

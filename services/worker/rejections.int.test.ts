@@ -2,11 +2,11 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
+import { batchOf, controlOf, type Isolated, isolate, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { type RunningWorker, startWorker } from './app.js';
 import { computeActivity } from './compute.js';
 import type { ComputeActivity } from './sessions.js';
-import { batchOf, controlOf, type Isolated, isolate, rid, rows, waitFor } from './testkit.js';
 
 // Data that ClickHouse refuses or that the activity computation cannot handle is dead-lettered
 // with a reason; the partition goes on, the rest is written, and nothing is processed twice.

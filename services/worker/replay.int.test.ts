@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { ALGORITHM_VERSION, CONFIGS } from '../../pipelines/index.js';
-import { createLogger } from '../common/logger.js';
-import { createClickHouse, createS3, startWorker } from './app.js';
-import { applyWorkerSchema } from './clickhouse-schema.js';
-import { computeActivity } from './compute.js';
-import { progressLine, replay } from './replay.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
-import { S3Archive } from './sink-s3.js';
 import {
   cleanedCount,
   dataset,
@@ -17,7 +10,14 @@ import {
   rid,
   snapshotTables,
   waitFor,
-} from './testkit.js';
+} from '../../test/support/worker.js';
+import { createLogger } from '../common/logger.js';
+import { createClickHouse, createS3, startWorker } from './app.js';
+import { applyWorkerSchema } from './clickhouse-schema.js';
+import { computeActivity } from './compute.js';
+import { progressLine, replay } from './replay.js';
+import { ClickHouseStore } from './sink-clickhouse.js';
+import { S3Archive } from './sink-s3.js';
 
 const logger = createLogger('replay-test', 'error');
 const data = dataset(

@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
-import { createLogger } from '../common/logger.js';
-import { type RunningWorker, startWorker } from './app.js';
-import { computeActivity } from './compute.js';
 import {
   cleanedCount,
   dataset,
@@ -16,7 +13,10 @@ import {
   snapshotTables,
   tcpProxy,
   waitFor,
-} from './testkit.js';
+} from '../../test/support/worker.js';
+import { createLogger } from '../common/logger.js';
+import { type RunningWorker, startWorker } from './app.js';
+import { computeActivity } from './compute.js';
 
 // "No loss, no duplicates": every scenario must leave exactly the tables of a clean in-order run.
 const logger = createLogger('worker-test', 'error');

@@ -2,10 +2,10 @@ import { describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { computeActivity } from '../../pipelines/index.js';
 import type { Sample } from '../../schemas/types.js';
+import { batchOf, controlOf, shuffled } from '../../test/support/worker.js';
 import type { InboundRecord } from './records.js';
 import { dedupeStored, SessionImages } from './session-images.js';
 import { allocStored, appendRawSample, computeColumns, type StoredSamples } from './stored-samples.js';
-import { batchOf, controlOf, shuffled } from './testkit.js';
 
 const ids = { userId: 'u-1', deviceId: 'd-1', sessionId: 's-1' };
 const raw = (partition = 0) => ({

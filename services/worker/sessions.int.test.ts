@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { startWorker } from './app.js';
 import { computeActivity } from './compute.js';
 import { ClickHouseStore } from './sink-clickhouse.js';
-import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from './testkit.js';
 
 // Sessions without an end message are finalised after the inactivity timeout, also when the
 // worker that saw them restarted in between (recovered from ClickHouse on partition assignment).

@@ -1,10 +1,10 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { liveKeys } from '../common/live-keys.js';
+import { liveKeys } from '../../schemas/live-keys.js';
 import { SinkUnavailableError } from './errors.js';
 import type { LiveSnapshot } from './live.js';
 
 /**
- * Live state in Redis (keys in services/common/live-keys.ts, read by the API's live views; documented in docs/analytics.md):
+ * Live state in Redis (keys in schemas/live-keys.ts, read by the API's live views; documented in docs/analytics.md):
  * - hash `fitstream:live:{activityId}`: the latest LiveSnapshot, one field per property
  *   (numbers as decimal strings, null as ''), refreshed each flush; expires `ttlS` after the
  *   last update, so `ttlS` after the end (or after the session went quiet);

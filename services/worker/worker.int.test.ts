@@ -4,11 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { activityIdFor } from '../../pipelines/index.js';
+import { liveKeys } from '../../schemas/live-keys.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
-import { liveKeys } from '../common/live-keys.js';
-import { createLogger } from '../common/logger.js';
-import { createS3, type RunningWorker, startWorker } from './app.js';
-import { computeActivity } from './compute.js';
 import {
   batchOf,
   controlOf,
@@ -19,7 +16,10 @@ import {
   rid,
   rows,
   waitFor,
-} from './testkit.js';
+} from '../../test/support/worker.js';
+import { createLogger } from '../common/logger.js';
+import { createS3, type RunningWorker, startWorker } from './app.js';
+import { computeActivity } from './compute.js';
 
 // Kafka -> worker -> ClickHouse + Redis + S3 on the real local stack, isolated by random names.
 describe('worker end to end', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { liveKeys } from '../../common/live-keys.js';
+import { liveKeys } from '../../../schemas/live-keys.js';
 import { principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';

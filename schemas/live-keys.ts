@@ -1,6 +1,7 @@
 /**
  * Redis keys of the live-session contract: the worker writes them (services/worker/store-redis.ts),
- * the API reads them (services/api/routes/live.ts); documented in docs/analytics.md.
+ * the API reads them (services/api/routes/live.ts); documented in docs/analytics.md. A store contract
+ * between two services, so it lives in schemas/ beside the Kafka contracts.
  *
  * A live session is keyed by its activity id (pipelines' `activityIdFor(userId, sessionId)`, a
  * UUIDv5), never by the device's client session id alone: clients pick that one freely ("1", a

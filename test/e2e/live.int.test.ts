@@ -4,15 +4,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { activityIdFor } from '../../pipelines/index.js';
-import { testAuth, tokenFor } from '../../test/support/api-auth.js';
-import { buildApp } from '../api/app.js';
-import type { ApiDeps } from '../api/deps.js';
-import { parseEnv, postgresEnv, redisEnv } from '../common/config.js';
-import { liveKeys } from '../common/live-keys.js';
-import { createLogger } from '../common/logger.js';
-import { createMetricsRegistry } from '../common/metrics.js';
-import { type RunningWorker, startWorker } from './app.js';
-import { computeActivity } from './compute.js';
+import { liveKeys } from '../../schemas/live-keys.js';
+import { buildApp } from '../../services/api/app.js';
+import type { ApiDeps } from '../../services/api/deps.js';
+import { parseEnv, postgresEnv, redisEnv } from '../../services/common/config.js';
+import { createLogger } from '../../services/common/logger.js';
+import { createMetricsRegistry } from '../../services/common/metrics.js';
+import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { computeActivity } from '../../services/worker/compute.js';
+import { testAuth, tokenFor } from '../support/api-auth.js';
 import {
   batchOf,
   controlOf,
@@ -23,7 +23,7 @@ import {
   rid,
   rows,
   waitFor,
-} from './testkit.js';
+} from '../support/worker.js';
 
 // The live view end to end: Kafka -> worker -> Redis -> the API's live routes and SSE streams, on
 // the real local stack. Clients pick their session ids freely, so live sessions must not collide.

@@ -1,9 +1,9 @@
-import { generateSession, type SynthSport } from '../bench/synth/index.js';
-import { computeActivity } from './compute-activity.js';
+import { generateSession, type SynthSport } from '../../bench/synth/index.js';
+import { computeActivity } from '../../pipelines/index.js';
 
 /**
  * Accuracy of the cleaned numbers (and of raw haversine, for comparison) against synthetic tracks
- * with known ground truth. Shared by pipelines/accuracy.test.ts and docs figures.
+ * with known ground truth. Shared by pipelines/accuracy.test.ts, bench/pipeline-elevation.ts and docs figures.
  */
 export interface AccuracyCase {
   sport: SynthSport;

@@ -8,11 +8,11 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
 import { type DecodedRecord, decodeConfluent } from '../../schemas/wire.js';
-import { issueDeviceToken } from '../common/device-tokens.js';
-import { createLogger } from '../common/logger.js';
-import { type GatewayConfig, parseGatewayConfig } from './config.js';
-import { type Gateway, startGateway } from './gateway.js';
-import { connectKafkaProducer, type KafkaProducer } from './producer-kafka.js';
+import { issueDeviceToken } from '../../services/common/device-tokens.js';
+import { createLogger } from '../../services/common/logger.js';
+import { type GatewayConfig, parseGatewayConfig } from '../../services/gateway/config.js';
+import { type Gateway, startGateway } from '../../services/gateway/gateway.js';
+import { connectKafkaProducer, type KafkaProducer } from '../../services/gateway/producer-kafka.js';
 
 export const STACK = {
   kafka: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { DEVICE_TOKEN_BYTES, generateDeviceToken, hashDeviceToken, tokenCacheKey } from './device-tokens.js';
+import {
+  DEVICE_TOKEN_BYTES,
+  generateDeviceToken,
+  hashDeviceToken,
+  REVOCATION_CHANNEL,
+  tokenCacheKey,
+} from './device-tokens.js';
 
 describe('device tokens', () => {
   test('a token is 32 random bytes in base64url', () => {
@@ -21,7 +27,8 @@ describe('device tokens', () => {
     expect(hashDeviceToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 
-  test('cache key', () => {
+  test('cache key and revocation channel (read by the gateway, written by the API)', () => {
     expect(tokenCacheKey('dev-1')).toBe('fitstream:devtok:dev-1');
+    expect(REVOCATION_CHANNEL).toBe('fitstream:devtok:revoked');
   });
 });

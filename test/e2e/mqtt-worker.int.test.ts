@@ -3,13 +3,13 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
-import { liveKeys } from '../common/live-keys.js';
-import { createLogger } from '../common/logger.js';
-import { startTestGateway, type TestGateway } from '../gateway/test-stack.js';
-import { sessionTopic, telemetryTopic } from '../gateway/topics.js';
-import { createS3, type RunningWorker, startWorker } from './app.js';
-import { computeActivity } from './compute.js';
-import { type Isolated, isolate, rid, rows, waitFor } from './testkit.js';
+import { liveKeys } from '../../schemas/live-keys.js';
+import { createLogger } from '../../services/common/logger.js';
+import { sessionTopic, telemetryTopic } from '../../services/gateway/topics.js';
+import { createS3, type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { computeActivity } from '../../services/worker/compute.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { type Isolated, isolate, rid, rows, waitFor } from '../support/worker.js';
 
 // The whole path: a device publishes over MQTT to the gateway, the gateway produces to Kafka, the
 // worker writes ClickHouse, Redis and S3, and the end message yields one activity.

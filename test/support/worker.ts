@@ -4,12 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Sample, SessionControl, TelemetryBatch } from '../../schemas/types.js';
-import { parseEnv } from '../common/config.js';
-import { applyWorkerSchema } from './clickhouse-schema.js';
-import { createRecordCodec, type RecordCodec } from './codec.js';
-import { checkWorkerConfig, type WorkerConfig, workerEnv } from './config.js';
+import { parseEnv } from '../../services/common/config.js';
+import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
+import { createRecordCodec, type RecordCodec } from '../../services/worker/codec.js';
+import { checkWorkerConfig, type WorkerConfig, workerEnv } from '../../services/worker/config.js';
 
 export const rid = (n = 6): string => randomBytes(n).toString('hex');
+
+/**
+ * Creates `database` with the worker's ClickHouse tables, for tests of the worker and of what reads those
+ * tables (the API): a service's tests may not import another service, so they get the tables here.
+ */
+export const createWorkerTables = applyWorkerSchema;
 
 export interface Isolated {
   id: string;
@@ -80,7 +86,7 @@ export async function isolate(
     // the ClickHouse-outage test polls through a cut proxy: failures are expected, not log-worthy
     log: { level: ClickHouseLogLevel.OFF },
   });
-  await applyWorkerSchema(ch, database);
+  await createWorkerTables(ch, database);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const codec = createRecordCodec(config.SCHEMA_REGISTRY_URL);
@@ -113,7 +119,7 @@ export async function isolate(
 /** Removes every archive object under a test's prefix. */
 async function deletePrefix(config: WorkerConfig, prefix: string): Promise<void> {
   const { DeleteObjectsCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-  const { createS3 } = await import('./app.js');
+  const { createS3 } = await import('../../services/worker/app.js');
   const s3 = createS3(config);
   try {
     for (;;) {
