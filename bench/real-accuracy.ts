@@ -1,4 +1,4 @@
-// Fitstream on the real-recordings corpus (pipelines/import/fixtures/SOURCES.md) against the totals
+// Fitstream on the real-recordings corpus (test/fixtures/import/SOURCES.md) against the totals
 // the device wrote into the file and against two peer methods computed on the same fixes:
 // - gpxpy 1.6.2 (what FitTrackee and many tools use): length_2d, get_moving_data().moving_time,
 //   get_uphill_downhill().uphill. Installed by this script from PyPI into
@@ -15,6 +15,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGpx } from '../pipelines/import/gpx-write.js';
+import { parseActivityFile, sessionControls } from '../pipelines/import/index.js';
+import type { ImportedActivity } from '../pipelines/import/types.js';
+import { CONFIGS, computeActivity } from '../pipelines/index.js';
+import type { Sport } from '../schemas/types.js';
+import { fixture } from '../test/support/import-fixtures.js';
 import {
   plainGain,
   plainMoving,
@@ -22,13 +28,7 @@ import {
   type RealRecording,
   rawTrackDistance,
   trackDeviation,
-} from '../pipelines/import/corpus.js';
-import { fixture } from '../pipelines/import/fixtures.js';
-import { writeGpx } from '../pipelines/import/gpx-write.js';
-import { parseActivityFile, sessionControls } from '../pipelines/import/index.js';
-import type { ImportedActivity } from '../pipelines/import/types.js';
-import { CONFIGS, computeActivity } from '../pipelines/index.js';
-import type { Sport } from '../schemas/types.js';
+} from '../test/support/real-recordings.js';
 
 const GPXPY_VERSION = '1.6.2';
 const here = dirname(fileURLToPath(import.meta.url));

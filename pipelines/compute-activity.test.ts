@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../schemas/types.js';
+import { northLine, T0 } from '../test/support/samples.js';
 import { activityIdFor, computeActivity } from './compute-activity.js';
 import { ALGORITHM_VERSION, UnknownAlgorithmVersionError } from './config.js';
-import { northLine, T0 } from './stages/testkit.js';
 import { type ComputeInput, FLAG_LAP } from './types.js';
 
 const input = (samples: ComputeInput['samples'], over: Partial<ComputeInput> = {}): ComputeInput => ({

@@ -11,6 +11,7 @@ import {
   parseDeviceSession,
   parseDeviceTelemetry,
 } from './payload.js';
+import { SAMPLE_FIELDS } from './sample.js';
 import { telemetryRecord } from './telemetry-record.js';
 import type { DeviceTelemetry, Sample, StrengthSet } from './types.gen.js';
 import { SESSION_CONTROL_KINDS, SPORTS } from './vocabulary.js';
@@ -122,21 +123,7 @@ const junkArb = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.string({ maxLength: 3 }),
 );
-const sampleKeys = [
-  'ts',
-  'seq',
-  'lat',
-  'lon',
-  'alt',
-  'acc',
-  'speed',
-  'dist',
-  'hr',
-  'cadence',
-  'power',
-  'lap',
-  'heartRate',
-];
+const sampleKeys: string[] = [...SAMPLE_FIELDS, 'heartRate'];
 const setKeys = ['exercise', 'reps', 'weightKg', 'startTs', 'endTs', 'sets'];
 const topKeys = ['sessionId', 'sport', 'samples', 'sets', 'deviceId'];
 

@@ -14,6 +14,7 @@
 
 import { avroTypes } from './avro.js';
 import { avroWellFormed } from './avro-bounds.js';
+import { SAMPLE_FIELDS } from './sample.js';
 import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from './types.gen.js';
 import { type DlqReason, isSessionControlKind, isSport, SPORTS } from './vocabulary.js';
 
@@ -132,20 +133,6 @@ function countKeys(o: Obj): number {
 }
 
 const TOP_KEYS = ['sessionId', 'sport', 'samples', 'sets'] as const;
-const SAMPLE_KEYS = [
-  'ts',
-  'seq',
-  'lat',
-  'lon',
-  'alt',
-  'acc',
-  'speed',
-  'dist',
-  'hr',
-  'cadence',
-  'power',
-  'lap',
-] as const;
 const SET_KEYS = ['exercise', 'reps', 'weightKg', 'startTs', 'endTs'] as const;
 const SESSION_KEYS = ['sessionId', 'kind', 'sport', 'ts'] as const;
 
@@ -339,10 +326,10 @@ function checkSample(
     return reject('schema_violation', `${at('samples', i)}.lap must be a boolean`);
   }
   // Every known key is present now (absent ones were filled), so any extra key is an unknown field.
-  if (json && countKeys(s) !== SAMPLE_KEYS.length) {
+  if (json && countKeys(s) !== SAMPLE_FIELDS.length) {
     return reject(
       'schema_violation',
-      `${at('samples', i)} has an unknown field '${unknownKey(s, SAMPLE_KEYS)}'`,
+      `${at('samples', i)} has an unknown field '${unknownKey(s, SAMPLE_FIELDS)}'`,
     );
   }
   return undefined;

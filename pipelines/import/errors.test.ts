@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/import-fixtures.js';
 import { IMPORT_ERRORS, type ImportErrorCode } from './errors.js';
-import { fixture } from './fixtures.js';
 import { detectFormat, ImportError, parseActivityFile, parseFit, parseGpx, parseTcx } from './index.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixture } from './fixtures.js';
+import { fixture } from '../../test/support/import-fixtures.js';
 import { parseFit } from './index.js';
 
 describe('parseFit', () => {

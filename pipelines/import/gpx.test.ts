@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
-import { fixture } from './fixtures.js';
+import { fixture } from '../../test/support/import-fixtures.js';
 import { detectFormat, parseActivityFile, parseGpx, writeGpx } from './index.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -1,8 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/import-fixtures.js';
+import {
+  plainGain,
+  REAL_RECORDINGS,
+  type RealRecording,
+  trackDeviation,
+} from '../../test/support/real-recordings.js';
 import { computeActivity } from '../index.js';
 import type { ActivitySummary } from '../types.js';
-import { plainGain, REAL_RECORDINGS, type RealRecording, trackDeviation } from './corpus.js';
-import { fixture } from './fixtures.js';
 import { parseActivityFile, sessionControls } from './index.js';
 import type { ImportedActivity } from './types.js';
 

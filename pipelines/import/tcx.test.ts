@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixture } from './fixtures.js';
+import { fixture } from '../../test/support/import-fixtures.js';
 import { parseTcx } from './index.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

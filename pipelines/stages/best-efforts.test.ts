@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { repeat, T0, trackFromSpeeds } from '../../test/support/samples.js';
 import { bestEfforts } from './best-efforts.js';
-import { repeat, T0, trackFromSpeeds } from './testkit.js';
 
 describe('best efforts', () => {
   it('finds the 400 m and 1 km efforts around a known fast segment', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { T0 } from '../../test/support/samples.js';
 import { sportConfig } from '../config.js';
 import { FLAG_PAUSED } from '../types.js';
 import { calories, metCalories } from './calories.js';
-import { T0 } from './testkit.js';
 
 const run = sportConfig('running');
 

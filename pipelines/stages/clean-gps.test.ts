@@ -1,27 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../schemas/types.js';
+import { sample } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { sportConfig } from '../config.js';
 import { haversine } from '../primitives/geo.js';
 import { FLAG_INVALID, FLAG_JUMP } from '../types.js';
 import { cleanGps, within } from './clean-gps.js';
 
-const T = 1_760_000_000_000;
-const fix = (i: number, lat: number, lon: number, acc = 5): Sample => ({
-  ts: T + i * 1000,
-  seq: i,
-  lat,
-  lon,
-  alt: null,
-  acc,
-  speed: null,
-  dist: null,
-  hr: null,
-  cadence: null,
-  power: null,
-  lap: false,
-});
+const fix = (i: number, lat: number, lon: number, acc = 5): Sample => sample(i, { lat, lon, acc });
 
 describe('clean-gps', () => {
   it('drops null island, out-of-range and poor-accuracy fixes, and rejects a 200 m jump', () => {

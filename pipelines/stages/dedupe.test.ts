@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { emptySample } from '../../schemas/sample.js';
 import type { Sample } from '../../schemas/types.js';
 import { columnsFromSamples } from '../columns.js';
 import { sortAndDedupe } from './dedupe.js';
 
-const s = (ts: number, seq: number | null, hr = 100): Sample => ({
-  ts,
-  seq,
-  lat: null,
-  lon: null,
-  alt: null,
-  acc: null,
-  speed: null,
-  dist: null,
-  hr,
-  cadence: null,
-  power: null,
-  lap: false,
-});
+const s = (ts: number, seq: number | null, hr = 100): Sample => ({ ...emptySample(ts, seq), hr });
 
 describe('dedupe', () => {
   it('keeps one row per seq, in time order, whatever the arrival order', () => {

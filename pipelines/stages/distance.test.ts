@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { M_PER_DEG, northLine, sample } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { computeActivity } from '../compute-activity.js';
 import { FLAG_PAUSED } from '../types.js';
 import { cumulativeDistance, deviceDistance, rawDistance } from './distance.js';
-import { M_PER_DEG, northLine, sample } from './testkit.js';
 
 /** 101 rows due north, 10 m apart: a 1 km straight line */
 function line(): { lat: Float64Array; lon: Float64Array } {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionControl } from '../../schemas/types.js';
+import { repeat, T0, trackFromSpeeds } from '../../test/support/samples.js';
 import { FLAG_LAP } from '../types.js';
 import { lapBoundaries, laps } from './laps.js';
-import { repeat, T0, trackFromSpeeds } from './testkit.js';
 
 const lapControl = (ts: number): SessionControl => ({
   deviceId: 'd',

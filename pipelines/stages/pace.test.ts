@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { repeat, trackFromSpeeds } from '../../test/support/samples.js';
 import { FLAG_PAUSED } from '../types.js';
 import { pace, paceFromTotals } from './pace.js';
-import { repeat, trackFromSpeeds } from './testkit.js';
 
 describe('pace', () => {
   it('average = distance / moving time, pace its inverse in s/km', () => {

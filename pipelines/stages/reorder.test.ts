@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { sample, T0 } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { SessionAccumulator } from '../session-accumulator.js';
 import { FLAG_LATE } from '../types.js';
 import { findIdentity, insertionPoint, ReorderWindow } from './reorder.js';
-import { sample, T0 } from './testkit.js';
 
 const acc = () =>
   new SessionAccumulator({

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { M_PER_DEG, northLine } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { sportConfig } from '../config.js';
 import { haversine } from '../primitives/geo.js';
 import { FLAG_JUMP } from '../types.js';
 import { cleanGps } from './clean-gps.js';
 import { smoothGps } from './smooth-gps.js';
-import { M_PER_DEG, northLine } from './testkit.js';
 
 function smooth(samples: ReturnType<typeof northLine>, sport: 'running' | 'walking' = 'running') {
   const { columns } = columnsFromSamples(samples);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { repeat, trackFromSpeeds } from '../../test/support/samples.js';
 import { MILE_M, rangeStats, splits } from './splits.js';
-import { repeat, trackFromSpeeds } from './testkit.js';
 
 describe('splits', () => {
   it('splits 3 km at 4 m/s into three 1 km splits of 250 s', () => {

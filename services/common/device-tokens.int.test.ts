@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REVOCATION_CHANNEL } from '../../schemas/device-tokens.js';
+import { createTestUser, deleteTestUsers } from '../../test/support/users.js';
 import { issueDeviceToken, revokeDeviceToken, verifyDevice } from './device-tokens.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream';
@@ -16,15 +17,11 @@ describe('device tokens against PostgreSQL and Redis', () => {
   beforeAll(async () => {
     pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
     redis = new Redis(REDIS_URL);
-    const u = await pool.query<{ id: string }>(
-      'INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id',
-      [`devtok-${randomUUID()}@test.invalid`, 'token test'],
-    );
-    userId = u.rows[0]!.id;
+    userId = await createTestUser(pool, { email: `devtok-${randomUUID()}@test.invalid`, name: 'token test' });
   });
 
   afterAll(async () => {
-    await pool.query('DELETE FROM users WHERE id = $1', [userId]);
+    await deleteTestUsers(pool, [userId]);
     await pool.end();
     redis.disconnect();
   });

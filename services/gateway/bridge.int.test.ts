@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeAvro } from '../../schemas/avro.js';
+import { emptySample } from '../../schemas/sample.js';
 import {
   privateTopics,
   STACK,
@@ -74,18 +75,7 @@ describe('bridge mode (MQTT 5 through Mosquitto, shared subscription)', () => {
               ? encodeAvro('DeviceTelemetry', {
                   sessionId,
                   sport: 'walking',
-                  samples: [
-                    {
-                      alt: null,
-                      acc: null,
-                      speed: null,
-                      dist: null,
-                      cadence: null,
-                      power: null,
-                      lap: false,
-                      ...s,
-                    },
-                  ],
+                  samples: [{ ...emptySample(s.ts, s.seq), ...s }],
                   sets: [],
                 })
               : JSON.stringify({ sessionId, sport: 'walking', samples: [s] }),

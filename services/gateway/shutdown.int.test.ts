@@ -8,6 +8,7 @@ import {
   type TestGateway,
   TopicReader,
 } from '../../test/support/gateway.js';
+import { sample as sampleAt } from '../../test/support/samples.js';
 import { DeviceClient } from './device-client.js';
 import { sessionKey } from './ingest.js';
 
@@ -36,20 +37,8 @@ function startMain(env: Record<string, string>): Promise<ChildProcess> {
   });
 }
 
-const sample = (t0: number, seq: number): Sample => ({
-  ts: t0 + seq * 1000,
-  seq,
-  lat: 59.33 + seq * 1e-5,
-  lon: 18.06,
-  alt: null,
-  acc: null,
-  speed: null,
-  dist: null,
-  hr: 150,
-  cadence: null,
-  power: null,
-  lap: false,
-});
+const sample = (t0: number, seq: number): Sample =>
+  sampleAt(seq, { lat: 59.33 + seq * 1e-5, lon: 18.06, hr: 150 }, t0);
 
 describe('graceful shutdown of the gateway process', () => {
   let topics: Awaited<ReturnType<typeof privateTopics>>;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { createTestUser, deleteTestUsers } from '../../test/support/users.js';
 import {
   batchOf,
   controlOf,
@@ -26,16 +27,21 @@ describe('athlete profiles', () => {
   let iso: Isolated;
 
   beforeAll(async () => {
-    await pool.query(
-      `INSERT INTO users (id, email, name, birth_date, weight_kg, max_hr, resting_hr, sex)
-       VALUES ($1, $2, 'worker test', '1990-05-17', 62.5, 170, 48, 'female')`,
-      [athlete, `wtest-${rid()}@example.test`],
-    );
+    await createTestUser(pool, {
+      id: athlete,
+      email: `wtest-${rid()}@example.test`,
+      name: 'worker test',
+      birthDate: '1990-05-17',
+      weightKg: 62.5,
+      maxHr: 170,
+      restingHr: 48,
+      sex: 'female',
+    });
     // The worker reads the profiles from the database this test writes them to.
     iso = await isolate({ env: { DATABASE_URL: databaseUrl } });
   });
   afterAll(async () => {
-    await pool.query('DELETE FROM users WHERE id = $1', [athlete]);
+    await deleteTestUsers(pool, [athlete]);
     await pool.end();
     await iso?.cleanup();
   });

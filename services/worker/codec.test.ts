@@ -1,22 +1,10 @@
 import { describe, expect, test } from 'vitest';
+import { emptySample } from '../../schemas/sample.js';
 import { classify } from './codec.js';
 import { RecordInvalidError } from './errors.js';
 
 const ids = { deviceId: 'd', userId: 'u', sessionId: 's', sport: 'running' };
-const sample = {
-  ts: 1,
-  seq: 0,
-  lat: null,
-  lon: null,
-  alt: null,
-  acc: null,
-  speed: null,
-  dist: null,
-  hr: null,
-  cadence: null,
-  power: null,
-  lap: false,
-};
+const sample = emptySample(1, 0);
 
 describe('classify', () => {
   test('telemetry batches and controls', () => {

@@ -2,6 +2,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeAvro } from '../../schemas/avro.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
+import { sample as sampleAt } from '../../test/support/samples.js';
 import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { type RunningWorker, startWorker } from './app.js';
@@ -23,20 +24,7 @@ describe('dead letters', () => {
 
   test('undecodable and invalid records are dead-lettered; the records after them are processed', async () => {
     const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
-    const sample = (i: number) => ({
-      ts: 1_760_000_000_000 + i * 1000,
-      seq: i,
-      lat: 46.5,
-      lon: 6.6,
-      alt: null,
-      acc: null,
-      speed: null,
-      dist: null,
-      hr: 120,
-      cadence: null,
-      power: null,
-      lap: false,
-    });
+    const sample = (i: number) => sampleAt(i, { lat: 46.5, lon: 6.6, hr: 120 });
     // a valid Avro TelemetryBatch with an empty sessionId, framed with the registry's real id
     const good = await iso.codec.encode('TelemetryBatch', batchOf(ids, [sample(0)]));
     const invalid = Buffer.concat([

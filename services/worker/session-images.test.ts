@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { computeActivity } from '../../pipelines/index.js';
+import { SAMPLE_FIELDS } from '../../schemas/sample.js';
 import type { Sample } from '../../schemas/types.js';
 import { batchOf, controlOf, shuffled } from '../../test/support/worker.js';
 import type { InboundRecord } from './records.js';
@@ -86,20 +87,7 @@ describe('stored samples and session images', () => {
     const direct = dedupeStored(inOrder)!;
     expect(direct).toBe(inOrder); // no copy made
     expect(direct.length).toBe(sorted.length);
-    for (const col of [
-      'ts',
-      'seq',
-      'lat',
-      'lon',
-      'alt',
-      'acc',
-      'speed',
-      'dist',
-      'hr',
-      'cadence',
-      'power',
-      'lap',
-    ] as const) {
+    for (const col of SAMPLE_FIELDS) {
       expect([...direct[col].subarray(0, direct.length)]).toEqual([
         ...sorted[col].subarray(0, sorted.length),
       ]);

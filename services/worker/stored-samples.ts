@@ -1,5 +1,6 @@
 import { validateSample, writeSample } from '../../pipelines/columns.js';
 import { allocColumns, type SampleColumns, SEQ_NONE } from '../../pipelines/index.js';
+import { emptySample, SAMPLE_FIELDS } from '../../schemas/sample.js';
 import type { Sample } from '../../schemas/types.js';
 
 /**
@@ -57,18 +58,8 @@ export function resizeStored(s: StoredSamples, capacity: number): StoredSamples 
   const out = allocStored(capacity);
   const n = s.length;
   out.length = n;
-  out.ts.set(s.ts.subarray(0, n));
-  out.seq.set(s.seq.subarray(0, n));
-  out.lat.set(s.lat.subarray(0, n));
-  out.lon.set(s.lon.subarray(0, n));
-  out.alt.set(s.alt.subarray(0, n));
-  out.acc.set(s.acc.subarray(0, n));
-  out.speed.set(s.speed.subarray(0, n));
-  out.dist.set(s.dist.subarray(0, n));
-  out.hr.set(s.hr.subarray(0, n));
-  out.cadence.set(s.cadence.subarray(0, n));
-  out.power.set(s.power.subarray(0, n));
-  out.lap.set(s.lap.subarray(0, n));
+  // TypeScript cannot pair each field's column types in a loop; every `set` copies within one typed-array type
+  for (const f of SAMPLE_FIELDS) (out[f] as Float64Array).set(s[f].subarray(0, n) as Float64Array);
   return out;
 }
 
@@ -165,20 +156,7 @@ const nullIfNeg = (v: number): number | null => (v < 0 ? null : v);
  */
 export function computeColumns(s: StoredSamples): SampleColumns {
   const c = allocColumns(s.length);
-  const x: Sample = {
-    ts: 0,
-    seq: null,
-    lat: null,
-    lon: null,
-    alt: null,
-    acc: null,
-    speed: null,
-    dist: null,
-    hr: null,
-    cadence: null,
-    power: null,
-    lap: false,
-  };
+  const x: Sample = emptySample(0);
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     x.ts = s.ts[i]!;

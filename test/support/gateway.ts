@@ -2,17 +2,19 @@
 // against the real local stack (infra/local/up). Not a test file itself.
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
 import { Registry } from 'prom-client';
-import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
+import type { SchemaIds } from '../../schemas/registry.js';
 import { type DecodedRecord, decodeConfluent } from '../../schemas/wire.js';
 import { issueDeviceToken } from '../../services/common/device-tokens.js';
 import { createLogger } from '../../services/common/logger.js';
 import { type GatewayConfig, parseGatewayConfig } from '../../services/gateway/config.js';
-import { type Gateway, startGateway } from '../../services/gateway/gateway.js';
-import { connectKafkaProducer, type KafkaProducer } from '../../services/gateway/producer-kafka.js';
+import type { Gateway } from '../../services/gateway/gateway.js';
+import type { KafkaProducer } from '../../services/gateway/producer-kafka.js';
+import { startGatewayRuntime } from '../../services/gateway/runtime.js';
+import { createTestUser, deleteTestUsers } from './users.js';
 
 export const STACK = {
   kafka: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -114,7 +116,6 @@ export interface TestGateway {
   producer: KafkaProducer;
   pool: pg.Pool;
   redis: Redis;
-  redisSub: Redis;
   schemaIds: SchemaIds;
   url: string;
   wsUrl: string;
@@ -134,28 +135,16 @@ export async function startTestGateway(
     MQTT_WS_PORT: '0',
     GATEWAY_HOST: '127.0.0.1',
     TOKEN_CACHE_TTL_MS: '1000',
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT_ID: 'gw-test',
+    DATABASE_URL: STACK.postgres,
+    REDIS_URL: STACK.redis,
+    SCHEMA_REGISTRY_URL: STACK.registry,
     ...env,
   });
   const logger = createLogger('gateway', config.LOG_LEVEL);
-  const pool = new pg.Pool({ connectionString: STACK.postgres, max: 4 });
-  const redis = new Redis(STACK.redis);
-  const redisSub = new Redis(STACK.redis);
-  const schemaIds = await registerSchemas(new SchemaRegistry({ host: STACK.registry }));
-  const producer = await connectKafkaProducer({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'gw-test',
-    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-    logger,
-  });
-  const gateway = await startGateway(config, {
-    pg: pool,
-    redis,
-    redisSub,
-    schemaIds,
-    send: producer.send,
-    registry: new Registry(),
-    logger,
-  });
+  const runtime = await startGatewayRuntime(config, { logger, registry: new Registry(), poolMax: 4 });
+  const { gateway, producer, pool, redis, schemaIds } = runtime;
   const users: string[] = [];
   return {
     gateway,
@@ -163,28 +152,22 @@ export async function startTestGateway(
     producer,
     pool,
     redis,
-    redisSub,
     schemaIds,
     url: `mqtt://127.0.0.1:${gateway.broker?.port ?? 0}`,
     wsUrl: `ws://127.0.0.1:${gateway.broker?.wsPort ?? 0}`,
     async device() {
-      const u = await pool.query<{ id: string }>(
-        'INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id',
-        [`gw-${randomUUID()}@test.invalid`, 'gateway test'],
-      );
-      const userId = u.rows[0]!.id;
+      const userId = await createTestUser(pool, {
+        email: `gw-${randomUUID()}@test.invalid`,
+        name: 'gateway test',
+      });
       users.push(userId);
       const deviceId = `gwt-${randomUUID()}`;
       const token = await issueDeviceToken(pool, userId, deviceId, 'test device');
       return { deviceId, token, userId };
     },
     async close() {
-      await gateway.close();
-      await producer.disconnect();
-      if (users.length > 0) await pool.query('DELETE FROM users WHERE id = ANY($1)', [users]);
-      await pool.end();
-      redis.disconnect();
-      redisSub.disconnect();
+      await deleteTestUsers(pool, users);
+      await runtime.close();
     },
   };
 }

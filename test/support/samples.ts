@@ -1,9 +1,10 @@
+import { type Track, U16_NONE } from '../../pipelines/types.js';
+import { emptySample } from '../../schemas/sample.js';
 import type { Sample } from '../../schemas/types.js';
-import { type Track, U16_NONE } from '../types.js';
 
 /**
- * Builders for the stage unit tests: hand-made tracks and samples with known answers. Not a test
- * file itself (vitest only collects `*.test.ts`).
+ * Builders for unit and integration tests: samples, and hand-made tracks with known answers. `sample()` is
+ * the one builder of a test Sample (on schemas' `emptySample`), instead of the literal retyped per file.
  */
 export const T0 = 1_760_000_000_000;
 
@@ -52,23 +53,9 @@ export function trackFromSpeeds(
 /** `count` copies of `v` */
 export const repeat = (v: number, count: number): number[] => new Array<number>(count).fill(v);
 
-/** A sample at second i with every field missing unless given. */
-export function sample(i: number, fields: Partial<Sample> = {}): Sample {
-  return {
-    ts: T0 + i * 1000,
-    seq: i,
-    lat: null,
-    lon: null,
-    alt: null,
-    acc: null,
-    speed: null,
-    dist: null,
-    hr: null,
-    cadence: null,
-    power: null,
-    lap: false,
-    ...fields,
-  };
+/** A sample at second `i` after `t0` (seq `i`) with every field missing unless given. */
+export function sample(i: number, fields: Partial<Sample> = {}, t0 = T0): Sample {
+  return { ...emptySample(t0 + i * 1000, i), ...fields };
 }
 
 /**

@@ -1,14 +1,14 @@
+import { haversine } from '../../pipelines/primitives/geo.js';
+import { type CleanSamples, FLAG_REJECTED } from '../../pipelines/types.js';
 import type { Sample, Sport } from '../../schemas/types.js';
-import { haversine } from '../primitives/geo.js';
-import { type CleanSamples, FLAG_REJECTED } from '../types.js';
 
 /**
- * The real-recordings corpus (fixtures/SOURCES.md): one entry per activity, read by
- * real-files.test.ts and bench/real-accuracy.ts, so the test and the report measure the same set.
+ * The real-recordings corpus (test/fixtures/import/SOURCES.md): one entry per activity, read by
+ * pipelines/import/real-files.test.ts and bench/real-accuracy.ts, so the test and the report measure the same set.
  */
 export interface RealRecording {
   id: string;
-  /** file in fixtures/ */
+  /** file in test/fixtures/import/ */
   file: string;
   /** index of the activity (FIT session) in the file */
   activity: number;

@@ -1,13 +1,13 @@
 // Micro-benchmark of the gateway's per-message schema work: validate a device payload
 // (parseDeviceTelemetry) and frame the TelemetryBatch for Kafka (encodeConfluent). Single thread.
 //
-//   npx tsx schemas/payload.bench.ts [seconds per case, default 2]
+//   npx tsx bench/payload-validation.ts [seconds per case, default 2]
 //
 // The gateway's target is ~100k samples/s in total on 2 cores; this is the share of it spent here.
-import { avroTypes, encodeAvro } from './avro.js';
-import { DEFAULT_LIMITS, type PayloadFormat, parseDeviceTelemetry } from './payload.js';
-import type { DeviceTelemetry, Sample } from './types.gen.js';
-import { encodeConfluent } from './wire.js';
+import { avroTypes, encodeAvro } from '../schemas/avro.js';
+import { DEFAULT_LIMITS, type PayloadFormat, parseDeviceTelemetry } from '../schemas/payload.js';
+import type { DeviceTelemetry, Sample } from '../schemas/types.gen.js';
+import { encodeConfluent } from '../schemas/wire.js';
 
 const seconds = Number(process.argv[2] ?? 2);
 const NOW = Date.now();
