@@ -1,4 +1,4 @@
-import { FitstreamError } from '../common/errors.js';
+import { FitstreamError } from '../../schemas/fitstream-error.js';
 
 /** Every failure the engagement service tells apart; code branches on `code` and `retryable`. */
 export const ENGAGEMENT_ERRORS = {
