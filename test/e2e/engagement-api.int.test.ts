@@ -8,19 +8,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { localTime } from '../../pipelines/engagement/local-days.js';
 import { elapsedFraction, periodOf } from '../../pipelines/engagement/periods.js';
-import { testAuth } from '../../test/support/api-auth.js';
-import {
-  activity,
-  deletion,
-  type EngagementStack,
-  engagementStack,
-} from '../../test/support/engagement-stack.js';
-import { clickhouseEnv, parseEnv, redisEnv } from '../common/config.js';
-import { createLogger } from '../common/logger.js';
-import { createMetricsRegistry } from '../common/metrics.js';
-import { type RunningEngagement, startEngagement } from '../engagement/app.js';
-import { buildApp } from './app.js';
-import type { ApiDeps } from './deps.js';
+import { buildApp } from '../../services/api/app.js';
+import type { ApiDeps } from '../../services/api/deps.js';
+import { clickhouseEnv, parseEnv, redisEnv } from '../../services/common/config.js';
+import { createLogger } from '../../services/common/logger.js';
+import { createMetricsRegistry } from '../../services/common/metrics.js';
+import { type RunningEngagement, startEngagement } from '../../services/engagement/app.js';
+import { testAuth } from '../support/api-auth.js';
+import { activity, deletion, type EngagementStack, engagementStack } from '../support/engagement-stack.js';
 
 const env = { ...parseEnv(redisEnv), ...parseEnv(clickhouseEnv) };
 const DAY = 86_400_000;
