@@ -55,6 +55,8 @@ beforeAll(async () => {
     logger: createLogger('api-test', 'silent'),
     registry: createMetricsRegistry('api_test'),
     rateLimitPerMinute: 1000,
+    // This file signs many athletes up and in from one address (rate limits: resilience.int.test.ts).
+    authRateLimits: { perIpPerMinute: 1000, perAccountPer15Min: 1000 },
     bodyLimitBytes: 64 * 1024,
     checks: [{ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) }],
     deps: {

@@ -3,18 +3,22 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import { opsRoutes, type ReadinessCheck } from '../common/ops-server.js';
+import { isPgUnavailable } from '../common/postgres-errors.js';
 import { accessControl } from './access.js';
 import type { ApiDeps } from './deps.js';
 import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
+import { type AuthRateLimits, failOpenRedisStore, requestKey } from './rate-limits.js';
 import { activityRoutes } from './routes/activities.js';
 import { authRoutes } from './routes/auth.js';
 import { challengeRoutes } from './routes/challenges.js';
 import { deviceRoutes } from './routes/devices.js';
 import { goalRoutes } from './routes/goals.js';
 import { liveRoutes } from './routes/live.js';
+import { problemResponse } from './routes/shared.js';
 import { streakRoutes } from './routes/streaks.js';
 import { userRoutes } from './routes/users.js';
 
@@ -23,9 +27,22 @@ export interface AppOptions {
   registry: Registry;
   checks: readonly ReadinessCheck[];
   deps: ApiDeps;
+  /** per caller (authenticated routes) or per address (anonymous ones) */
   rateLimitPerMinute: number;
+  /** sign-in and sign-up; default: 20 per address per minute, 10 per e-mail per 15 min */
+  authRateLimits?: AuthRateLimits;
+  /**
+   * the Redis that counts rate limits (default deps.redis); main.ts gives one without an offline queue, so
+   * a check fails at once when Redis is away instead of waiting for it
+   */
+  rateLimitRedis?: Redis;
+  /** addresses or CIDRs of the proxies whose X-Forwarded-For is believed; none by default */
+  trustedProxies?: readonly string[];
   bodyLimitBytes: number;
 }
+
+/** Seconds a client is asked to wait before retrying when a backing service is away. */
+const RETRY_AFTER_S = 5;
 
 function codeForFastifyError(err: FastifyError): ApiErrorCode {
   if (err.validation) return 'validation_failed';
@@ -56,16 +73,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+  app.setErrorHandler((thrown: FastifyError | ApiError, req, reply) => {
+    // PostgreSQL away is the client's "try again later", never a 500.
+    const err =
+      !(thrown instanceof ApiError) && isPgUnavailable(thrown)
+        ? new ApiError('dependency_unavailable', 'PostgreSQL did not answer', { cause: thrown })
+        : thrown;
     const isApi = err instanceof ApiError;
     const code = isApi ? err.code : codeForFastifyError(err as FastifyError);
     const status = API_ERRORS[code].status;
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (code === 'dependency_unavailable') {
+      req.log.warn(
+        { err: err.cause instanceof Error ? err.cause.message : err.message },
+        'dependency unavailable',
+      );
+      reply.header('retry-after', String(RETRY_AFTER_S));
+    } else if (status >= 500) req.log.error({ err }, 'request failed');
     const detail = status >= 500 && !isApi ? undefined : err.message;
     // RFC 6750: tell a client that it is its bearer token that failed.
-    if (code === 'dependency_unavailable') reply.header('retry-after', '5');
     if (code === 'token_missing') reply.header('www-authenticate', 'Bearer realm="fitstream"');
     else if (code === 'token_invalid' || code === 'token_expired')
       reply.header('www-authenticate', `Bearer realm="fitstream", error="invalid_token"`);
@@ -99,11 +127,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     max: opts.rateLimitPerMinute,
     timeWindow: '1 minute',
+    // After the access hook (route hooks run after the app's), so an authenticated caller is known.
+    keyGenerator: requestKey,
+    store: failOpenRedisStore(opts.rateLimitRedis ?? opts.deps.redis, opts.registry, opts.logger),
+    skipOnError: true,
     allowList: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url),
-    errorResponseBuilder: (_req, ctx) => {
-      const err = new ApiError('rate_limited', `limit of ${ctx.max} requests per ${ctx.after} reached`);
-      return err;
-    },
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError('rate_limited', `limit of ${ctx.max} requests per ${ctx.after} reached`),
+  });
+  // Answers every documented route can give, whatever it does: too many requests, a backing service away.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return;
+    route.schema.response = {
+      ...(route.schema.response as object | undefined),
+      429: problemResponse('rate_limited'),
+      503: problemResponse('dependency_unavailable'),
+    };
   });
 
   await app.register(opsRoutes, {
@@ -112,8 +151,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Probes and scrapers carry no token; /metrics has counters only, no user data (docs/security.md).
     routeConfig: { access: 'public' },
   });
-  await app.register(userRoutes, { deps: opts.deps, prefix: '/v1' });
-  await app.register(authRoutes, { deps: opts.deps, prefix: '/v1' });
+  const authRateLimits = opts.authRateLimits ?? { perIpPerMinute: 20, perAccountPer15Min: 10 };
+  await app.register(userRoutes, { deps: opts.deps, authRateLimits, prefix: '/v1' });
+  await app.register(authRoutes, { deps: opts.deps, authRateLimits, prefix: '/v1' });
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });

@@ -18,8 +18,28 @@ export const apiEnv = {
   ...clickhouseEnv,
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
-  /** per client IP */
+  /** per caller on authenticated routes, per client address on anonymous ones (counted in Redis) */
   API_RATE_LIMIT_PER_MIN: positiveInt.default(600),
+  /** sign-in and sign-up attempts per client address per minute */
+  API_AUTH_RATE_LIMIT_PER_IP_PER_MIN: positiveInt.default(20),
+  /** sign-in and sign-up attempts per e-mail per 15 minutes */
+  API_AUTH_RATE_LIMIT_PER_ACCOUNT_PER_15_MIN: positiveInt.default(10),
+  /**
+   * comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For is believed (the
+   * client address for rate limits and logs); '' = none, the socket's peer is the client
+   */
+  API_TRUSTED_PROXIES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .refine((xs) => xs.every((x) => /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/.test(x)), {
+      message: 'a comma-separated list of IP addresses or CIDRs',
+    })
+    .default([]),
   API_BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
   /** what devices are told to connect to */
   MQTT_PUBLIC_URL: z

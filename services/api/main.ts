@@ -13,8 +13,13 @@ const config = loadConfigOrExit('api', apiEnv, checkApiConfig);
 const logger = createLogger('api', config.LOG_LEVEL);
 const registry = createMetricsRegistry('api');
 
-const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+// A bounded connect wait: a PostgreSQL that does not answer gives 503 within seconds, not a hung request.
+const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, connectionTimeoutMillis: 3000 });
+pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres connection lost'));
 const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
+// Rate-limit checks fail at once while Redis is away (no offline queue), and the request goes on.
+const rateLimitRedis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, commandTimeout: 500 });
+rateLimitRedis.on('error', () => {}); // counted and logged by the limiter per failed check
 const subscribers: Redis[] = [];
 const clickhouse = createClient({
   url: config.CLICKHOUSE_URL,
@@ -34,6 +39,12 @@ const app = await buildApp({
   logger,
   registry,
   rateLimitPerMinute: config.API_RATE_LIMIT_PER_MIN,
+  authRateLimits: {
+    perIpPerMinute: config.API_AUTH_RATE_LIMIT_PER_IP_PER_MIN,
+    perAccountPer15Min: config.API_AUTH_RATE_LIMIT_PER_ACCOUNT_PER_15_MIN,
+  },
+  rateLimitRedis,
+  trustedProxies: config.API_TRUSTED_PROXIES,
   bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
   deps: {
     pg: pool,
@@ -67,5 +78,6 @@ onShutdown(logger, async () => {
   await app.close();
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
+  rateLimitRedis.disconnect();
   await Promise.all([pool.end(), clickhouse.close()]);
 });

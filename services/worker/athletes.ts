@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AthleteProfile } from '../../pipelines/types.js';
+import { isPgUnavailable } from '../common/postgres-errors.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
 
 /**
@@ -99,15 +100,4 @@ export class PgAthleteProfiles implements AthleteProfiles {
       if (oldest !== undefined) this.cache.delete(oldest);
     }
   }
-}
-
-/** pg's own "server not there / going away" errors (SQLSTATE class 08, 57P0x admin shutdown). */
-function isPgUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (!e) return false;
-  if (typeof e.code === 'string' && (e.code.startsWith('08') || /^57P0[123]$/.test(e.code))) return true;
-  const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|the database system is (starting|shutting) up/i.test(
-    msg,
-  );
 }

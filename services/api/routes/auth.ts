@@ -7,6 +7,7 @@ import { PASSWORD_MAX_LENGTH, verifyNothing, verifyPassword } from '../auth/pass
 import { issueRefreshToken, revokeRefreshFamilies, rotateRefreshToken } from '../auth/refresh-tokens.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { type AuthRateLimits, authLimiter } from '../rate-limits.js';
 import { problemResponse } from './shared.js';
 
 const TokenPair = Type.Object({
@@ -26,8 +27,12 @@ async function rolesOf(db: pg.Pool, userId: string): Promise<Role[]> {
   return rows.map((r) => r.role);
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<{
+  deps: ApiDeps;
+  authRateLimits: AuthRateLimits;
+}> = async (app, { deps, authRateLimits }) => {
   const { tokens, refreshTokenTtlS } = deps.auth;
+  const limits = authLimiter(app, authRateLimits, 'login');
 
   const pair = async (userId: string, refresh: { refresh_token: string; family_id: string }) => ({
     access_token: await tokens.sign({
@@ -43,7 +48,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   app.post(
     '/auth/login',
     {
-      config: { access: 'public' },
+      config: { access: 'public', rateLimit: limits.rateLimit },
+      preHandler: limits.preHandler,
       schema: {
         tags: ['auth'],
         summary: 'Sign in with e-mail and password: an access token (15 min) and a refresh token',
@@ -58,6 +64,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
           200: TokenPair,
           400: problemResponse('validation_failed', 'invalid_json'),
           401: problemResponse('invalid_credentials'),
+          429: problemResponse('rate_limited'),
         },
       },
     },

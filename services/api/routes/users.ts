@@ -5,6 +5,7 @@ import { hashPassword, PASSWORD_MAX_LENGTH, passwordProblem, verifyPassword } fr
 import { revokeRefreshFamilies } from '../auth/refresh-tokens.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { type AuthRateLimits, authLimiter } from '../rate-limits.js';
 import { canonicalTimeZone, problemResponse } from './shared.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -154,11 +155,16 @@ function profileColumns(b: Partial<Static<typeof ProfilePatch>>): Record<string,
   return cols;
 }
 
-export const userRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<{
+  deps: ApiDeps;
+  authRateLimits: AuthRateLimits;
+}> = async (app, { deps, authRateLimits }) => {
+  const limits = authLimiter(app, authRateLimits, 'register');
   app.post(
     '/users',
     {
-      config: { access: 'public' },
+      config: { access: 'public', rateLimit: limits.rateLimit },
+      preHandler: limits.preHandler,
       schema: {
         tags: ['users'],
         summary: 'Create an athlete account (then sign in with POST /v1/auth/login)',
