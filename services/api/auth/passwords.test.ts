@@ -21,7 +21,8 @@ test('scrypt with the stated parameters, a fresh salt each time, verified with i
   const k = scryptSync('pw', Buffer.from('c2FsdHNhbHRzYWx0c2FsdA', 'base64url'), 32, { N: 1024, r: 8, p: 1 });
   expect(await verifyPassword('pw', cheap + k.toString('base64url'))).toBe(true);
   expect(await verifyNothing('anything')).toBe(false);
-});
+  // Six hashes of ~0.3-0.6 s each, on a machine that runs other suites too: more than vitest's default 5 s.
+}, 60_000);
 
 test('the password policy: length, common passwords, variety, the e-mail', () => {
   expect(passwordProblem('a long enough passphrase')).toBeNull();
