@@ -1,15 +1,19 @@
 // In-process A/B of the pipelines: an older tree against the working tree, timed rounds alternated
 // (A B, B A, ...) in one process, so both see the same machine load. On a shared machine the load
 // moves the absolute figures between separate runs by ±40 %; alternating rounds keeps the ratio.
-//   git archive <rev> pipelines schemas bench | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/
+//   git archive <rev> package.json pipelines schemas bench | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/
 //   npx tsx bench/pipeline-ab.ts --before /tmp/before [--rounds 40] [--duration 14400] [--label <rev>]
+// package.json matters: without its "type": "module" the older tree loads as CommonJS, which under tsx
+// makes every imported binding a getter call (see docs/algorithms.md, *How the hot path is compiled*).
+// --after <dir> takes the "after" side from another tree instead of this one. Compiled by tsc, the
+// bench runs the compiled trees: node dist/bench/pipeline-ab.js --before /tmp/before/dist.
 // Writes bench/results/pipeline-ab.{json,md}.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as after from '../pipelines/index.js';
+import * as here from '../pipelines/index.js';
 import type { Sample } from '../schemas/types.js';
 import { generateSession, type SynthSport } from './synth/index.js';
 
@@ -19,11 +23,34 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '40' },
     duration: { type: 'string', default: '14400' },
     label: { type: 'string', default: 'older tree' },
+    after: { type: 'string' },
+    'after-label': { type: 'string', default: 'this tree' },
+    out: { type: 'string', default: 'pipeline-ab' },
   },
 });
 if (!values.before) throw new Error('--before <dir>: a tree holding the older pipelines/ (see header)');
-type Pipelines = Pick<typeof after, 'computeActivity' | 'columnsFromSamples' | 'SessionAccumulator'>;
-const before = (await import(pathToFileURL(join(values.before, 'pipelines/index.ts')).href)) as Pipelines;
+type Pipelines = Pick<typeof here, 'computeActivity' | 'columnsFromSamples' | 'SessionAccumulator'>;
+// the trees' sources under tsx, their compiled output when this bench runs compiled
+const entry = import.meta.url.endsWith('.ts') ? 'pipelines/index.ts' : 'pipelines/index.js';
+// a tree, or a pipelines entry file itself (to compare a compiled tree with sources under tsx)
+/** Whether Node loads .js/.ts files in `dir` as ES modules: the nearest package.json says so. */
+function isModule(dir: string): boolean {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const pkg = join(d, 'package.json');
+    if (existsSync(pkg)) return JSON.parse(readFileSync(pkg, 'utf8')).type === 'module';
+    if (dirname(d) === d) return false;
+  }
+}
+const load = async (dir: string) => {
+  const file = /\.[jt]s$/.test(dir) ? dir : join(dir, entry);
+  if (!isModule(dirname(file)))
+    throw new Error(
+      `${dir}: no package.json with "type": "module", so it would load as CommonJS (see header)`,
+    );
+  return (await import(pathToFileURL(file).href)) as Pipelines;
+};
+const before = await load(values.before);
+const after: Pipelines = values.after ? await load(values.after) : here;
 const ROUNDS = Number(values.rounds);
 const DURATION_S = Number(values.duration);
 
@@ -122,6 +149,13 @@ for (const sport of ['running', 'cycling'] as const) {
 const env = {
   node: process.version,
   before: values.label,
+  after: values['after-label'],
+  command: [
+    'node',
+    ...process.execArgv,
+    relative(process.cwd(), process.argv[1]!),
+    ...process.argv.slice(2),
+  ].join(' '),
   rounds: ROUNDS,
   durationS: DURATION_S,
   loadAvgStart1m: Number(loadStart.toFixed(2)),
@@ -130,12 +164,13 @@ const env = {
 const md = [
   '# Pipeline A/B (one process, alternated rounds)',
   '',
-  `\`npx tsx bench/pipeline-ab.ts --before <tree of ${env.before}>\`: Node ${env.node}, sessions of ${DURATION_S} s at 1 Hz, ${ROUNDS} timed rounds per side after a warm-up of ≥ 15 rounds and ≥ 1.5 s, 1-min load average ${env.loadAvgStart1m} at the start, ${env.loadAvgEnd1m} at the end. Medians; samples/s in thousands.`,
+  `\`${env.command}\` (before: ${env.before}; after: ${env.after}): Node ${env.node}, sessions of ${DURATION_S} s at 1 Hz, ${ROUNDS} timed rounds per side after a warm-up of ≥ 15 rounds and ≥ 1.5 s, 1-min load average ${env.loadAvgStart1m} at the start, ${env.loadAvgEnd1m} at the end. Medians; samples/s in thousands.`,
   '',
   ...lines,
   '',
 ].join('\n');
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
-writeFileSync(join(out, 'pipeline-ab.json'), `${JSON.stringify({ env, rows }, null, 2)}\n`);
-writeFileSync(join(out, 'pipeline-ab.md'), md);
+// the source tree's bench/results, also when this runs compiled from dist/bench
+const out = join(dirname(fileURLToPath(import.meta.url)).replace(/\/dist\/bench$/, '/bench'), 'results');
+writeFileSync(join(out, `${values.out}.json`), `${JSON.stringify({ env, rows }, null, 2)}\n`);
+writeFileSync(join(out, `${values.out}.md`), md);
 console.log(md);

@@ -1,20 +1,13 @@
 import type { Sample } from '../schemas/types.js';
 import {
-  COORD_NONE as COORD_NONE_,
-  COORD_SCALE as COORD_SCALE_,
-  FLAG_LAP as FLAG_LAP_,
+  COORD_NONE,
+  COORD_SCALE,
+  FLAG_LAP,
   type SampleColumns,
   type SampleFailure,
-  SEQ_NONE as SEQ_NONE_,
-  U16_NONE as U16_NONE_,
+  SEQ_NONE,
+  U16_NONE,
 } from './types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const COORD_NONE = COORD_NONE_;
-const COORD_SCALE = COORD_SCALE_;
-const FLAG_LAP = FLAG_LAP_;
-const SEQ_NONE = SEQ_NONE_;
-const U16_NONE = U16_NONE_;
 
 /** Bytes per sample held in SampleColumns (see types.ts). */
 export const BYTES_PER_SAMPLE = 42;

@@ -22,14 +22,11 @@ import {
   type ActivitySummary,
   type CleanSamples,
   type ComputeInput,
-  FLAG_PAUSED as FLAG_PAUSED_,
+  FLAG_PAUSED,
   type SampleColumns,
   type SampleFailure,
   type Track,
 } from './types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_PAUSED = FLAG_PAUSED_;
 
 /**
  * The chain: runs every stage over one session and rolls the results up into the activity summary

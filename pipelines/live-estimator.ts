@@ -1,19 +1,8 @@
 import type { SportConfig } from './config.js';
-import { haversine as haversine_, LocalPlane } from './primitives/geo.js';
+import { haversine, LocalPlane } from './primitives/geo.js';
 import { Cv2 } from './primitives/kalman.js';
-import {
-  isPlausibleCoord as isPlausibleCoord_,
-  JumpGate,
-  rowAccuracy as rowAccuracy_,
-} from './stages/clean-gps.js';
-import { FLAG_BREAK as FLAG_BREAK_, FLAG_JUMP as FLAG_JUMP_, type SampleColumns } from './types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_BREAK = FLAG_BREAK_;
-const FLAG_JUMP = FLAG_JUMP_;
-const haversine = haversine_;
-const isPlausibleCoord = isPlausibleCoord_;
-const rowAccuracy = rowAccuracy_;
+import { isPlausibleCoord, JumpGate, rowAccuracy } from './stages/clean-gps.js';
+import { FLAG_BREAK, FLAG_JUMP, type SampleColumns } from './types.js';
 
 export interface LiveState {
   /** device time of the newest processed sample, null before the first */

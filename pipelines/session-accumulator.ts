@@ -1,46 +1,29 @@
 import type { Sample, SessionControl, Sport, StrengthSet } from '../schemas/types.js';
 import {
   allocColumns,
-  compareRows as compareRows_,
-  copyRow as copyRow_,
+  compareRows,
+  copyRow,
   dropFront,
-  removeRow as removeRow_,
+  removeRow,
   resizeColumns,
-  shiftRight as shiftRight_,
-  validateSample as validateSample_,
-  writeSample as writeSample_,
+  shiftRight,
+  validateSample,
+  writeSample,
 } from './columns.js';
 import { computeActivity } from './compute-activity.js';
 import { SESSION_DEFAULTS, type SportConfig, sportConfig } from './config.js';
 import { LIVE_ESTIMATOR_BYTES, LiveEstimator, type LiveState } from './live-estimator.js';
 import { SeqSet } from './stages/dedupe.js';
 import { explicitPauses } from './stages/moving-time.js';
-import {
-  findIdentity as findIdentity_,
-  insertionPoint as insertionPoint_,
-  lowerBoundTs,
-  ReorderWindow,
-} from './stages/reorder.js';
+import { findIdentity, insertionPoint, lowerBoundTs, ReorderWindow } from './stages/reorder.js';
 import {
   type ActivityResult,
   type AthleteProfile,
-  FLAG_LATE as FLAG_LATE_,
+  FLAG_LATE,
   type SampleColumns,
   type SampleFailure,
-  SEQ_NONE as SEQ_NONE_,
+  SEQ_NONE,
 } from './types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_LATE = FLAG_LATE_;
-const SEQ_NONE = SEQ_NONE_;
-const compareRows = compareRows_;
-const copyRow = copyRow_;
-const findIdentity = findIdentity_;
-const insertionPoint = insertionPoint_;
-const removeRow = removeRow_;
-const shiftRight = shiftRight_;
-const validateSample = validateSample_;
-const writeSample = writeSample_;
 
 /** Live checkpoints kept at most (the oldest one, at or before the reorder watermark, always stays). */
 const MAX_CHECKPOINTS = 16;

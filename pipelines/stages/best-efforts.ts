@@ -1,9 +1,6 @@
 import type { Sport } from '../../schemas/types.js';
 import { RIDE_BEST_EFFORTS_S, RUN_BEST_EFFORTS_M } from '../config.js';
-import { type BestEffort, type Track, U16_NONE as U16_NONE_ } from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const U16_NONE = U16_NONE_;
+import { type BestEffort, type Track, U16_NONE } from '../types.js';
 
 /**
  * Best efforts, by two pointers over the cleaned cumulative series (O(n) per target).

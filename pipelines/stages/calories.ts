@@ -1,9 +1,6 @@
 import type { Sport } from '../../schemas/types.js';
 import type { SportConfig } from '../config.js';
-import { type AthleteProfile, FLAG_PAUSED as FLAG_PAUSED_ } from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_PAUSED = FLAG_PAUSED_;
+import { type AthleteProfile, FLAG_PAUSED } from '../types.js';
 
 /**
  * Calories (kcal), and which method produced them.

@@ -1,18 +1,6 @@
 import type { SportConfig } from '../config.js';
 import { DEG, EARTH_RADIUS_M, haversine } from '../primitives/geo.js';
-import {
-  COORD_NONE as COORD_NONE_,
-  FLAG_BREAK as FLAG_BREAK_,
-  FLAG_INVALID as FLAG_INVALID_,
-  FLAG_JUMP as FLAG_JUMP_,
-  type SampleColumns,
-} from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const COORD_NONE = COORD_NONE_;
-const FLAG_BREAK = FLAG_BREAK_;
-const FLAG_INVALID = FLAG_INVALID_;
-const FLAG_JUMP = FLAG_JUMP_;
+import { COORD_NONE, FLAG_BREAK, FLAG_INVALID, FLAG_JUMP, type SampleColumns } from '../types.js';
 
 /**
  * GPS cleaning, first line: physically impossible fixes.

@@ -1,10 +1,6 @@
 import { DEG, haversineCos } from '../primitives/geo.js';
-import { FLAG_PAUSED as FLAG_PAUSED_ } from '../types.js';
-import { isPlausibleCoord as isPlausibleCoord_ } from './clean-gps.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_PAUSED = FLAG_PAUSED_;
-const isPlausibleCoord = isPlausibleCoord_;
+import { FLAG_PAUSED } from '../types.js';
+import { isPlausibleCoord } from './clean-gps.js';
 
 /**
  * Distance: great-circle (haversine, primitives/geo) length of the smoothed track, the raw track

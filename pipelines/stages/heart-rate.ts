@@ -1,8 +1,5 @@
 import type { SportConfig } from '../config.js';
-import { type AthleteProfile, FLAG_HR_ARTEFACT as FLAG_HR_ARTEFACT_, type HrSummary } from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_HR_ARTEFACT = FLAG_HR_ARTEFACT_;
+import { type AthleteProfile, FLAG_HR_ARTEFACT, type HrSummary } from '../types.js';
 
 /**
  * Heart rate.

@@ -1,10 +1,7 @@
 import type { SessionControl } from '../../schemas/types.js';
 import { lowerBound } from '../primitives/series.js';
-import { FLAG_LAP as FLAG_LAP_, type Lap, type Track } from '../types.js';
+import { FLAG_LAP, type Lap, type Track } from '../types.js';
 import { rangeStats } from './splits.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_LAP = FLAG_LAP_;
 
 /**
  * Laps from device markers: a sample with `lap: true` or a `lap` control closes the current lap at

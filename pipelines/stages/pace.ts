@@ -1,7 +1,4 @@
-import { FLAG_PAUSED as FLAG_PAUSED_, type Track } from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_PAUSED = FLAG_PAUSED_;
+import { FLAG_PAUSED, type Track } from '../types.js';
 
 /**
  * Pace and speed. Average speed = cleaned distance / moving time. Max speed = the highest smoothed

@@ -1,8 +1,4 @@
-import { DEG as DEG_, EARTH_RADIUS_M as EARTH_RADIUS_M_ } from '../primitives/geo.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const DEG = DEG_;
-const EARTH_RADIUS_M = EARTH_RADIUS_M_;
+import { DEG, EARTH_RADIUS_M } from '../primitives/geo.js';
 
 /**
  * Polyline: the smoothed track simplified with Douglas–Peucker (perpendicular distance in a local

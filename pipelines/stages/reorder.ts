@@ -1,9 +1,5 @@
-import { compareRows as compareRows_ } from '../columns.js';
-import { type SampleColumns, SEQ_NONE as SEQ_NONE_ } from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const SEQ_NONE = SEQ_NONE_;
-const compareRows = compareRows_;
+import { compareRows } from '../columns.js';
+import { type SampleColumns, SEQ_NONE } from '../types.js';
 
 /**
  * Reorder: an open session keeps its rows in canonical order (device time, then seq). Samples that

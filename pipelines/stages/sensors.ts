@@ -1,9 +1,5 @@
 import type { SportConfig } from '../config.js';
-import { FLAG_PAUSED as FLAG_PAUSED_, type SampleColumns, U16_NONE as U16_NONE_ } from '../types.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_PAUSED = FLAG_PAUSED_;
-const U16_NONE = U16_NONE_;
+import { FLAG_PAUSED, type SampleColumns, U16_NONE } from '../types.js';
 
 /**
  * Sensors: cadence and power over the session.

@@ -2,19 +2,8 @@ import type { SportConfig } from '../config.js';
 import { LocalPlane } from '../primitives/geo.js';
 import { Cv2, rtsSmooth } from '../primitives/kalman.js';
 import { ScratchPool } from '../primitives/scratch.js';
-import {
-  FLAG_BREAK as FLAG_BREAK_,
-  FLAG_INVALID as FLAG_INVALID_,
-  FLAG_JUMP as FLAG_JUMP_,
-  type SampleColumns,
-} from '../types.js';
-import { rowAccuracy as rowAccuracy_ } from './clean-gps.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const FLAG_BREAK = FLAG_BREAK_;
-const FLAG_INVALID = FLAG_INVALID_;
-const FLAG_JUMP = FLAG_JUMP_;
-const rowAccuracy = rowAccuracy_;
+import { FLAG_BREAK, FLAG_INVALID, FLAG_JUMP, type SampleColumns } from '../types.js';
+import { rowAccuracy } from './clean-gps.js';
 
 /**
  * GPS smoothing: constant-velocity Kalman filter + Rauch–Tung–Striebel smoother (primitives/kalman),

@@ -1,11 +1,7 @@
-import { interp as interp_ } from '../primitives/series.js';
+import { interp } from '../primitives/series.js';
 import type { Split, Track } from '../types.js';
-import { gainLoss as gainLoss_ } from './elevation.js';
+import { gainLoss } from './elevation.js';
 import { paceFromTotals } from './pace.js';
-
-// Module-local copies: imported bindings can compile to getter calls in hot loops (seen under tsx).
-const gainLoss = gainLoss_;
-const interp = interp_;
 
 /**
  * Automatic splits every `splitM` metres of cleaned distance (1000 m and 1609.344 m). Boundaries
