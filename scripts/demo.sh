@@ -15,7 +15,7 @@ LOGS=$DATA/logs
 mkdir -p "$RUN" "$LOGS"
 
 stop_services() {
-  for svc in api worker gateway; do
+  for svc in api engagement worker gateway; do
     if [ -f "$RUN/$svc.pid" ] && kill -0 "$(cat "$RUN/$svc.pid")" 2>/dev/null; then
       kill -TERM "$(cat "$RUN/$svc.pid")" && echo "stopping $svc"
     fi
@@ -48,9 +48,11 @@ wait_ready() { # name, url
 
 start gateway dist/services/gateway/main.js
 start worker dist/services/worker/main.js
+start engagement dist/services/engagement/main.js
 start api dist/services/api/main.js
 wait_ready gateway http://127.0.0.1:9401/readyz
 wait_ready worker http://127.0.0.1:9402/readyz
+wait_ready engagement http://127.0.0.1:9403/readyz
 wait_ready api http://127.0.0.1:3000/readyz
 
 echo "==> streaming ${DEMO_DEVICES:-50} simulated workouts for ${DEMO_DURATION_S:-120}s"
@@ -76,7 +78,7 @@ Fitstream is running.
   API + OpenAPI docs   http://127.0.0.1:3000/docs
   Activities           curl 'http://127.0.0.1:3000/v1/activities?userId=$user&limit=5'
   Live page (coaches)  http://127.0.0.1:3000/live?user=$user
-  Metrics              http://127.0.0.1:9401/metrics (gateway)  :9402/metrics (worker)  :3000/metrics (api)
+  Metrics              http://127.0.0.1:9401/metrics (gateway)  :9402/metrics (worker)  :9403/metrics (engagement)  :3000/metrics (api)
   ClickHouse           clickhouse-client --port 9000 -q "SELECT sport, count(), round(sum(distance_m)/1000,1) AS km FROM fitstream.activities FINAL GROUP BY sport"
   Sent vs acknowledged $RUN/loadgen-summary.json
   Logs                 $LOGS/
