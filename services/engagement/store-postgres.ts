@@ -261,7 +261,7 @@ export class PgEngagementStore {
     zones: Map<string, Zone[]>,
     nowMs: number,
   ): Promise<number> {
-    const [acts, goals, periods, parts] = await Promise.all([
+    const [acts, goals, periods, parts, storedStreaks] = await Promise.all([
       c.query<{
         activity_id: string;
         user_id: string;
@@ -294,8 +294,18 @@ export class PgEngagementStore {
          FROM goals WHERE user_id = ANY($1::uuid[]) AND archived_at IS NULL`,
         [users],
       ),
-      c.query<{ goal_id: string; start: number; achieved: boolean; achievements: number }>(
-        `SELECT p.goal_id, p.period_start - ${EPOCH} AS start, p.achieved, p.achievements
+      c.query<{
+        goal_id: string;
+        start: number;
+        end: number;
+        value: number;
+        activities: number;
+        achieved: boolean;
+        achievements: number;
+        crossed_by: string | null;
+      }>(
+        `SELECT p.goal_id, p.period_start - ${EPOCH} AS start, p.period_end - ${EPOCH} AS end, p.value, p.activities,
+                p.achieved, p.achievements, p.crossed_by
          FROM goal_periods p JOIN goals g ON g.id = p.goal_id WHERE g.user_id = ANY($1::uuid[])`,
         [users],
       ),
@@ -324,6 +334,13 @@ export class PgEngagementStore {
                 c.closed_at IS NOT NULL AS closed
          FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
          WHERE p.user_id = ANY($1::uuid[]) AND p.state <> 'unjoined'`,
+        [users],
+      ),
+      c.query<{ user_id: string; kind: string; sport: string; sig: string }>(
+        `SELECT user_id, kind, sport,
+                concat_ws(',', last_length, last_start - ${EPOCH}, last_end - ${EPOCH}, longest_length,
+                          longest_start - ${EPOCH}, longest_end - ${EPOCH}) AS sig
+         FROM streaks WHERE user_id = ANY($1::uuid[])`,
         [users],
       ),
     ]);
@@ -427,39 +444,108 @@ export class PgEngagementStore {
       for (const p of out.participants) pp.push([p.challengeId, u, p.state, p.value, p.milestones]);
       facts.push(...out.facts);
     }
+    // write only what changed: a batch usually moves one period per goal and one streak per athlete
     const col = <T, K extends keyof T>(rows: T[], k: K) => rows.map((r) => r[k]);
-    const goalIds = goals.rows.map((g) => g.id);
-    if (goalIds.length > 0) {
-      await c.query('DELETE FROM goal_periods WHERE goal_id = ANY($1::uuid[])', [goalIds]);
+    const periodSig = (r: readonly unknown[]) => r.slice(2).join('|');
+    const before = new Map(
+      periods.rows.map((p) => [
+        `${p.goal_id}|${p.start}`,
+        periodSig([
+          p.goal_id,
+          p.start,
+          p.end,
+          p.value,
+          p.activities,
+          p.achieved,
+          p.achievements,
+          p.crossed_by,
+        ]),
+      ]),
+    );
+    const changedPeriods = gp.filter((r) => {
+      const k = `${r[0]}|${r[1]}`;
+      const same = before.get(k) === periodSig(r);
+      before.delete(k);
+      return !same;
+    });
+    if (before.size > 0) {
+      const gone = [...before.keys()].map((k) => k.split('|'));
+      await c.query(
+        `DELETE FROM goal_periods p USING unnest($1::uuid[], $2::int[]) AS t(g, s)
+         WHERE p.goal_id = t.g AND p.period_start = ${EPOCH} + t.s`,
+        [gone.map((g) => g[0]), gone.map((g) => Number(g[1]))],
+      );
     }
-    if (gp.length > 0) {
+    if (changedPeriods.length > 0) {
       await c.query(
         `INSERT INTO goal_periods (goal_id, period_start, period_end, value, activities, achieved, achievements, crossed_by)
          SELECT g, ${EPOCH} + s, ${EPOCH} + e, v, n, a, k, x
          FROM unnest($1::uuid[], $2::int[], $3::int[], $4::float8[], $5::int[], $6::boolean[], $7::int[], $8::text[])
-           AS t(g, s, e, v, n, a, k, x)`,
-        [0, 1, 2, 3, 4, 5, 6, 7].map((i) => col(gp, i as 0)),
+           AS t(g, s, e, v, n, a, k, x)
+         ON CONFLICT (goal_id, period_start) DO UPDATE SET
+           period_end = excluded.period_end, value = excluded.value, activities = excluded.activities,
+           achieved = excluded.achieved, achievements = excluded.achievements, crossed_by = excluded.crossed_by,
+           updated_at = now()`,
+        [0, 1, 2, 3, 4, 5, 6, 7].map((i) => col(changedPeriods, i as 0)),
       );
     }
-    await c.query('DELETE FROM streaks WHERE user_id = ANY($1::uuid[])', [users]);
-    if (st.length > 0) {
+    const streaksBefore = new Map(
+      storedStreaks.rows.map((r) => [`${r.user_id}|${r.kind}|${r.sport}`, r.sig]),
+    );
+    const changedStreaks = st.filter((r) => {
+      const k = `${r[0]}|${r[1]}|${r[2]}`;
+      const same = streaksBefore.get(k) === r.slice(3).join(',');
+      streaksBefore.delete(k);
+      return !same;
+    });
+    if (streaksBefore.size > 0) {
+      const gone = [...streaksBefore.keys()].map((k) => k.split('|'));
+      await c.query(
+        `DELETE FROM streaks s USING unnest($1::uuid[], $2::text[], $3::text[]) AS t(u, k, sp)
+         WHERE s.user_id = t.u AND s.kind = t.k AND s.sport = t.sp`,
+        [gone.map((g) => g[0]), gone.map((g) => g[1]), gone.map((g) => g[2])],
+      );
+    }
+    if (changedStreaks.length > 0) {
       await c.query(
         `INSERT INTO streaks (user_id, kind, sport, last_length, last_start, last_end, longest_length, longest_start, longest_end)
          SELECT u, k, s, ll, ${EPOCH} + ls, ${EPOCH} + le, gl, ${EPOCH} + gs, ${EPOCH} + ge
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[])
-           AS t(u, k, s, ll, ls, le, gl, gs, ge)`,
-        [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => col(st, i as 0)),
+           AS t(u, k, s, ll, ls, le, gl, gs, ge)
+         ON CONFLICT (user_id, kind, sport) DO UPDATE SET
+           last_length = excluded.last_length, last_start = excluded.last_start, last_end = excluded.last_end,
+           longest_length = excluded.longest_length, longest_start = excluded.longest_start,
+           longest_end = excluded.longest_end, updated_at = now()`,
+        [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => col(changedStreaks, i as 0)),
       );
     }
-    for (const [challengeId, u, state, value, milestones] of pp) {
+    const partBefore = new Map(
+      parts.rows.map((p) => [
+        `${p.challenge_id}|${p.user_id}`,
+        `${p.state}|${p.value}|${p.milestones.join(',')}`,
+      ]),
+    );
+    const changedParts = pp.filter(
+      ([cid, u, state, value, milestones]) =>
+        partBefore.get(`${cid}|${u}`) !== `${state}|${value}|${milestones.join(',')}`,
+    );
+    if (changedParts.length > 0) {
       // a joined participant moves as the machine said in model.ts; a completed one keeps its state
       await c.query(
-        `UPDATE challenge_participants
-         SET state = CASE WHEN state = 'joined' THEN $3 ELSE state END, value = $4, milestones = $5,
-             completed_at = CASE WHEN state = 'joined' AND $3 = 'completed' THEN now() ELSE completed_at END,
+        `UPDATE challenge_participants p
+         SET state = CASE WHEN p.state = 'joined' THEN t.st ELSE p.state END, value = t.v,
+             milestones = ARRAY(SELECT jsonb_array_elements_text(t.m)::float8),
+             completed_at = CASE WHEN p.state = 'joined' AND t.st = 'completed' THEN now() ELSE p.completed_at END,
              updated_at = now()
-         WHERE challenge_id = $1 AND user_id = $2 AND state IN ('joined', 'completed')`,
-        [challengeId, u, state, value, milestones],
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::jsonb[]) AS t(c, u, st, v, m)
+         WHERE p.challenge_id = t.c AND p.user_id = t.u AND p.state IN ('joined', 'completed')`,
+        [
+          col(changedParts, 0),
+          col(changedParts, 1),
+          col(changedParts, 2),
+          col(changedParts, 3),
+          changedParts.map((r) => JSON.stringify(r[4])),
+        ],
       );
     }
     return insertFacts(c, facts);
@@ -483,17 +569,26 @@ async function lockUsers(c: pg.PoolClient, users: string[]): Promise<void> {
 
 /** Appends facts to the outbox (a fact already there is skipped); returns how many are new. */
 export async function insertFacts(c: pg.PoolClient, facts: readonly Fact[]): Promise<number> {
+  let todo = facts;
   if (facts.length === 0) return 0;
+  // most facts of a recomputation are known already: look them up without the outbox lock
+  const known = await c.query<{ fact_key: string }>(
+    'SELECT fact_key FROM engagement_outbox WHERE fact_key = ANY($1::text[])',
+    [facts.map((f) => f.factKey)],
+  );
+  const have = new Set(known.rows.map((r) => r.fact_key));
+  todo = facts.filter((f) => !have.has(f.factKey));
+  if (todo.length === 0) return 0;
   await c.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
   const r = await c.query(
     `INSERT INTO engagement_outbox (fact_key, record, message_key, payload)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
      ON CONFLICT (fact_key) DO NOTHING`,
     [
-      facts.map((f) => f.factKey),
-      facts.map((f) => f.record),
-      facts.map((f) => f.key),
-      facts.map((f) => JSON.stringify(f.payload)),
+      todo.map((f) => f.factKey),
+      todo.map((f) => f.record),
+      todo.map((f) => f.key),
+      todo.map((f) => JSON.stringify(f.payload)),
     ],
   );
   return r.rowCount ?? 0;
