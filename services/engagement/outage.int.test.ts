@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localDay } from '../../pipelines/engagement/local-days.js';
 import { activity, type EngagementStack, engagementStack } from '../../test/support/engagement-stack.js';
+import { tcpProxy } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { tcpProxy } from '../worker/testkit.js';
 import { type RunningEngagement, startEngagement } from './app.js';
 
 const DAY = 86_400_000;
