@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type pg from 'pg';
 import type { AccessTokens, Principal } from './auth/access-tokens.js';
 import { ApiError } from './errors.js';
 import { problemResponse } from './routes/shared.js';
@@ -45,13 +46,37 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * Whether `principal` may see athlete `athleteId`'s data (activities, stats, live sessions, streams).
- * The one place that decides it: today the athlete themself; coach grants extend it. Callers answer
- * 404 when it is false, so a stranger cannot tell whether the athlete exists.
+ * Whether `principal` may see athlete `athleteId`'s data (activities, stats, streams, live sessions).
+ * The one place that decides it: the athlete themself, and a coach holding an accepted, unrevoked grant
+ * of that athlete (routes/coach-grants.ts). Support and admin are not in it: an athlete's tracks are no
+ * support case (docs/security.md). Asked of PostgreSQL on every call, so a revocation counts at once, not
+ * after the caller's access token expires. Callers answer 404 when it is false, so a stranger cannot tell
+ * whether the athlete exists.
  */
-export async function visibleAthlete(principal: Principal, athleteId: string): Promise<boolean> {
-  return principal.user_id === athleteId;
+export async function visibleAthlete(db: pg.Pool, principal: Principal, athleteId: string): Promise<boolean> {
+  if (principal.user_id === athleteId) return true;
+  if (!UUID.test(athleteId)) return false;
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM coach_grants
+     WHERE coach_id = $1 AND athlete_id = $2 AND accepted_at IS NOT NULL AND revoked_at IS NULL`,
+    [principal.user_id, athleteId],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Redis pub/sub channel on which every API replica hears that some viewer lost sight of an athlete (a
+ * revoked coach grant, a deleted account); open live streams listen on it and re-ask visibleAthlete.
+ * Message: JSON `AccessRevoked`.
+ */
+export const ACCESS_REVOKED_CHANNEL = 'fitstream:access:revoked';
+export interface AccessRevoked {
+  athlete_id: string;
+  /** who lost sight; null = everyone (the account is gone) */
+  viewer_id: string | null;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;

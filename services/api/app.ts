@@ -15,6 +15,7 @@ import { type AuthRateLimits, failOpenRedisStore, requestKey } from './rate-limi
 import { activityRoutes } from './routes/activities.js';
 import { authRoutes } from './routes/auth.js';
 import { challengeRoutes } from './routes/challenges.js';
+import { coachGrantRoutes } from './routes/coach-grants.js';
 import { deviceRoutes } from './routes/devices.js';
 import { goalRoutes } from './routes/goals.js';
 import { liveRoutes } from './routes/live.js';
@@ -155,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes, { deps: opts.deps, authRateLimits, prefix: '/v1' });
   await app.register(authRoutes, { deps: opts.deps, authRateLimits, prefix: '/v1' });
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(coachGrantRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });

@@ -59,7 +59,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
 
   /** 404 for an athlete the caller may not see: the same answer as for one that does not exist. */
   const checkAthlete = async (req: FastifyRequest, userId: string) => {
-    if (!(await visibleAthlete(principalOf(req), userId)))
+    if (!(await visibleAthlete(deps.pg, principalOf(req), userId)))
       throw new ApiError('not_found', `no athlete ${userId}`);
   };
 
@@ -143,7 +143,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
          WHERE activity_id = ${str(req.params.activityId)} LIMIT 1`,
       );
       const row = rows[0];
-      if (!row || !(await visibleAthlete(principalOf(req), row.user_id)))
+      if (!row || !(await visibleAthlete(deps.pg, principalOf(req), row.user_id)))
         throw new ApiError('not_found', `activity ${req.params.activityId} not found`);
       return { version: Number(row.version), summary: JSON.parse(row.summary) as Record<string, unknown> };
     },

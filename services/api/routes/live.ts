@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { liveKeys } from '../../../schemas/live-keys.js';
-import { principalOf, visibleAthlete } from '../access.js';
+import { ACCESS_REVOKED_CHANNEL, type AccessRevoked, principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
@@ -72,10 +72,13 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     req: FastifyRequest,
     reply: FastifyReply,
     channel: string,
+    /** the athlete watched, once known (a session awaited before its first snapshot has none yet) */
+    athleteOf: () => string | undefined,
     loadInitial: () => Promise<unknown[]>,
     /** a published snapshot (JSON) that the caller may not see is dropped */
     admit: (json: string) => Promise<boolean> | boolean = () => true,
   ) => {
+    const principal = principalOf(req);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -96,10 +99,23 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
       });
     };
     const stop = await hub.listen(channel, (message) => (held ? held.push(message) : send(message)));
+    // A revoked grant or a deleted account ends the stream of a viewer who no longer sees the athlete,
+    // on whichever replica holds it; EventSource's reconnect then gets 404 and stops.
+    const stopRevoked = await hub.listen(ACCESS_REVOKED_CHANNEL, (message) => {
+      const r = JSON.parse(message) as AccessRevoked;
+      const athlete = athleteOf();
+      if (athlete !== r.athlete_id || (r.viewer_id !== null && r.viewer_id !== principal.user_id)) return;
+      queue = queue.then(async () => {
+        if (await visibleAthlete(deps.pg, principal, athlete).catch(() => false)) return;
+        res.write('event: revoked\ndata: {}\n\n');
+        res.end();
+      });
+    });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    req.raw.on('close', () => {
+    res.on('close', () => {
       clearInterval(heartbeat);
       void stop();
+      void stopRevoked();
     });
     for (const s of await loadInitial()) send(JSON.stringify(s));
     for (const m of held) send(m);
@@ -109,12 +125,12 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   /** The snapshot of a live session the caller may see; 404 for one that is missing or not theirs to see. */
   const visibleSnapshot = async (req: FastifyRequest, activityId: string) => {
     const s = await snapshot(activityId);
-    if (!s || !(await visibleAthlete(principalOf(req), s.userId)))
+    if (!s || !(await visibleAthlete(deps.pg, principalOf(req), s.userId)))
       throw new ApiError('not_found', `no live session ${activityId}`);
     return s;
   };
   const checkAthlete = async (req: FastifyRequest, userId: string) => {
-    if (!(await visibleAthlete(principalOf(req), userId)))
+    if (!(await visibleAthlete(deps.pg, principalOf(req), userId)))
       throw new ApiError('not_found', `no athlete ${userId}`);
   };
 
@@ -174,22 +190,25 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
       const { activityId } = req.params;
       const principal = principalOf(req);
       const current = await snapshot(activityId);
-      if (current && !(await visibleAthlete(principal, current.userId)))
+      if (current && !(await visibleAthlete(deps.pg, principal, current.userId)))
         throw new ApiError('not_found', `no live session ${activityId}`);
       // A session awaited before its first snapshot: its athlete is known from that snapshot on (an
       // activity id never changes hands), and nothing is sent unless the caller may see them.
+      let athlete = current?.userId;
       let admitted: boolean | undefined = current ? true : undefined;
       const admit = async (json: string) => {
-        admitted ??= await visibleAthlete(
-          principal,
-          String((JSON.parse(json) as { userId?: unknown }).userId),
-        );
+        if (admitted === undefined) {
+          const userId = String((JSON.parse(json) as { userId?: unknown }).userId);
+          admitted = await visibleAthlete(deps.pg, principal, userId);
+          if (admitted) athlete = userId;
+        }
         return admitted;
       };
       await stream(
         req,
         reply,
         liveKeys.sessionChannel(activityId),
+        () => athlete,
         async () => {
           const s = current ?? (await snapshot(activityId));
           return s && (await admit(JSON.stringify(s))) ? [s] : [];
@@ -213,7 +232,13 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
     async (req, reply) => {
       const { userId } = req.params;
       await checkAthlete(req, userId);
-      await stream(req, reply, liveKeys.userChannel(userId), () => activeSnapshots(userId));
+      await stream(
+        req,
+        reply,
+        liveKeys.userChannel(userId),
+        () => userId,
+        () => activeSnapshots(userId),
+      );
     },
   );
 

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { expect } from 'vitest';
+import { buildApp } from '../../services/api/app.js';
+import { clickhouseEnv, parseEnv, postgresEnv, redisEnv } from '../../services/common/config.js';
+import { createLogger } from '../../services/common/logger.js';
+import { createMetricsRegistry } from '../../services/common/metrics.js';
+import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
+import { testAuth } from './api-auth.js';
+
+/** A registered, signed-in user: their id, e-mail and the Authorization header of their access token. */
+export interface SignedIn {
+  id: string;
+  email: string;
+  name: string;
+  auth: { authorization: string };
+}
+
+export const TEST_PASSWORD = 'a long enough passphrase';
+
+/**
+ * The API built as main.ts builds it, against the real PostgreSQL, Redis and ClickHouse of the local
+ * stack (ClickHouse tables in a database of their own per run), listening on a free port for the tests
+ * that need a socket (SSE).
+ */
+export interface ApiStack {
+  app: FastifyInstance;
+  pool: pg.Pool;
+  redis: Redis;
+  clickhouse: ClickHouseClient;
+  database: string;
+  run: string;
+  /** http://127.0.0.1:<port> */
+  baseUrl: string;
+  /** registers and signs in a user; roles are granted in PostgreSQL first, as the operator script does */
+  user(opts?: { roles?: ('support' | 'admin')[]; name?: string }): Promise<SignedIn>;
+  signIn(email: string): Promise<{ access_token: string; refresh_token: string }>;
+  close(): Promise<void>;
+}
+
+export async function startApiStack(): Promise<ApiStack> {
+  const env = { ...parseEnv(postgresEnv), ...parseEnv(redisEnv), ...parseEnv(clickhouseEnv) };
+  const run = randomUUID().slice(0, 8);
+  const database = `api_test_${run}`;
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  const redis = new Redis(env.REDIS_URL);
+  const subs: Redis[] = [];
+  const clickhouse = createClient({ url: env.CLICKHOUSE_URL });
+  await applyWorkerSchema(clickhouse, database);
+  const app = await buildApp({
+    logger: createLogger('api-test', 'silent'),
+    registry: createMetricsRegistry('api_test'),
+    rateLimitPerMinute: 100_000,
+    // per-address counters are shared by every test on this machine (one Redis, one 127.0.0.1)
+    authRateLimits: { perIpPerMinute: 100_000, perAccountPer15Min: 100_000 },
+    bodyLimitBytes: 64 * 1024,
+    checks: [{ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) }],
+    deps: {
+      pg: pool,
+      redis,
+      redisSub: () => {
+        const r = new Redis(env.REDIS_URL);
+        subs.push(r);
+        return r;
+      },
+      clickhouse,
+      clickhouseDatabase: database,
+      mqttPublicUrl: 'mqtt://127.0.0.1:1883',
+      auth: await testAuth(),
+    },
+  });
+  const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  const signIn = async (email: string) => {
+    const login = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email, password: TEST_PASSWORD },
+    });
+    expect(login.statusCode).toBe(200);
+    return login.json() as { access_token: string; refresh_token: string };
+  };
+  let n = 0;
+  const user: ApiStack['user'] = async (opts = {}) => {
+    const email = `user-${run}-${++n}@example.com`;
+    const name = opts.name ?? `User ${n}`;
+    const u = await app.inject({
+      method: 'POST',
+      url: '/v1/users',
+      payload: { email, password: TEST_PASSWORD, name, timezone: 'Europe/Zurich' },
+    });
+    expect(u.statusCode).toBe(201);
+    const id = (u.json() as { id: string }).id;
+    for (const role of opts.roles ?? [])
+      await pool.query(`INSERT INTO user_roles (user_id, role, granted_by) VALUES ($1, $2, 'test')`, [
+        id,
+        role,
+      ]);
+    const { access_token } = await signIn(email);
+    return { id, email, name, auth: { authorization: `Bearer ${access_token}` } };
+  };
+
+  return {
+    app,
+    pool,
+    redis,
+    clickhouse,
+    database,
+    run,
+    baseUrl,
+    user,
+    signIn,
+    close: async () => {
+      await app.close();
+      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await Promise.all([pool.end(), clickhouse.close()]);
+      redis.disconnect();
+      for (const s of subs) s.disconnect();
+    },
+  };
+}
+
+/** An SSE stream opened over the socket: its status, and the events it sends until it ends. */
+export async function openStream(url: string, headers: Record<string, string>) {
+  const ac = new AbortController();
+  const res = await fetch(url, { headers, signal: ac.signal });
+  let text = '';
+  let ended = false;
+  const done =
+    res.status === 200 && res.body
+      ? (async () => {
+          const decoder = new TextDecoder();
+          try {
+            for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+              text += decoder.decode(chunk, { stream: true });
+          } catch {
+            // aborted by close()
+          }
+          ended = true;
+        })()
+      : Promise.resolve();
+  return {
+    status: res.status,
+    text: () => text,
+    ended: () => ended,
+    /** resolves when the server ends the stream */
+    done,
+    close: () => ac.abort(),
+  };
+}
