@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import type { AccessTokens, Principal } from './auth/access-tokens.js';
+import type { StreamTickets } from './auth/stream-tickets.js';
 import { ApiError } from './errors.js';
 import { problemResponse } from './routes/shared.js';
 
@@ -14,8 +15,10 @@ import { problemResponse } from './routes/shared.js';
  * - `public`: no token (sign-up, sign-in, refresh, probes, metrics, the OpenAPI document).
  * - `user`: a valid access token; `req.principal` is the caller. What the caller may see of other
  *   athletes' data is decided by `visibleAthlete`, in the handlers.
+ * - `stream`: like `user`, or a single-use stream ticket in `?ticket=` instead of the header (server-sent
+ *   event streams, which a browser's EventSource opens without headers; auth/stream-tickets.ts).
  */
-export const ACCESS = ['public', 'user'] as const;
+export const ACCESS = ['public', 'user', 'stream'] as const;
 export type Access = (typeof ACCESS)[number];
 
 declare module 'fastify' {
@@ -81,8 +84,8 @@ export interface AccessRevoked {
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
 
-export const accessControl = fp<{ tokens: AccessTokens }>(
-  async (app: FastifyInstance, { tokens }) => {
+export const accessControl = fp<{ tokens: AccessTokens; tickets: StreamTickets }>(
+  async (app: FastifyInstance, { tokens, tickets }) => {
     const table: RouteAccess[] = [];
     app.decorate('routeTable', () => table.map((r) => ({ ...r })));
     app.decorateRequest('principal', null);
@@ -97,11 +100,14 @@ export const accessControl = fp<{ tokens: AccessTokens }>(
         );
       route.config = { ...route.config, access };
       // The OpenAPI document shows which routes need the token, and the 401 they answer without one.
-      if (access === 'user' && route.schema && !route.schema.hide) {
+      if (access !== 'public' && route.schema && !route.schema.hide) {
         route.schema.security ??= [{ bearer: [] }];
         route.schema.response = {
           ...(route.schema.response as object | undefined),
-          401: problemResponse('token_missing', 'token_invalid', 'token_expired'),
+          401:
+            access === 'stream'
+              ? problemResponse('token_missing', 'token_invalid', 'token_expired', 'ticket_invalid')
+              : problemResponse('token_missing', 'token_invalid', 'token_expired'),
         };
       }
       for (const method of [route.method].flat())
@@ -111,9 +117,21 @@ export const accessControl = fp<{ tokens: AccessTokens }>(
     app.addHook('onRequest', async (req) => {
       // No route matched: the not-found handler answers, and says nothing about what exists.
       if (req.routeOptions.url === undefined) return;
-      if (req.routeOptions.config.access === 'public') return;
+      const access = req.routeOptions.config.access;
+      if (access === 'public') return;
       const header = req.headers.authorization;
-      if (!header) throw new ApiError('token_missing', 'send an access token: Authorization: Bearer <token>');
+      const ticket = (req.query as { ticket?: unknown } | undefined)?.ticket;
+      if (access === 'stream' && !header && typeof ticket === 'string') {
+        req.principal = await tickets.redeem(ticket);
+        return;
+      }
+      if (!header)
+        throw new ApiError(
+          'token_missing',
+          access === 'stream'
+            ? 'send an access token (Authorization: Bearer <token>) or a stream ticket (?ticket=, POST /v1/live/tickets)'
+            : 'send an access token: Authorization: Bearer <token>',
+        );
       const m = BEARER.exec(header);
       if (!m) throw new ApiError('token_invalid', 'the Authorization header is not "Bearer <token>"');
       req.principal = await tokens.verify(m[1]!);

@@ -349,7 +349,7 @@ describe('sign-in and tokens', () => {
     );
     expect(publicRoutes.filter((r) => !r.includes('/docs'))).toHaveLength(7);
     // Every other route refuses a caller without a token before it looks at anything else.
-    for (const r of table.filter((x) => x.access === 'user')) {
+    for (const r of table.filter((x) => x.access !== 'public')) {
       const url = r.url.replace(/:activityId/g, randomUUID()).replace(/:[A-Za-z]+/g, 'x');
       const res = await app.inject({ method: r.method as 'GET', url });
       expect([r.method, r.url, res.statusCode, res.json().code]).toEqual([
@@ -678,6 +678,44 @@ describe('live sessions', () => {
     peeked += more;
     expect(peeked).not.toContain('event: snapshot');
     peek.abort();
+
+    // EventSource sends no headers: a single-use ticket, asked for with the token, opens the stream once.
+    const ticketFor = async (who: Athlete) => {
+      const t = await app.inject({ method: 'POST', url: '/v1/live/tickets', headers: who.auth });
+      expect(t.statusCode).toBe(201);
+      expect(t.json().expires_in).toBe(60);
+      return t.json().ticket as string;
+    };
+    const ticket = await ticketFor(owner);
+    const streamUrl = `http://127.0.0.1:${address.port}/v1/live/users/${userId}/stream`;
+    const byTicket = new AbortController();
+    const ticketRes = await fetch(`${streamUrl}?ticket=${ticket}`, { signal: byTicket.signal });
+    expect([ticketRes.status, ticketRes.headers.get('content-type')]).toEqual([
+      200,
+      expect.stringMatching(/^text\/event-stream/),
+    ]);
+    const ticketed = await ticketRes.body!.getReader().read();
+    expect(new TextDecoder().decode(ticketed.value)).toContain('retry: 3000');
+    byTicket.abort();
+    const again = await app.inject({
+      method: 'GET',
+      url: `/v1/live/users/${userId}/stream?ticket=${ticket}`,
+    });
+    expect([again.statusCode, again.json().code]).toEqual([401, 'ticket_invalid']);
+    const forged = await app.inject({ method: 'GET', url: `/v1/live/users/${userId}/stream?ticket=forged` });
+    expect(forged.json().code).toBe('ticket_invalid');
+    // A ticket is the caller, not a key to anything: another athlete's ticket sees nothing of this one.
+    const theirs = await app.inject({
+      method: 'GET',
+      url: `/v1/live/users/${userId}/stream?ticket=${await ticketFor(stranger)}`,
+    });
+    expect([theirs.statusCode, theirs.json().code]).toEqual([404, 'not_found']);
+    // Tickets open streams only: the other routes still want the header.
+    const elsewhere = await app.inject({
+      method: 'GET',
+      url: `/v1/users/me?ticket=${await ticketFor(owner)}`,
+    });
+    expect(elsewhere.json().code).toBe('token_missing');
 
     const page = await app.inject({ method: 'GET', url: '/live' });
     expect(page.headers['content-type']).toMatch(/text\/html/);

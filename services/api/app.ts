@@ -9,6 +9,7 @@ import type { Logger } from '../common/logger.js';
 import { opsRoutes, type ReadinessCheck } from '../common/ops-server.js';
 import { isPgUnavailable } from '../common/postgres-errors.js';
 import { accessControl } from './access.js';
+import { StreamTickets } from './auth/stream-tickets.js';
 import type { ApiDeps } from './deps.js';
 import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
 import { type AuthRateLimits, failOpenRedisStore, requestKey } from './rate-limits.js';
@@ -111,7 +112,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   // First, so that every route registered after it has declared its access rule.
-  await app.register(accessControl, { tokens: opts.deps.auth.tokens });
+  const tickets = new StreamTickets(opts.deps.redis);
+  await app.register(accessControl, { tokens: opts.deps.auth.tokens, tickets });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -161,6 +163,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(challengeRoutes, { deps: opts.deps, prefix: '/v1' });
-  await app.register(liveRoutes, { deps: opts.deps });
+  await app.register(liveRoutes, { deps: opts.deps, tickets });
   return app;
 }

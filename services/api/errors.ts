@@ -14,6 +14,7 @@ export const API_ERRORS = {
   token_expired: { status: 401, title: 'The access token expired' },
   invalid_credentials: { status: 401, title: 'Wrong e-mail or password' },
   refresh_token_invalid: { status: 401, title: 'The refresh token is not valid' },
+  ticket_invalid: { status: 401, title: 'The stream ticket is not valid' },
   forbidden: { status: 403, title: 'Not allowed for this caller' },
   current_password_incorrect: { status: 403, title: 'The current password is wrong' },
   not_found: { status: 404, title: 'No such resource' },

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { liveKeys } from '../../../schemas/live-keys.js';
 import { ACCESS_REVOKED_CHANNEL, type AccessRevoked, principalOf, visibleAthlete } from '../access.js';
+import { STREAM_TICKET_TTL_S, type StreamTickets } from '../auth/stream-tickets.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
@@ -53,7 +54,20 @@ const LiveSnapshot = Type.Object(
 const livePage = readFileSync(new URL('../live-page.html', import.meta.url), 'utf8');
 const HEARTBEAT_MS = 15_000;
 
-export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
+/** `?ticket=`: how a browser's EventSource authenticates (POST /v1/live/tickets). */
+const StreamQuery = Type.Object({
+  ticket: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: 'a single-use stream ticket, instead of the Authorization header',
+    }),
+  ),
+});
+
+export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: StreamTickets }> = async (
+  app,
+  { deps, tickets },
+) => {
   const hub = new LiveHub(deps.redisSub());
   app.addHook('onClose', async () => hub.close());
 
@@ -177,8 +191,9 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   app.get(
     '/v1/live/sessions/:activityId/stream',
     {
-      config: { access: 'user' },
+      config: { access: 'stream' },
       schema: {
+        querystring: StreamQuery,
         tags: ['live'],
         summary:
           'Server-sent events (event: snapshot) with the live state of one session, about every second. A session that has not started yet can be awaited; one of an athlete the caller may not see answers 404',
@@ -221,8 +236,9 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
   app.get(
     '/v1/live/users/:userId/stream',
     {
-      config: { access: 'user' },
+      config: { access: 'stream' },
       schema: {
+        querystring: StreamQuery,
         tags: ['live'],
         summary: "Server-sent events with every live session of one athlete (what a coach's page watches)",
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
@@ -239,6 +255,26 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
         () => userId,
         () => activeSnapshots(userId),
       );
+    },
+  );
+
+  app.post(
+    '/v1/live/tickets',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['live'],
+        summary:
+          'A single-use ticket (60 s) to open one live stream as the caller: GET …/stream?ticket=<ticket>, for EventSource, which cannot send the Authorization header',
+        response: {
+          201: Type.Object({ ticket: Type.String(), expires_in: Type.Integer({ description: 'seconds' }) }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const ticket = await tickets.issue(principalOf(req));
+      reply.code(201);
+      return { ticket, expires_in: STREAM_TICKET_TTL_S };
     },
   );
 
