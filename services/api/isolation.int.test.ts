@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { liveKeys } from '../../schemas/live-keys.js';
+import { type ApiStack, openStream, type SignedIn, startApiStack } from '../../test/support/api-stack.js';
+
+/**
+ * The isolation matrix (issue 12): every route of `app.routeTable()` × every kind of caller → the status
+ * it must answer, against the real PostgreSQL, Redis and ClickHouse. The table below is the contract: a
+ * route missing from it (a new one) or listed but gone fails the first test, so adding a route means
+ * saying here who may call it.
+ *
+ * Callers: `owner` is athlete A, the subject of every athlete-scoped request; `coach` holds an accepted
+ * grant of A; `revoked` held one that A ended; `other` is an unrelated athlete; `support` and `admin` hold
+ * those roles (and no grant). Routes about the caller themself (`/users/me`, their devices, goals) are
+ * asked by each caller about their own things.
+ */
+const CALLERS = ['anonymous', 'owner', 'other', 'coach', 'revoked', 'support', 'admin'] as const;
+type Caller = (typeof CALLERS)[number];
+type Expect = Record<Caller, number>;
+
+/** The caller's own things: any signed-in caller, nobody anonymous. */
+const self = (ok: number): Expect => ({
+  anonymous: 401,
+  owner: ok,
+  other: ok,
+  coach: ok,
+  revoked: ok,
+  support: ok,
+  admin: ok,
+});
+/** Athlete A's data that a coach with a grant sees too; everyone else gets 404, as for what is not there. */
+const athleteData = (ok: number): Expect => ({ ...self(404), owner: ok, coach: ok });
+/** Athlete A's own things (goals, devices): A only. */
+const ownerOnly = (ok: number): Expect => ({ ...self(404), owner: ok });
+/** Open to anyone, token or not. */
+const open = (ok: number): Expect => ({ ...self(ok), anonymous: ok });
+/** A power of a role: 403 to a signed-in caller without it. */
+const role = (ok: number, ...roles: ('support' | 'admin')[]): Expect => ({
+  ...self(403),
+  ...Object.fromEntries(roles.map((r) => [r, ok])),
+});
+
+interface Fixture {
+  s: ApiStack;
+  users: Record<Exclude<Caller, 'anonymous'>, SignedIn>;
+  activityId: string;
+  liveActivityId: string;
+  goalId: string;
+  grantId: string;
+  challengeId: string;
+  /** a fresh thing of A's, for routes that use one up */
+  freshDevice(): Promise<string>;
+  freshGoal(): Promise<string>;
+  freshChallenge(joinedBy?: SignedIn): Promise<string>;
+}
+
+interface Request {
+  url: string;
+  payload?: unknown;
+}
+interface Case {
+  request: (f: Fixture, who: Caller) => Request | Promise<Request>;
+  expect: Expect;
+  /** an SSE route: opened over the socket, status read, then closed */
+  sse?: boolean;
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+const daysFromToday = (d: number) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
+
+const MATRIX: Record<string, Case> = {
+  'GET /docs': { request: () => ({ url: '/docs' }), expect: open(200) },
+  'GET /docs/json': { request: () => ({ url: '/docs/json' }), expect: open(200) },
+  'GET /docs/yaml': { request: () => ({ url: '/docs/yaml' }), expect: open(200) },
+  'GET /docs/static/index.html': { request: () => ({ url: '/docs/static/index.html' }), expect: open(302) }, // swagger-ui sends it on to /docs
+  'GET /docs/static/swagger-initializer.js': {
+    request: () => ({ url: '/docs/static/swagger-initializer.js' }),
+    expect: open(200),
+  },
+  'GET /docs/static/*': { request: () => ({ url: '/docs/static/swagger-ui.css' }), expect: open(200) },
+  'GET /healthz': { request: () => ({ url: '/healthz' }), expect: open(200) },
+  'GET /readyz': { request: () => ({ url: '/readyz' }), expect: open(200) },
+  'GET /metrics': { request: () => ({ url: '/metrics' }), expect: open(200) },
+  'GET /live': { request: () => ({ url: '/live' }), expect: open(200) },
+
+  'POST /v1/users': {
+    request: (f) => ({
+      url: '/v1/users',
+      payload: {
+        email: `new-${randomUUID()}@example.com`,
+        password: 'a long enough passphrase',
+        name: 'New',
+        timezone: 'UTC',
+      },
+    }),
+    expect: open(201),
+  },
+  'GET /v1/users/me': { request: () => ({ url: '/v1/users/me' }), expect: self(200) },
+  'PATCH /v1/users/me': {
+    request: () => ({ url: '/v1/users/me', payload: { resting_hr: 50 } }),
+    expect: self(200),
+  },
+  'POST /v1/auth/login': {
+    request: (f) => ({
+      url: '/v1/auth/login',
+      payload: { email: f.users.owner.email, password: 'a long enough passphrase' },
+    }),
+    expect: open(200),
+  },
+  'POST /v1/auth/refresh': {
+    request: async (f) => ({
+      url: '/v1/auth/refresh',
+      payload: { refresh_token: (await f.s.signIn(f.users.owner.email)).refresh_token },
+    }),
+    expect: open(200),
+  },
+  // Ends the sign-in of the token's refresh family; the access token itself lives on until it expires.
+  'POST /v1/auth/logout': { request: () => ({ url: '/v1/auth/logout' }), expect: self(204) },
+
+  'POST /v1/devices': {
+    request: () => ({ url: '/v1/devices', payload: { name: 'watch' } }),
+    expect: self(201),
+  },
+  'GET /v1/devices': { request: () => ({ url: '/v1/devices' }), expect: self(200) },
+  'DELETE /v1/devices/:deviceId': {
+    request: async (f) => ({ url: `/v1/devices/${await f.freshDevice()}` }),
+    expect: ownerOnly(204),
+  },
+
+  'POST /v1/coach-grants': {
+    request: () => ({
+      url: '/v1/coach-grants',
+      payload: { coach_email: `coach-${randomUUID()}@example.com` },
+    }),
+    expect: self(201),
+  },
+  'GET /v1/coach-grants': { request: () => ({ url: '/v1/coach-grants' }), expect: self(200) },
+  // The athlete sees the grant but may not accept it; only the coach it names does.
+  'POST /v1/coach-grants/:grantId/accept': {
+    request: (f) => ({ url: `/v1/coach-grants/${f.grantId}/accept` }),
+    expect: { ...self(404), owner: 403, coach: 200 },
+  },
+  'DELETE /v1/coach-grants/:grantId': {
+    request: async (f) => {
+      const g = await f.s.app.inject({
+        method: 'POST',
+        url: '/v1/coach-grants',
+        headers: f.users.owner.auth,
+        payload: { coach_email: `coach-${randomUUID()}@example.com` },
+      });
+      return { url: `/v1/coach-grants/${g.json().id}` };
+    },
+    expect: ownerOnly(204),
+  },
+
+  'GET /v1/activities': {
+    request: (f) => ({ url: `/v1/activities?user_id=${f.users.owner.id}` }),
+    expect: athleteData(200),
+  },
+  'GET /v1/activities/:activityId': {
+    request: (f) => ({ url: `/v1/activities/${f.activityId}` }),
+    expect: athleteData(200),
+  },
+  'GET /v1/users/:userId/stats': {
+    request: (f) => ({ url: `/v1/users/${f.users.owner.id}/stats?from=2026-01-01&to=2026-12-31` }),
+    expect: athleteData(200),
+  },
+
+  'POST /v1/goals': {
+    request: () => ({
+      url: '/v1/goals',
+      payload: { goal_type: 'distance', period: 'week', target_value: 10_000 },
+    }),
+    expect: self(201),
+  },
+  'GET /v1/goals': { request: () => ({ url: '/v1/goals' }), expect: self(200) },
+  'GET /v1/goals/:id': { request: (f) => ({ url: `/v1/goals/${f.goalId}` }), expect: ownerOnly(200) },
+  'PATCH /v1/goals/:id': {
+    request: (f) => ({ url: `/v1/goals/${f.goalId}`, payload: { target_value: 12_000 } }),
+    expect: ownerOnly(200),
+  },
+  'DELETE /v1/goals/:id': {
+    request: async (f) => ({ url: `/v1/goals/${await f.freshGoal()}` }),
+    expect: ownerOnly(204),
+  },
+  'GET /v1/streaks': { request: () => ({ url: '/v1/streaks' }), expect: self(200) },
+
+  'GET /v1/challenges': { request: () => ({ url: '/v1/challenges' }), expect: self(200) },
+  'GET /v1/challenges/:id': {
+    request: (f) => ({ url: `/v1/challenges/${f.challengeId}` }),
+    expect: self(200),
+  },
+  'GET /v1/challenges/:id/progress': {
+    request: (f) => ({ url: `/v1/challenges/${f.challengeId}/progress` }),
+    expect: self(200),
+  },
+  'POST /v1/challenges/:id/join': {
+    request: async (f) => ({ url: `/v1/challenges/${await f.freshChallenge()}/join` }),
+    expect: self(200),
+  },
+  'POST /v1/challenges/:id/leave': {
+    request: async (f, who) => ({
+      url: `/v1/challenges/${await f.freshChallenge(who === 'anonymous' ? undefined : f.users[who])}/leave`,
+    }),
+    expect: self(200),
+  },
+  'POST /v1/challenges/:id/participants/:userId/complete': {
+    request: async (f) => ({
+      url: `/v1/challenges/${await f.freshChallenge(f.users.owner)}/participants/${f.users.owner.id}/complete`,
+    }),
+    expect: role(200, 'support', 'admin'),
+  },
+  'POST /v1/challenges/:id/participants/:userId/recalculate': {
+    request: async (f) => ({
+      url: `/v1/challenges/${await f.freshChallenge(f.users.owner)}/participants/${f.users.owner.id}/recalculate`,
+    }),
+    expect: role(200, 'support', 'admin'),
+  },
+  'POST /v1/challenges': {
+    request: () => ({ url: '/v1/challenges', payload: challengeBody() }),
+    expect: role(201, 'admin'),
+  },
+  'PATCH /v1/challenges/:id': {
+    request: (f) => ({ url: `/v1/challenges/${f.challengeId}`, payload: { description: 'changed' } }),
+    expect: role(200, 'admin'),
+  },
+  'POST /v1/challenges/:id/close': {
+    request: async (f) => ({ url: `/v1/challenges/${await f.freshChallenge()}/close` }),
+    expect: role(200, 'admin'),
+  },
+
+  'GET /v1/live/sessions/:activityId': {
+    request: (f) => ({ url: `/v1/live/sessions/${f.liveActivityId}` }),
+    expect: athleteData(200),
+  },
+  'GET /v1/live/users/:userId/sessions': {
+    request: (f) => ({ url: `/v1/live/users/${f.users.owner.id}/sessions` }),
+    expect: athleteData(200),
+  },
+  'GET /v1/live/sessions/:activityId/stream': {
+    request: (f) => ({ url: `/v1/live/sessions/${f.liveActivityId}/stream` }),
+    expect: athleteData(200),
+    sse: true,
+  },
+  'GET /v1/live/users/:userId/stream': {
+    request: (f) => ({ url: `/v1/live/users/${f.users.owner.id}/stream` }),
+    expect: athleteData(200),
+    sse: true,
+  },
+};
+
+function challengeBody() {
+  return {
+    name: `matrix ${randomUUID().slice(0, 6)}`,
+    rule: { kind: 'activities_per_week', per_period: 1, target: 4 },
+    start_date: daysFromToday(-1),
+    end_date: daysFromToday(30),
+    timezone: 'UTC',
+  };
+}
+
+let s: ApiStack;
+let f: Fixture;
+
+beforeAll(async () => {
+  s = await startApiStack();
+  const [owner, other, coach, revoked, support, admin] = [
+    await s.user({ name: 'Owner' }),
+    await s.user(),
+    await s.user(),
+    await s.user(),
+    await s.user({ roles: ['support'] }),
+    await s.user({ roles: ['admin'] }),
+  ];
+  const as = (u: SignedIn, method: 'POST' | 'DELETE', url: string, payload?: unknown) =>
+    s.app.inject({ method, url, headers: u.auth, ...(payload === undefined ? {} : { payload }) });
+  const grantTo = async (u: SignedIn) => {
+    const g = (await as(owner, 'POST', '/v1/coach-grants', { coach_email: u.email })).json().id as string;
+    expect((await as(u, 'POST', `/v1/coach-grants/${g}/accept`)).statusCode).toBe(200);
+    return g;
+  };
+  const grantId = await grantTo(coach);
+  expect((await as(owner, 'DELETE', `/v1/coach-grants/${await grantTo(revoked)}`)).statusCode).toBe(204);
+
+  const activityId = `act-${randomUUID()}`;
+  await s.clickhouse.insert({
+    table: `${s.database}.activities`,
+    format: 'JSONEachRow',
+    values: [
+      {
+        activity_id: activityId,
+        user_id: owner.id,
+        version: 1,
+        sport: 'running',
+        start_ts: Date.parse(`${today()}T06:00:00Z`),
+        end_ts: Date.parse(`${today()}T07:00:00Z`),
+        summary: JSON.stringify({ distanceM: 10_000 }),
+      },
+    ],
+  });
+  const liveActivityId = randomUUID();
+  await s.redis.hset(liveKeys.hash(liveActivityId), {
+    activityId: liveActivityId,
+    sessionId: 's1',
+    userId: owner.id,
+    deviceId: 'd1',
+    sport: 'running',
+    status: 'active',
+    ts: String(Date.now()),
+    lat: '47.37',
+    lon: '8.54',
+    hr: '150',
+    speedMps: '3',
+    paceSPerKm: '333',
+    distanceM: '1000',
+    elapsedS: '330',
+    movingS: '330',
+  });
+  await s.redis.expire(liveKeys.hash(liveActivityId), 600);
+  await s.redis.zadd(liveKeys.active(owner.id), Date.now(), liveActivityId);
+  await s.redis.expire(liveKeys.active(owner.id), 600);
+
+  const goal = async () =>
+    (
+      await as(owner, 'POST', '/v1/goals', { goal_type: 'distance', period: 'week', target_value: 5000 })
+    ).json().id as string;
+  const freshChallenge = async (joinedBy?: SignedIn) => {
+    const c = await as(admin, 'POST', '/v1/challenges', challengeBody());
+    expect(c.statusCode).toBe(201);
+    const id = c.json().id as string;
+    if (joinedBy) expect((await as(joinedBy, 'POST', `/v1/challenges/${id}/join`)).statusCode).toBe(200);
+    return id;
+  };
+  f = {
+    s,
+    users: { owner, other, coach, revoked, support, admin },
+    activityId,
+    liveActivityId,
+    goalId: await goal(),
+    grantId,
+    challengeId: await freshChallenge(),
+    freshDevice: async () => (await as(owner, 'POST', '/v1/devices', { name: 'spare' })).json().device_id,
+    freshGoal: goal,
+    freshChallenge,
+  };
+}, 120_000);
+
+afterAll(async () => {
+  if (f) await s.redis.del(liveKeys.hash(f.liveActivityId), liveKeys.active(f.users.owner.id));
+  await s?.close();
+});
+
+describe('isolation matrix', () => {
+  test('every route of the route table has a row, and every row a route', () => {
+    const routes = s.app.routeTable().map((r) => `${r.method} ${r.url}`);
+    expect(routes.filter((r) => !(r in MATRIX))).toEqual([]);
+    expect(Object.keys(MATRIX).filter((k) => !routes.includes(k))).toEqual([]);
+  });
+
+  test.each(Object.keys(MATRIX))('%s', async (key) => {
+    const c = MATRIX[key]!;
+    const method = key.slice(0, key.indexOf(' ')) as 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    const got: Partial<Expect> = {};
+    // The owner last: some requests use a thing of A's up, and the others must not have found it first.
+    for (const who of ['anonymous', 'other', 'revoked', 'support', 'admin', 'coach', 'owner'] as const) {
+      const req = await c.request(f, who);
+      const headers: Record<string, string> = who === 'anonymous' ? {} : f.users[who].auth;
+      if (c.sse) {
+        const stream = await openStream(`${s.baseUrl}${req.url}`, headers);
+        got[who] = stream.status;
+        stream.close();
+      } else {
+        const res = await s.app.inject({
+          method,
+          url: req.url,
+          headers,
+          ...(req.payload === undefined ? {} : { payload: req.payload as object }),
+        });
+        got[who] = res.statusCode;
+        if (res.statusCode >= 400) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+    }
+    expect(got).toEqual(c.expect);
+  });
+});
