@@ -84,7 +84,7 @@ const MATRIX: Record<string, Case> = {
   'GET /live': { request: () => ({ url: '/live' }), expect: open(200) },
 
   'POST /v1/users': {
-    request: (f) => ({
+    request: () => ({
       url: '/v1/users',
       payload: {
         email: `new-${randomUUID()}@example.com`,
@@ -272,7 +272,7 @@ beforeAll(async () => {
     await s.user({ roles: ['support'] }),
     await s.user({ roles: ['admin'] }),
   ];
-  const as = (u: SignedIn, method: 'POST' | 'DELETE', url: string, payload?: unknown) =>
+  const as = (u: SignedIn, method: 'POST' | 'DELETE', url: string, payload?: object) =>
     s.app.inject({ method, url, headers: u.auth, ...(payload === undefined ? {} : { payload }) });
   const grantTo = async (u: SignedIn) => {
     const g = (await as(owner, 'POST', '/v1/coach-grants', { coach_email: u.email })).json().id as string;
