@@ -232,4 +232,82 @@ describe('goals, streaks and challenges', () => {
     const list = (await app.inject({ method: 'GET', url: '/v1/challenges', headers: ha })).json();
     expect(list.items.find((c: { id: string }) => c.id === cid).my_state).toBe('completed');
   });
+
+  test('creating with an Idempotency-Key twice gives one goal; leaving a challenge keeps the progress for a rejoin', async () => {
+    const user = await stack.user();
+    const h = await as(user);
+    const body = { goal_type: 'count', period: 'day', target_value: 2 };
+    const once = await app.inject({
+      method: 'POST',
+      url: '/v1/goals',
+      headers: { ...h, 'idempotency-key': 'k1' },
+      payload: body,
+    });
+    const twice = await app.inject({
+      method: 'POST',
+      url: '/v1/goals',
+      headers: { ...h, 'idempotency-key': 'k1' },
+      payload: body,
+    });
+    expect([once.statusCode, twice.statusCode]).toEqual([201, 201]);
+    expect(twice.json().id).toBe(once.json().id);
+    const reused = await app.inject({
+      method: 'POST',
+      url: '/v1/goals',
+      headers: { ...h, 'idempotency-key': 'k1' },
+      payload: { ...body, target_value: 3 },
+    });
+    expect([reused.statusCode, reused.json().code]).toEqual([409, 'conflict']);
+    const list = (await app.inject({ method: 'GET', url: '/v1/goals', headers: h })).json();
+    expect(list.items).toHaveLength(1);
+
+    const admin = await as(await stack.user(), ['admin']);
+    const cb = {
+      name: 'ten km',
+      rule: { kind: 'total_distance', target: 10_000 },
+      start_date: new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10),
+      end_date: new Date(Date.now() + 9 * DAY).toISOString().slice(0, 10),
+      timezone: 'UTC',
+    };
+    const c1 = await app.inject({
+      method: 'POST',
+      url: '/v1/challenges',
+      headers: { ...admin, 'idempotency-key': 'c' },
+      payload: cb,
+    });
+    const c2 = await app.inject({
+      method: 'POST',
+      url: '/v1/challenges',
+      headers: { ...admin, 'idempotency-key': 'c' },
+      payload: cb,
+    });
+    expect(c2.json().id).toBe(c1.json().id);
+    const cid = c1.json().id;
+    const post = (what: string) =>
+      app.inject({ method: 'POST', url: `/v1/challenges/${cid}/${what}`, headers: h });
+    expect((await post('join')).json().state).toBe('joined');
+    const now = Date.now();
+    await stack.send([
+      {
+        name: 'ActivityCreated',
+        value: activity(user, now - 600_000, { startTs: now - 600_000, distanceM: 4000 }),
+      },
+    ]);
+    const progress = async () =>
+      (await app.inject({ method: 'GET', url: `/v1/challenges/${cid}/progress`, headers: h })).json();
+    await eventually(progress, (p) => p.value === 4000);
+    expect((await post('leave')).json()).toMatchObject({ state: 'unjoined', value: 4000 });
+    // while not joined, activities are not recorded as progress
+    await stack.send([
+      {
+        name: 'ActivityCreated',
+        value: activity(user, now - 300_000, { startTs: now - 300_000, distanceM: 1000 }),
+      },
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await progress()).toMatchObject({ state: 'unjoined', value: 4000 });
+    // rejoined: the progress comes from every activity in the window
+    expect((await post('join')).json().state).toBe('joined');
+    await eventually(progress, (p) => p.value === 5000);
+  });
 });

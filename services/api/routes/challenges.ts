@@ -19,6 +19,7 @@ import { athleteClock, pgCall } from '../athlete-clock.js';
 import type { Principal } from '../auth/access-tokens.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { claimIdempotencyKey, recordIdempotentResult } from '../idempotency.js';
 import { problemResponse } from './shared.js';
 
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'local date, YYYY-MM-DD' });
@@ -359,12 +360,17 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
       config: { access: 'user' },
       schema: {
         tags: ['challenges'],
-        summary: 'Admin: create a challenge',
+        summary:
+          'Admin: create a challenge. A retry with the same Idempotency-Key returns the same challenge',
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        }),
         body: ChallengeBody,
         response: {
           201: Challenge,
           400: problemResponse('validation_failed', 'invalid_json'),
           403: problemResponse('forbidden'),
+          409: problemResponse('conflict'),
         },
       },
     },
@@ -373,30 +379,47 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
       requireRole(p, 'admin');
       const b = req.body;
       validWindow(b.start_date, b.end_date, b.timezone);
-      const r = await pgCall(() =>
-        deps.pg.query<{ id: string }>(
-          `INSERT INTO challenges (created_by, name, description, rule_kind, per_period, target, sport, min_distance_m,
+      const key = req.headers['idempotency-key'];
+      const scope = `POST /v1/challenges ${p.user_id}`;
+      const c = await pgCall(() => deps.pg.connect());
+      let id: string;
+      try {
+        await c.query('BEGIN');
+        const earlier = key ? await claimIdempotencyKey(c, scope, key, b) : null;
+        if (earlier) id = earlier;
+        else {
+          const r = await c.query<{ id: string }>(
+            `INSERT INTO challenges (created_by, name, description, rule_kind, per_period, target, sport, min_distance_m,
              min_moving_s, milestones, start_date, end_date, timezone)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::date, $12::date, $13) RETURNING id`,
-          [
-            p.user_id,
-            b.name,
-            b.description ?? '',
-            b.rule.kind,
-            b.rule.per_period ?? 0,
-            b.rule.target,
-            b.rule.sport ?? null,
-            b.rule.min_distance_m ?? 0,
-            b.rule.min_moving_s ?? 0,
-            [...(b.milestones ?? [])].sort((x, y) => x - y),
-            b.start_date,
-            b.end_date,
-            b.timezone ?? null,
-          ],
-        ),
-      );
+            [
+              p.user_id,
+              b.name,
+              b.description ?? '',
+              b.rule.kind,
+              b.rule.per_period ?? 0,
+              b.rule.target,
+              b.rule.sport ?? null,
+              b.rule.min_distance_m ?? 0,
+              b.rule.min_moving_s ?? 0,
+              [...(b.milestones ?? [])].sort((x, y) => x - y),
+              b.start_date,
+              b.end_date,
+              b.timezone ?? null,
+            ],
+          );
+          id = r.rows[0]!.id;
+          if (key) await recordIdempotentResult(c, scope, key, 201, id);
+        }
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        c.release();
+      }
       reply.code(201);
-      return challengeView(await load(deps.pg, r.rows[0]!.id), 'unjoined');
+      return challengeView(await load(deps.pg, id), 'unjoined');
     },
   );
 

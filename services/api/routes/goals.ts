@@ -15,6 +15,7 @@ import { principalOf } from '../access.js';
 import { type AthleteClock, athleteClock, pgCall } from '../athlete-clock.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { claimIdempotencyKey, recordIdempotentResult } from '../idempotency.js';
 import { problemResponse } from './shared.js';
 
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'local date, YYYY-MM-DD' });
@@ -165,7 +166,11 @@ export const goalRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
       config: { access: 'user' },
       schema: {
         tags: ['goals'],
-        summary: 'Create a goal of the caller; progress comes from their activities, in their time zone',
+        summary:
+          'Create a goal of the caller; progress comes from their activities, in their time zone. A retry with the same Idempotency-Key returns the same goal',
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        }),
         body: Type.Object(
           {
             goal_type: GoalType,
@@ -177,7 +182,11 @@ export const goalRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
           },
           { additionalProperties: false },
         ),
-        response: { 201: Goal, 400: problemResponse('validation_failed', 'invalid_json') },
+        response: {
+          201: Goal,
+          400: problemResponse('validation_failed', 'invalid_json'),
+          409: problemResponse('conflict'),
+        },
       },
     },
     async (req, reply) => {
@@ -190,12 +199,22 @@ export const goalRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
         throw new ApiError('validation_failed', 'a custom period needs start_date and end_date');
       if (end !== null && end < start)
         throw new ApiError('validation_failed', 'end_date is before start_date');
+      const key = req.headers['idempotency-key'];
+      const scope = `POST /v1/goals ${user_id}`;
       const row = await write(user_id, async (c) => {
+        const earlier = key ? await claimIdempotencyKey(c, scope, key, b) : null;
+        if (earlier) {
+          const g = await c.query<GoalRow>(`SELECT ${GOAL_COLUMNS} FROM goals WHERE id = $1`, [earlier]);
+          if (!g.rows[0])
+            throw new ApiError('conflict', 'the goal created with this Idempotency-Key was deleted');
+          return g.rows[0];
+        }
         const r = await c.query<GoalRow>(
           `INSERT INTO goals (user_id, kind, sport, period, target, starts_on, ends_on)
            VALUES ($1, $2, $3, $4, $5, ${EPOCH} + $6::int, ${EPOCH} + $7::int) RETURNING ${GOAL_COLUMNS}`,
           [user_id, b.goal_type, b.sport ?? null, b.period, b.target_value, start, end],
         );
+        if (key) await recordIdempotentResult(c, scope, key, 201, r.rows[0]!.id);
         return r.rows[0]!;
       });
       reply.code(201);
