@@ -61,7 +61,10 @@ interface Request {
 interface Case {
   request: (f: Fixture, who: Caller) => Request | Promise<Request>;
   expect: Expect;
-  /** an SSE route: opened over the socket, status read, then closed */
+  /**
+   * an SSE route: opened over the socket, status read, then closed; a signed-in caller opens it twice, with
+   * the Authorization header and with a stream ticket, and both must answer the same
+   */
   sse?: boolean;
 }
 
@@ -237,6 +240,7 @@ const MATRIX: Record<string, Case> = {
     request: (f) => ({ url: `/v1/live/users/${f.users.owner.id}/sessions` }),
     expect: athleteData(200),
   },
+  'POST /v1/live/tickets': { request: () => ({ url: '/v1/live/tickets' }), expect: self(201) },
   'GET /v1/live/sessions/:activityId/stream': {
     request: (f) => ({ url: `/v1/live/sessions/${f.liveActivityId}/stream` }),
     expect: athleteData(200),
@@ -369,6 +373,12 @@ describe('isolation matrix', () => {
         const stream = await openStream(`${s.baseUrl}${req.url}`, headers);
         got[who] = stream.status;
         stream.close();
+        if (who !== 'anonymous') {
+          const t = await s.app.inject({ method: 'POST', url: '/v1/live/tickets', headers });
+          const byTicket = await openStream(`${s.baseUrl}${req.url}?ticket=${t.json().ticket}`, {});
+          byTicket.close();
+          expect([who, 'ticket', byTicket.status]).toEqual([who, 'ticket', stream.status]);
+        }
       } else {
         const res = await s.app.inject({
           method,
