@@ -69,9 +69,13 @@ describe('roll-up', () => {
     // a 3.5 m rise over 1 km and back: a climb under 2026.11-1 (3 m hysteresis), not under 4 m
     const bump = northLine(500, 4).map((s, i) => ({ ...s, alt: 300 + 3.5 * Math.sin((Math.PI * i) / 500) }));
     expect(computeActivity(input(bump), { version: '2026.11-1' }).summary.elevGainM).toBeGreaterThan(3);
+    expect(computeActivity(input(bump), { version: '2026.11-3' }).summary.elevGainM).toBe(0);
+    // 2026.12-1: a noise-free profile is quiet (its estimated noise is far under 1 m), so it is
+    // counted with the 2 m hysteresis and the 3.5 m rise is a climb
     const now = computeActivity(input(bump)).summary;
-    expect(now.algorithmVersion).toBe('2026.11-3');
-    expect(now.elevGainM).toBe(0);
+    expect(now.algorithmVersion).toBe('2026.12-1');
+    expect(now.elevGainM).toBeGreaterThan(3.4);
+    expect(now.elevGainM).toBeLessThan(3.6);
   });
 
   it('an unknown algorithm version is a typed error', () => {
@@ -127,5 +131,21 @@ describe('roll-up', () => {
     const old = computeActivity(input(samples), { version: '2026.11-2' }).summary;
     expect(old.hr!.max).toBeCloseTo(151.6, 4);
     expect(old.laps.map((l) => l.maxHr)).toEqual([150, old.hr!.max]);
+  });
+});
+
+describe('roll-up: 2026.12-1', () => {
+  it('follows the device odometer where the rows carry one; the track stays on the fixes', () => {
+    // 2 km north at 4 m/s; the odometer (wheel sensor) reads 1.5 % long, the GPS is exact
+    const samples = northLine(500, 4).map((s, i) => ({ ...s, dist: i * 4 * 1.015 }));
+    const now = computeActivity(input(samples));
+    expect(now.summary.distanceM).toBeCloseTo(2030, 6);
+    expect(now.samples.distance[250]).toBeCloseTo(1015, 3);
+    expect(Math.abs(now.summary.rawDistanceM - 2000)).toBeLessThan(0.5);
+    const old = computeActivity(input(samples), { version: '2026.11-3' }).summary;
+    expect(Math.abs(old.distanceM - 2000)).toBeLessThan(1);
+    // a counter on fewer than half the rows is not followed
+    const sparse = samples.map((s, i) => (i % 3 === 0 ? s : { ...s, dist: null }));
+    expect(Math.abs(computeActivity(input(sparse)).summary.distanceM - 2000)).toBeLessThan(1);
   });
 });

@@ -6,7 +6,13 @@ import { bestEfforts } from './stages/best-efforts.js';
 import { calories } from './stages/calories.js';
 import { cleanGps } from './stages/clean-gps.js';
 import { sortAndDedupe } from './stages/dedupe.js';
-import { cumulativeDistance, deviceCumulative, deviceDistance, rawDistance } from './stages/distance.js';
+import {
+  cumulativeDistance,
+  deviceCumulative,
+  deviceDistance,
+  hasOdometer,
+  rawDistance,
+} from './stages/distance.js';
 import { elevation } from './stages/elevation.js';
 import { heartRate } from './stages/heart-rate.js';
 import { laps } from './stages/laps.js';
@@ -14,7 +20,7 @@ import { explicitPauses, movingTime } from './stages/moving-time.js';
 import { pace } from './stages/pace.js';
 import { encodePolyline, simplify } from './stages/polyline.js';
 import { sensorStats } from './stages/sensors.js';
-import { type SmoothGpsResult, smoothGps } from './stages/smooth-gps.js';
+import { estimateFixSigma, type SmoothGpsResult, smoothGps } from './stages/smooth-gps.js';
 import { MILE_M, splits } from './stages/splits.js';
 import { setsSpan, strength } from './stages/strength.js';
 import {
@@ -65,11 +71,15 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   const flags = c.flags.slice(0, n);
 
   // GPS: clean, smooth
+  // 2026.12-1: a device odometer on most rows is the distance; the track is then free to stay
+  // close to the fixes (smooth-gps.ts, fixTrack)
+  const odometer = cfg.followOdometer && hasOdometer(c.dist, n);
   let sm: SmoothGpsResult;
   let rejectedCount = 0;
   if (cfg.gps) {
     const counts = cleanGps(c, cfg, flags);
-    sm = smoothGps(c, cfg, flags);
+    const sigma = cfg.estimateFixSigma ? estimateFixSigma(c, cfg, flags) : Number.NaN;
+    sm = smoothGps(c, Number.isNaN(sigma) ? cfg : { ...cfg, defaultAccuracyM: sigma }, flags, odometer);
     rejectedCount = counts.invalid + counts.jumps + sm.gated;
   } else {
     sm = {
@@ -82,13 +92,21 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   }
 
   // moving time, then distance (paused intervals add none)
-  const mt = movingTime(ts, sm.speed, c.speed, n, explicitPauses(input.controls), cfg, flags);
+  const mt = movingTime(ts, sm.speed, c.speed, n, explicitPauses(input.controls), cfg, flags, {
+    lat: sm.lat,
+    lon: sm.lon,
+    dist: c.dist,
+  });
   const dist = new Float64Array(n);
   let distanceM = cumulativeDistance(sm.lat, sm.lon, sm.segment, flags, n, dist);
   const deviceDistanceM = deviceDistance(c.dist, n);
   let hasTrack = false;
   for (let i = 0; i < n && !hasTrack; i++) hasTrack = !Number.isNaN(sm.lat[i]);
-  if (!hasTrack && deviceDistanceM !== null) {
+  if (odometer && hasTrack) {
+    // the device's odometer, as on the no-GPS path below: rows rise from 0, the total is its maximum
+    deviceCumulative(c.dist, n, dist);
+    distanceM = deviceDistanceM!;
+  } else if (!hasTrack && deviceDistanceM !== null) {
     // Per row: the counter's rise from the first record, so rows start at 0 as on the GPS path
     // (splits, laps and best efforts measure from row 0). The total (2026.11-3): the counter's
     // maximum, i.e. deviceDistanceM and the device's own session total — the first record already
@@ -120,7 +138,7 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     alt: elev.alt,
     power: c.power,
     flags,
-    elevHysteresisM: cfg.elevHysteresisM,
+    elevHysteresisM: elev.hysteresisM,
   };
   const pc = pace(track, distanceM, movingS);
   const str = strength(input.sets);

@@ -7,7 +7,7 @@ import type { Sport } from '../schemas/types.js';
  *
  * Version format: `YYYY.MM-N` (release month, N-th revision in that month).
  */
-export const ALGORITHM_VERSION = '2026.11-3';
+export const ALGORITHM_VERSION = '2026.12-1';
 
 export interface SportConfig {
   /** false for sports without GPS (strength): GPS stages are skipped. */
@@ -59,6 +59,29 @@ export interface SportConfig {
   /** no GPS track: the distance total is the device counter's maximum (true), or its rise from the
    * first record (false); per-row distance is the rise in both */
   readonly deviceDistanceIsCounterMax: boolean;
+  /** no fix of the session reports an accuracy: estimate the fixes' noise from the track itself
+   * (stages/smooth-gps.ts, estimateFixSigma) instead of assuming defaultAccuracyM, which stays the
+   * upper bound of the estimate (false: defaultAccuracyM) */
+  readonly estimateFixSigma: boolean;
+  /** a device distance counter on most rows: distance follows it, and the track shown is the
+   * positions-only smoothing, close to the fixes (false: distance is the length of the track) */
+  readonly followOdometer: boolean;
+  /** a gap longer than maxGapS is moving only when the displacement over it says so (false: the
+   * speeds at its two ends decide) */
+  readonly gapByDisplacement: boolean;
+  /** altitude: estimate the readings' noise from the profile (barometric altitude is far quieter than
+   * GPS altitude); a profile quieter than altQuietSigmaM is smoothed as its own noise, floored at
+   * altSigmaMinM, others as altSigmaM (false: altSigmaM) */
+  readonly estimateAltSigma: boolean;
+  readonly altQuietSigmaM: number;
+  readonly altSigmaMinM: number;
+  /** with estimateAltSigma: the hysteresis is this many σ, between elevHysteresisMinM and
+   * elevHysteresisM */
+  readonly elevHysteresisPerSigma: number;
+  readonly elevHysteresisMinM: number;
+  /** altitude: a gap between rows longer than this (s) re-starts the smoother on the next reading;
+   * 0: never */
+  readonly altBreakGapS: number;
   /** MET used for calories when no HR and no speed-based formula applies */
   readonly met: number;
   /** Douglas–Peucker polyline: max points kept and the starting tolerance (m) */
@@ -91,6 +114,15 @@ const base: SportConfig = {
   hrSeedMedianOf: 0,
   hrMaxOfCleaned: false,
   deviceDistanceIsCounterMax: false,
+  estimateFixSigma: false,
+  followOdometer: false,
+  gapByDisplacement: false,
+  estimateAltSigma: false,
+  altQuietSigmaM: 0,
+  altSigmaMinM: 3,
+  elevHysteresisPerSigma: 0,
+  elevHysteresisMinM: 3,
+  altBreakGapS: 0,
   met: 8,
   polylineMaxPoints: 500,
   polylineToleranceM: 2,
@@ -161,11 +193,44 @@ const v2026_11_3: SportTable = Object.freeze({
   strength: v3(v2026_11_2.strength),
 });
 
+// 2026.12-1, every sport with GPS (issue 16, docs/algorithms.md "2026.12-1"): what real recordings
+// showed on the corpus of pipelines/import/corpus.ts.
+// - without reported accuracy, the fixes' noise is estimated from the track (device tracks are already
+//   filtered: assuming 10 m cut their corners);
+// - distance follows the device's odometer where the rows carry one, and the track shown is then the
+//   positions-only smoothing (the speed-aided track drifted tens of metres from the fixes);
+// - a gap without samples is stopped unless the displacement over it says the athlete moved;
+// - altitude noise estimated from the profile (barometric altimeters: well under the 3 m assumed),
+//   with a hysteresis of 4σ (2 m at least), and a gap in the recording re-starts the altitude
+//   smoother (the vertical rate carried through a café stop predicted hundreds of metres);
+// - speed caps: walking 4 -> 8 m/s, hiking 5 -> 8 m/s (real 5-8 m/s stretches were rejected).
+const v4 = (c: SportConfig): SportConfig =>
+  Object.freeze({
+    ...c,
+    estimateFixSigma: true,
+    followOdometer: true,
+    gapByDisplacement: true,
+    estimateAltSigma: true,
+    altSigmaMinM: 0.3,
+    elevHysteresisPerSigma: 4,
+    elevHysteresisMinM: 2,
+    altQuietSigmaM: 1,
+    altBreakGapS: c.maxGapS,
+  });
+const v2026_12_1: SportTable = Object.freeze({
+  running: v4(v2026_11_3.running),
+  walking: v4({ ...v2026_11_3.walking, maxSpeedMps: 8 }),
+  hiking: v4({ ...v2026_11_3.hiking, maxSpeedMps: 8 }),
+  cycling: v4(v2026_11_3.cycling),
+  strength: v4(v2026_11_3.strength),
+});
+
 /** Every released configuration, by version. Old versions stay so history replays bit-for-bit. */
 export const CONFIGS: Readonly<Record<string, SportTable>> = Object.freeze({
   '2026.11-1': v2026_11_1,
   '2026.11-2': v2026_11_2,
-  [ALGORITHM_VERSION]: v2026_11_3,
+  '2026.11-3': v2026_11_3,
+  [ALGORITHM_VERSION]: v2026_12_1,
 });
 
 export class UnknownAlgorithmVersionError extends Error {

@@ -29,8 +29,8 @@ import type { ImportedActivity } from './types.js';
 //   device's total to 0.1 % or 10 m (a multisport session boundary falls between two records).
 // - time: elapsed within the largest gap between records + 1 s (devices with smart recording
 //   write a record every 1-6 s, so the first and last record sit up to one gap inside the
-//   session); moving time within the issue's 2 % of the device timer plus that slack — a device
-//   without auto-pause counts stops that Fitstream pauses.
+//   session); moving time within the issue's 2 % of the device timer plus the largest gap while
+//   the device's timer ran + 1 s (a gap inside one of the device's own pauses is no slack).
 // - HR_AVG_BPM 1.0: the device rounds to whole bpm (0.5) and Fitstream time-weights and drops
 //   artefacts (another 0.5 on these files).
 // - HR max: since algorithm 2026.11-3 Fitstream reports the highest accepted record
@@ -59,52 +59,44 @@ const TRACK_MEDIAN_M = 5;
 const TRACK_MAX_M = 30;
 
 /**
- * Cases that do not meet a bound under the current algorithm version, each with its figures in
- * docs/algorithms.md ("Real recordings"). They run as it.fails: the bound stays asserted and the
- * test turns red the day a case passes, so the list can only shrink.
+ * Cases that do not meet a bound under the current algorithm version (2026.12-1), each explained
+ * with its figures (docs/algorithms.md, "Real recordings"). They run as it.fails: the bound stays
+ * asserted and the test turns red the day a case passes, so the list can only shrink.
  */
 const KNOWN_SHORTFALLS = new Set<string>([
-  'fenix5-run-distance',
-  'fenix5-run-track',
-  'fenix5-run-hr',
-  'fenix5-walk-distance',
-  'triathlon-bike-gain',
-  'triathlon-run-track',
-  'fenix6-run-track',
-  'virtual-ride-track',
-  'garmin-connect-gpx-distance vs raw',
-  'gpsbabel-gpx10-distance vs raw',
-  'fr110-run-distance',
-  'fr110-run-track',
+  // The device's timer ran through stops that every method pauses: FR 110 timer = elapsed
+  // (2 625 s; Fitstream 2 090, plain 2 089, gpxpy 2 221); fenix 2 run timer = elapsed (6 764 s;
+  // Fitstream 6 608, gpxpy 6 725); COROS: 932 s of 1 Hz records at device speed < 1 m/s without a
+  // fix inside its timer (Fitstream −9.2 %, plain −9.6 %, gpxpy −3.5 %). A device without
+  // auto-pause counts standing; Fitstream's moving time does not. The Wahoo ELEMNT auto-pauses
+  // itself (113 timer events), but later than Fitstream: 590 s of its 1 Hz records inside the
+  // timer are under the cycling pause speed of 1 m/s (Fitstream −4.8 %, plain −6.2 %, gpxpy +12.2 %).
   'fr110-run-moving',
-  'fr110-run-hr',
-  'edge200-ride-distance',
-  'edge200-ride-track',
-  'edge200-ride-gain',
-  'elemnt-ride-track',
-  'elemnt-ride-gain',
-  'edge810-ride-track',
-  'edge810-ride-gain',
-  'fenix2-run-track',
-  'fenix2-run-gain',
-  'fenix2-multi-run-distance',
-  'fenix2-multi-run-track',
+  'elemnt-ride-moving',
   'fenix2-multi-run-moving',
-  'fenix2-multi-run-gain',
-  'fenix2-multi-ride-distance',
-  'fenix2-multi-ride-track',
-  'fenix2-multi-ride-gain',
-  'coros-ride-track',
   'coros-ride-moving',
-  'stryd-run-track',
-  'edge500-ride-track',
-  'edge500-ride-gain',
-  'edge500-smart-distance',
-  'edge500-smart-track',
+  // Barometric gain: the devices count with rules the records do not reproduce. On the same kind
+  // of 0.2 m-resolution 1 Hz profile the Wahoo ELEMNT reports less than a 3 m hysteresis on its raw
+  // records (185 m vs 200 m; 2 m gives 230 m) and the Edge 500 more than a 1 m one (541 m vs 503 m),
+  // so no method on the records meets 5 % on both. 2026.12-1: ELEMNT +46 %, fenix 2 run and ride
+  // −13.7 / −7.8 %, COROS +6.1 %, Edge 500 smart recording −10.4 % (2026.11-3: +29, −28, −24,
+  // +3.1, −32 %).
+  'elemnt-ride-gain',
+  'fenix2-multi-run-gain',
+  'fenix2-multi-ride-gain',
+  'coros-ride-gain',
   'edge500-smart-gain',
-  'zwift-ride-track',
+  // GPX logs without totals: the raw haversine counts what the track does while the athlete stands
+  // (GPSBabel lake loop: 495 m over 2 952 s of gaps whose displacement is under the pause speed;
+  // GPSMAP 64s: 1 380 m over 11 141 s; korita hike: 297 m over 6 095 s). Over the intervals that
+  // are moving Fitstream is within −1.55 / −2.48 / −0.51 % of the raw haversine.
+  'gpsbabel-gpx10-distance vs raw',
   'gpsmap64s-hike-distance vs raw',
   'korita-hike-distance vs raw',
+  // Heart rate is not issue 16's: the device's average over 21 records 1–5 s apart (fenix 5 run:
+  // 90 vs 85.0 bpm) and the FR 110's smart recording (147 vs 148.1 bpm) weight time differently.
+  'fenix5-run-hr',
+  'fr110-run-hr',
 ]);
 
 const CASES = REAL_RECORDINGS;
@@ -116,6 +108,8 @@ interface Row {
   s: ActivitySummary;
   /** largest gap between consecutive records, s */
   maxGapS: number;
+  /** largest gap between consecutive records while the device's timer ran, s */
+  maxTimerGapS: number;
   rawHrMax: number | null;
   /** distance of each accepted fix from its smoothed position, m */
   trackDev: number[];
@@ -145,8 +139,17 @@ function run(c: Case): Row {
   });
   expect(failures).toEqual([]);
   let maxGapS = 0;
+  let maxTimerGapS = 0;
+  const stops = a.events.filter((e) => e.kind !== 'lap');
+  let ev = 0;
+  let paused = false;
   for (let i = 1; i < a.samples.length; i++) {
-    maxGapS = Math.max(maxGapS, (a.samples[i]!.ts - a.samples[i - 1]!.ts) / 1000);
+    const t = a.samples[i]!.ts;
+    // the timer state just before this record: the device's own pause/resume events
+    while (ev < stops.length && stops[ev]!.ts < t) paused = stops[ev++]!.kind === 'pause';
+    const gap = (t - a.samples[i - 1]!.ts) / 1000;
+    maxGapS = Math.max(maxGapS, gap);
+    if (!paused) maxTimerGapS = Math.max(maxTimerGapS, gap);
   }
   const hrs = a.samples.map((x) => x.hr).filter((x): x is number => x !== null);
   return {
@@ -154,6 +157,7 @@ function run(c: Case): Row {
     a,
     s: summary,
     maxGapS,
+    maxTimerGapS,
     rawHrMax: hrs.length > 0 ? Math.max(...hrs) : null,
     trackDev: trackDeviation(samples).sort((x, y) => x - y),
     plainGainM: plainGain(a.samples, 3),
@@ -226,10 +230,10 @@ describe('real recordings: Fitstream vs the totals the device recorded', () => {
       if (rec == null) return;
       expect(Math.abs(s.elapsedS - rec)).toBeLessThanOrEqual(maxGapS + 1);
     });
-    check('moving', ({ a, s, maxGapS }) => {
+    check('moving', ({ a, s, maxTimerGapS }) => {
       const rec = a.recorded?.timerS;
       if (rec == null) return;
-      expect(Math.abs(s.movingS - rec)).toBeLessThanOrEqual((rec * MOVING_PCT) / 100 + maxGapS + 1);
+      expect(Math.abs(s.movingS - rec)).toBeLessThanOrEqual((rec * MOVING_PCT) / 100 + maxTimerGapS + 1);
     });
     check('gain', ({ a, s, plainGainM }) => {
       const rec = a.recorded?.ascentM;

@@ -3,7 +3,7 @@ import { M_PER_DEG, northLine, sample } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { computeActivity } from '../compute-activity.js';
 import { FLAG_PAUSED } from '../types.js';
-import { cumulativeDistance, deviceDistance, rawDistance } from './distance.js';
+import { cumulativeDistance, deviceDistance, hasOdometer, rawDistance } from './distance.js';
 
 /** 101 rows due north, 10 m apart: a 1 km straight line */
 function line(): { lat: Float64Array; lon: Float64Array } {
@@ -72,5 +72,17 @@ describe('distance', () => {
     expect(s.rawDistanceM).toBeCloseTo(1000, 0);
     expect(s.movingS).toBe(250);
     expect(s.avgPaceSPerKm).toBeCloseTo(250, 0);
+  });
+});
+
+describe('hasOdometer', () => {
+  it('a rising counter on at least half the rows', () => {
+    const d = Float32Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? i * 5 : Number.NaN));
+    expect(hasOdometer(d, 10)).toBe(true);
+    d[0] = Number.NaN;
+    expect(hasOdometer(d, 10)).toBe(false);
+    // a counter stuck at 0, as files without a speed sensor write it, is none
+    expect(hasOdometer(new Float32Array(10), 10)).toBe(false);
+    expect(hasOdometer(new Float32Array(10).fill(Number.NaN), 10)).toBe(false);
   });
 });

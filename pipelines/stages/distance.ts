@@ -95,3 +95,21 @@ export function deviceCumulative(d: Float32Array, n: number, out: Float64Array):
   }
   return cur;
 }
+
+/**
+ * Whether the device's distance counter can stand for the session's distance: present on at least
+ * half the rows and rising (a counter stuck at 0, as some files write without a sensor, is not one).
+ */
+export function hasOdometer(d: Float32Array, n: number): boolean {
+  let rows = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const v = d[i]!;
+    if (Number.isNaN(v)) continue;
+    rows++;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return rows * 2 >= n && rows > 0 && max > min;
+}

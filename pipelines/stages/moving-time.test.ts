@@ -42,3 +42,74 @@ describe('moving-time', () => {
     expect(r.movingS).toBe(70);
   });
 });
+
+describe('moving-time: gaps (2026.12-1, gapByDisplacement)', () => {
+  // rows 1 s apart, then a 178 s gap between rows 50 and 51 (a device auto-pause), speed 3 m/s at
+  // both ends of it: the athlete slowed into the stop and sped out of it
+  const n = 101;
+  const tsGap = Float64Array.from({ length: n }, (_, i) => (i <= 50 ? i : i + 177) * 1000);
+  const speed = new Float32Array(n).fill(3);
+  const lat = Float64Array.from({ length: n }, (_, i) => 45 + ((i <= 50 ? i : i - 1) * 3) / 111_195);
+  const lon = new Float64Array(n).fill(7);
+  const noDist = new Float32Array(n).fill(Number.NaN);
+
+  it('a gap whose displacement is under the pause speed is stopped, whatever its end speeds', () => {
+    // 3 m over 178 s (the track moved on by one step only)
+    const cfg12 = sportConfig('running', '2026.12-1');
+    const flags = new Uint8Array(n);
+    const r = movingTime(tsGap, speed, speed, n, explicitPauses([]), cfg12, flags, {
+      lat,
+      lon,
+      dist: noDist,
+    });
+    expect(r.autoPausedS).toBe(178);
+    expect(r.movingS).toBe(99);
+    expect(flags[51]! & 16).toBe(16);
+    // 2026.11-3 judged it by its end speeds: 178 s of moving time
+    const cfgOld = sportConfig('running', '2026.11-3');
+    const old = movingTime(tsGap, speed, speed, n, explicitPauses([]), cfgOld, new Uint8Array(n), {
+      lat,
+      lon,
+      dist: noDist,
+    });
+    expect(old.movingS).toBe(277);
+  });
+
+  it('a gap the athlete covered (signal loss while running) is moving', () => {
+    const far = Float64Array.from(lat, (x, i) => (i > 50 ? x + (178 * 3) / 111_195 : x));
+    const r = movingTime(
+      tsGap,
+      speed,
+      speed,
+      n,
+      explicitPauses([]),
+      sportConfig('running', '2026.12-1'),
+      new Uint8Array(n),
+      {
+        lat: far,
+        lon,
+        dist: noDist,
+      },
+    );
+    expect(r.movingS).toBe(277);
+  });
+
+  it('without a track, the odometer over the gap decides', () => {
+    const none = new Float64Array(n).fill(Number.NaN);
+    const dist = Float32Array.from({ length: n }, (_, i) => (i <= 50 ? i * 3 : 150 + (i - 50) * 3));
+    const cfg12 = sportConfig('cycling', '2026.12-1');
+    const still = movingTime(tsGap, speed, speed, n, explicitPauses([]), cfg12, new Uint8Array(n), {
+      lat: none,
+      lon: none,
+      dist,
+    });
+    expect(still.autoPausedS).toBe(178);
+    const moved = Float32Array.from(dist, (d, i) => (i > 50 ? d + 600 : d));
+    const r = movingTime(tsGap, speed, speed, n, explicitPauses([]), cfg12, new Uint8Array(n), {
+      lat: none,
+      lon: none,
+      dist: moved,
+    });
+    expect(r.movingS).toBe(277);
+  });
+});

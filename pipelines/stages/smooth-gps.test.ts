@@ -5,7 +5,7 @@ import { sportConfig } from '../config.js';
 import { haversine } from '../primitives/geo.js';
 import { FLAG_JUMP } from '../types.js';
 import { cleanGps } from './clean-gps.js';
-import { smoothGps } from './smooth-gps.js';
+import { estimateFixSigma, smoothGps } from './smooth-gps.js';
 
 function smooth(samples: ReturnType<typeof northLine>, sport: 'running' | 'walking' = 'running') {
   const { columns } = columnsFromSamples(samples);
@@ -82,5 +82,57 @@ describe('smooth-gps speed-aided passes', () => {
     // and the second aided pass does change the track (it is not skipped)
     const one = run({ ...cfg, aidedPasses: 1 });
     expect(one.lat).not.toEqual(replayed.lat);
+  });
+});
+
+describe('smooth-gps: 2026.12-1', () => {
+  const cfg12 = sportConfig('running', '2026.12-1');
+  const prepared = (samples: ReturnType<typeof northLine>) => {
+    const { columns } = columnsFromSamples(samples);
+    const flags = columns.flags.slice(0, columns.length);
+    cleanGps(columns, cfg12, flags);
+    return { columns, flags };
+  };
+  // deterministic white noise, ±σ·√3 uniform
+  const noisy = (sigma: number) => {
+    let s = 12345;
+    const u = () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s / 2 ** 32 - 0.5;
+    };
+    const k = sigma * Math.sqrt(12);
+    return northLine(3000, 3, { acc: null }).map((x) => ({
+      ...x,
+      lat: x.lat! + (k * u()) / M_PER_DEG,
+      lon: x.lon! + (k * u()) / (M_PER_DEG * Math.cos((46.5 * Math.PI) / 180)),
+    }));
+  };
+
+  it('estimates the fixes’ noise when none reports an accuracy, within [minAccuracyM, defaultAccuracyM]', () => {
+    const clean = prepared(northLine(300, 3, { acc: null }));
+    expect(estimateFixSigma(clean.columns, cfg12, clean.flags)).toBe(cfg12.minAccuracyM);
+    const five = prepared(noisy(5));
+    const est = estimateFixSigma(five.columns, cfg12, five.flags);
+    expect(est).toBeGreaterThan(4.5);
+    expect(est).toBeLessThan(5.5);
+    expect(estimateFixSigma(prepared(noisy(40)).columns, cfg12, prepared(noisy(40)).flags)).toBe(
+      cfg12.defaultAccuracyM,
+    );
+    const reported = prepared(northLine(300, 3));
+    expect(estimateFixSigma(reported.columns, cfg12, reported.flags)).toBeNaN();
+  });
+
+  it('fixTrack: positions of the positions-only pass, speed of the aided passes', () => {
+    const samples = noisy(3);
+    const a = prepared(samples);
+    const aided = smoothGps(a.columns, cfg12, a.flags);
+    const b = prepared(samples);
+    const fixed = smoothGps(b.columns, cfg12, b.flags, true);
+    const c = prepared(samples.map((x) => ({ ...x, speed: null })));
+    const positionsOnly = smoothGps(c.columns, cfg12, c.flags);
+    expect(fixed.lat).toEqual(positionsOnly.lat);
+    expect(fixed.lon).toEqual(positionsOnly.lon);
+    expect(fixed.speed).toEqual(aided.speed);
+    expect(fixed.lat).not.toEqual(aided.lat);
   });
 });

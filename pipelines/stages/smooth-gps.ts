@@ -1,6 +1,7 @@
 import type { SportConfig } from '../config.js';
-import { LocalPlane } from '../primitives/geo.js';
+import { DEG, EARTH_RADIUS_M, LocalPlane } from '../primitives/geo.js';
 import { Cv2, rtsSmooth } from '../primitives/kalman.js';
+import { NoiseEstimator } from '../primitives/noise.js';
 import { ScratchPool } from '../primitives/scratch.js';
 import { FLAG_BREAK, FLAG_INVALID, FLAG_JUMP, type SampleColumns } from '../types.js';
 import { rowAccuracy } from './clean-gps.js';
@@ -244,9 +245,64 @@ function replayAidedPass(
   smoothBackward(ts, segment, first, n, b);
 }
 
+/**
+ * The fixes' noise (m, 1σ) when none of them reports an accuracy (`estimateFixSigma`): the
+ * NoiseEstimator over both axes of consecutive accepted fixes up to `maxGapS` apart, between
+ * `minAccuracyM` and `defaultAccuracyM`. Device tracks are already filtered (Garmin fenix 6 run,
+ * Edge 810 ride: under 1 m), so assuming 10 m there made the smoother cut their corners. NaN: the
+ * fixes report accuracy, or too few triples (the sport's default applies).
+ */
+export function estimateFixSigma(cols: SampleColumns, cfg: SportConfig, flags: Uint8Array): number {
+  const n = cols.length;
+  for (let i = 0; i < n; i++) if (!Number.isNaN(cols.acc[i]!)) return Number.NaN;
+  const est = new NoiseEstimator(0.02, 40);
+  const ky = EARTH_RADIUS_M * DEG * 1e-7;
+  let kx = 0;
+  let x0 = 0;
+  let y0 = 0;
+  let t0 = 0;
+  let x1 = 0;
+  let y1 = 0;
+  let t1 = 0;
+  let have = 0;
+  for (let i = 0; i < n; i++) {
+    if (flags[i]! & (FLAG_INVALID | FLAG_JUMP)) continue;
+    if (kx === 0) kx = ky * Math.cos(cols.lat[i]! * 1e-7 * DEG);
+    const x = cols.lon[i]! * kx;
+    const y = cols.lat[i]! * ky;
+    const t = cols.ts[i]! * 0.001;
+    if (have > 0 && (t - t1 > cfg.maxGapS || t <= t1)) have = 0;
+    if (have >= 2) {
+      est.add(x0, x1, x, t1 - t0, t - t1);
+      est.add(y0, y1, y, t1 - t0, t - t1);
+    }
+    x0 = x1;
+    y0 = y1;
+    t0 = t1;
+    x1 = x;
+    y1 = y;
+    t1 = t;
+    have++;
+  }
+  const sigma = est.sigma(20);
+  if (Number.isNaN(sigma)) return Number.NaN;
+  return Math.min(Math.max(sigma, cfg.minAccuracyM), cfg.defaultAccuracyM);
+}
+
 const scratch = new ScratchPool();
 
-export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Array): SmoothGpsResult {
+/**
+ * `fixTrack`: the positions returned are those of the first (positions-only) pass, which stays close
+ * to the fixes; speed still comes from the speed-aided passes. For sessions whose distance does not
+ * come from the track (the device odometer, compute-activity.ts), so the map shows where the athlete
+ * went; the aided track follows the speed integral and drifted from the fixes by tens of metres.
+ */
+export function smoothGps(
+  cols: SampleColumns,
+  cfg: SportConfig,
+  flags: Uint8Array,
+  fixTrack = false,
+): SmoothGpsResult {
   const n = cols.length;
   const lat = new Float64Array(n).fill(Number.NaN);
   const lon = new Float64Array(n).fill(Number.NaN);
@@ -295,14 +351,23 @@ export function smoothGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Arr
     const sp = cols.speed[i]!;
     hasSpeed = !Number.isNaN(sp) && !(sp > cfg.maxSpeedMps);
   }
+  if (fixTrack && hasSpeed) {
+    for (let i = first; i < n; i++) {
+      lat[i] = plane.lat(b.fy[i]!);
+      lon[i] = plane.lon(b.fx[i]!);
+    }
+  }
   for (let it = 0; hasSpeed && it < cfg.aidedPasses; it++) {
     if (it > 0 && headingFree) replayAidedPass(cols, plane, segment, first, b);
     else pass(cols, cfg, flags, plane, segment, false, true, headingFree, b);
   }
 
+  const aidedTrack = !(fixTrack && hasSpeed);
   for (let i = first; i < n; i++) {
-    lat[i] = plane.lat(b.fy[i]!);
-    lon[i] = plane.lon(b.fx[i]!);
+    if (aidedTrack) {
+      lat[i] = plane.lat(b.fy[i]!);
+      lon[i] = plane.lon(b.fx[i]!);
+    }
     const vx = b.fvx[i]!;
     const vy = b.fvy[i]!;
     speed[i] = Math.sqrt(vx * vx + vy * vy);
