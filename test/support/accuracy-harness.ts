@@ -1,5 +1,6 @@
 import { generateSession, type SynthSport } from '../../bench/synth/index.js';
 import { computeActivity } from '../../pipelines/index.js';
+import { gpxpyGain, plainGain } from './real-recordings.js';
 
 /**
  * Accuracy of the cleaned numbers (and of raw haversine, for comparison) against synthetic tracks
@@ -23,6 +24,10 @@ export interface AccuracyRow extends AccuracyCase {
   gainErrPct: number;
   /** gain from the raw altitude (sum of positive deltas), for comparison */
   rawGainErrPct: number;
+  /** peer methods on the same raw altitude: a plain 3 m hysteresis, and gpxpy's uphill (a 3-point
+   * weighted mean, then every rise summed) */
+  plainGainErrPct: number;
+  gpxpyGainErrPct: number;
   jumps: number;
 }
 
@@ -74,6 +79,8 @@ export function measure(c: AccuracyCase): AccuracyRow {
     truthGainM: truth.elevationGainM,
     gainErrPct: pct(s.elevGainM, truth.elevationGainM),
     rawGainErrPct: pct(rawGain, truth.elevationGainM),
+    plainGainErrPct: pct(plainGain(samples, 3)!, truth.elevationGainM),
+    gpxpyGainErrPct: pct(gpxpyGain(samples), truth.elevationGainM),
     jumps: truth.jumps.length,
   };
 }
@@ -81,12 +88,12 @@ export function measure(c: AccuracyCase): AccuracyRow {
 export function markdownTable(rows: readonly AccuracyRow[]): string {
   const f = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(2);
   const lines = [
-    '| sport | seed | σ m | truth km | dist err % | raw dist err % | jump effect % | moving err % | truth gain m | gain err % | raw gain err % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| sport | seed | σ m | truth km | dist err % | raw dist err % | jump effect % | moving err % | truth gain m | gain err % | raw gain err % | plain 3 m gain err % | gpxpy gain err % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.sport} | ${r.seed} | ${r.gpsNoiseM} | ${(r.truthDistanceM / 1000).toFixed(2)} | ${f(r.distErrPct)} | ${f(r.rawDistErrPct)} | ${f(r.jumpEffectPct)} | ${f(r.movingErrPct)} | ${r.truthGainM.toFixed(0)} | ${f(r.gainErrPct)} | ${f(r.rawGainErrPct)} |`,
+      `| ${r.sport} | ${r.seed} | ${r.gpsNoiseM} | ${(r.truthDistanceM / 1000).toFixed(2)} | ${f(r.distErrPct)} | ${f(r.rawDistErrPct)} | ${f(r.jumpEffectPct)} | ${f(r.movingErrPct)} | ${r.truthGainM.toFixed(0)} | ${f(r.gainErrPct)} | ${f(r.rawGainErrPct)} | ${f(r.plainGainErrPct)} | ${f(r.gpxpyGainErrPct)} |`,
     );
   }
   return lines.join('\n');

@@ -230,6 +230,25 @@ export function plainGain(samples: readonly Sample[], stepM: number): number | n
   return ref === null ? null : gain;
 }
 
+/**
+ * Peer method for elevation gain: gpxpy 1.6.2's get_uphill_downhill (gpxpy/geo.py,
+ * calculate_uphill_downhill): each altitude replaced by 0.3·previous + 0.4·own + 0.3·next, then
+ * every rise summed, no threshold. bench/real-accuracy.ts runs gpxpy itself; this is for the
+ * synthetic sessions, which have no GPX file.
+ */
+export function gpxpyGain(samples: readonly Sample[]): number {
+  const e: number[] = [];
+  for (const s of samples) if (s.alt !== null) e.push(s.alt);
+  let up = 0;
+  let prev = Number.NaN;
+  for (let i = 0; i < e.length; i++) {
+    const cur = i > 0 && i < e.length - 1 ? 0.3 * e[i - 1]! + 0.4 * e[i]! + 0.3 * e[i + 1]! : e[i]!;
+    if (i > 0 && cur > prev) up += cur - prev;
+    prev = cur;
+  }
+  return up;
+}
+
 /** Peer moving-time thresholds (m/s) for plainMoving. */
 export const PLAIN_MOVING_MPS: Readonly<Record<Sport, number>> = {
   running: 0.5,
