@@ -19,6 +19,7 @@ import { challengeRoutes } from './routes/challenges.js';
 import { coachGrantRoutes } from './routes/coach-grants.js';
 import { deviceRoutes } from './routes/devices.js';
 import { goalRoutes } from './routes/goals.js';
+import { groupRoutes } from './routes/groups.js';
 import { liveRoutes } from './routes/live.js';
 import { problemResponse } from './routes/shared.js';
 import { streakRoutes } from './routes/streaks.js';
@@ -159,6 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes, { deps: opts.deps, authRateLimits, prefix: '/v1' });
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(coachGrantRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(groupRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });

@@ -48,10 +48,13 @@ interface Fixture {
   goalId: string;
   grantId: string;
   challengeId: string;
+  groupId: string;
   /** a fresh thing of A's, for routes that use one up */
   freshDevice(): Promise<string>;
   freshGoal(): Promise<string>;
   freshChallenge(joinedBy?: SignedIn): Promise<string>;
+  freshGroup(member?: SignedIn): Promise<{ id: string; join_code: string }>;
+  freshInvite(email: string): Promise<string>;
 }
 
 interface Request {
@@ -154,6 +157,51 @@ const MATRIX: Record<string, Case> = {
       return { url: `/v1/coach-grants/${g.json().id}` };
     },
     expect: ownerOnly(204),
+  },
+
+  // A's group: A is its owner, nobody else a member (membership is tested in groups.int.test.ts).
+  'POST /v1/groups': {
+    request: () => ({ url: '/v1/groups', payload: { name: 'g', kind: 'team' } }),
+    expect: self(201),
+  },
+  'GET /v1/groups': { request: () => ({ url: '/v1/groups' }), expect: self(200) },
+  'GET /v1/groups/:groupId': { request: (f) => ({ url: `/v1/groups/${f.groupId}` }), expect: ownerOnly(200) },
+  'POST /v1/groups/:groupId/invites': {
+    request: (f) => ({
+      url: `/v1/groups/${f.groupId}/invites`,
+      payload: { email: `i-${randomUUID()}@example.com` },
+    }),
+    expect: ownerOnly(201),
+  },
+  'GET /v1/group-invites': { request: () => ({ url: '/v1/group-invites' }), expect: self(200) },
+  // An invitation to the caller's own e-mail into a fresh group of A's.
+  'POST /v1/group-invites/:inviteId/accept': {
+    request: async (f, who) => ({
+      url: `/v1/group-invites/${await f.freshInvite(who === 'anonymous' ? 'nobody@example.com' : f.users[who].email)}/accept`,
+    }),
+    expect: self(200),
+  },
+  'POST /v1/groups/join': {
+    request: async (f) => ({
+      url: '/v1/groups/join',
+      payload: { join_code: (await f.freshGroup()).join_code },
+    }),
+    expect: { ...self(200), owner: 200 },
+  },
+  // A removes the member of a fresh group of theirs; to anyone else that group is not there.
+  'DELETE /v1/groups/:groupId/members/:userId': {
+    request: async (f) => {
+      const g = await f.freshGroup(f.users.other);
+      return { url: `/v1/groups/${g.id}/members/${f.users.other.id}` };
+    },
+    expect: { ...ownerOnly(204), other: 204 },
+  },
+  'PATCH /v1/groups/:groupId/members/:userId': {
+    request: async (f) => {
+      const g = await f.freshGroup(f.users.other);
+      return { url: `/v1/groups/${g.id}/members/${f.users.other.id}`, payload: { role: 'admin' } };
+    },
+    expect: { ...ownerOnly(200), other: 403 },
   },
 
   'GET /v1/activities': {
@@ -335,8 +383,21 @@ beforeAll(async () => {
     if (joinedBy) expect((await as(joinedBy, 'POST', `/v1/challenges/${id}/join`)).statusCode).toBe(200);
     return id;
   };
+  const freshGroup = async (member?: SignedIn) => {
+    const g = (await as(owner, 'POST', '/v1/groups', { name: 'matrix', kind: 'team' })).json();
+    if (member)
+      expect((await as(member, 'POST', '/v1/groups/join', { join_code: g.join_code })).statusCode).toBe(200);
+    return { id: g.id as string, join_code: g.join_code as string };
+  };
+  const freshInvite = async (email: string) => {
+    const g = await freshGroup();
+    return (await as(owner, 'POST', `/v1/groups/${g.id}/invites`, { email })).json().id as string;
+  };
   f = {
     s,
+    groupId: (await freshGroup()).id,
+    freshGroup,
+    freshInvite,
     users: { owner, other, coach, revoked, support, admin },
     activityId,
     liveActivityId,
