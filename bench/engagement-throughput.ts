@@ -1,6 +1,6 @@
 // Engagement throughput and lag: Kafka activities.v1 -> fold -> recompute -> PostgreSQL + outbox.
 //
-//   npx tsx bench/engagement-throughput.ts [--events 50000] [--users 2000] [--goals 2] [--partitions 3]
+//   npx tsx bench/engagement-throughput.ts [--events 50000] [--users 2000] [--goals 2] [--partitions 3] [--concurrency 3]
 //                                          [--rate 500] [--lag-s 20] [--out bench/results/engagement-throughput]
 //
 // Phase 1 (drain): pre-fills a private activities topic with --events ActivityCreated for --users
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '2000' },
     goals: { type: 'string', default: '2' },
     partitions: { type: 'string', default: '3' },
+    // ENGAGEMENT_PARTITIONS_CONCURRENTLY
+    concurrency: { type: 'string', default: '3' },
     rate: { type: 'string', default: '500' },
     'lag-s': { type: 'string', default: '20' },
     out: { type: 'string', default: 'bench/results/engagement-throughput' },
@@ -47,7 +49,10 @@ const pct = (xs: number[], p: number) => {
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-const stack = await engagementStack({ partitions: Number(values.partitions) });
+const stack = await engagementStack({
+  partitions: Number(values.partitions),
+  env: { ENGAGEMENT_PARTITIONS_CONCURRENTLY: values.concurrency },
+});
 try {
   const pool = stack.db.pool;
   const users: string[] = [];
@@ -181,7 +186,7 @@ try {
   writeFileSync(
     `${values.out}.md`,
     `# Engagement throughput (${result.at})\n\n` +
-      `\`npx tsx bench/engagement-throughput.ts --events ${EVENTS} --users ${USERS} --goals ${GOALS} --partitions ${values.partitions} --rate ${RATE} --lag-s ${LAG_S}\` ` +
+      `\`npx tsx bench/engagement-throughput.ts --events ${EVENTS} --users ${USERS} --goals ${GOALS} --partitions ${values.partitions} --concurrency ${values.concurrency} --rate ${RATE} --lag-s ${LAG_S}\` ` +
       `on ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, the local stack shared with other work.\n\n` +
       '| phase | figure |\n|---|---|\n' +
       `| drain | ${result.drain.eventsPerS} events/s (${EVENTS} in ${result.drain.seconds} s), ${result.drain.cpuMsPer1k} ms CPU of this process per 1k events, ${facts} facts |\n` +

@@ -11,8 +11,12 @@ import { ActivitySource } from './source-kafka.js';
 import { PgEngagementStore } from './store-postgres.js';
 
 export function createPostgres(c: EngagementConfig): pg.Pool {
-  // the consumer's transaction, the sweep, the outbox lease and the metrics read
-  return new pg.Pool({ connectionString: c.DATABASE_URL, max: 5, connectionTimeoutMillis: 5000 });
+  // a transaction per partition applied at once, the sweep, the outbox lease and the metrics read
+  return new pg.Pool({
+    connectionString: c.DATABASE_URL,
+    max: c.ENGAGEMENT_PARTITIONS_CONCURRENTLY + 3,
+    connectionTimeoutMillis: 5000,
+  });
 }
 
 export interface RunningEngagement {
@@ -77,6 +81,7 @@ export async function startEngagement(
       topic: c.TOPIC_ACTIVITIES,
       fromBeginning: c.ENGAGEMENT_FROM_BEGINNING,
       retryMaxMs: c.ENGAGEMENT_RETRY_MAX_MS,
+      concurrency: c.ENGAGEMENT_PARTITIONS_CONCURRENTLY,
     },
     codec,
     async (events) => {

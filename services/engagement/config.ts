@@ -30,6 +30,11 @@ export const engagementEnv = {
   ENGAGEMENT_OPS_PORT: port.default(9403),
   /** read activities.v1 from the beginning when the group has no committed offset */
   ENGAGEMENT_FROM_BEGINNING: bool.default(true),
+  /**
+   * partitions of activities.v1 applied at once, each batch in its own transaction: a partition's
+   * athletes are never another's (key = userId), so they only share the outbox insert
+   */
+  ENGAGEMENT_PARTITIONS_CONCURRENTLY: positiveInt.default(3),
   /** the outbox publisher looks for new rows this often (it is also woken by every commit) */
   ENGAGEMENT_OUTBOX_POLL_MS: positiveInt.default(500),
   /** at most this many outbox rows per Kafka transaction */

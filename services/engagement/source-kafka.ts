@@ -14,6 +14,8 @@ export interface ActivitySourceOptions {
   topic: string;
   fromBeginning: boolean;
   retryMaxMs: number;
+  /** partitions applied at once, each in its own transaction (their athletes never overlap) */
+  concurrency: number;
   sessionTimeoutMs?: number;
 }
 
@@ -52,7 +54,7 @@ export class ActivitySource {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.opts.concurrency,
       eachBatch: (p) => this.eachBatch(p),
     });
   }
