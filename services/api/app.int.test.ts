@@ -505,7 +505,8 @@ describe('activities', () => {
     });
     const one = await app.inject({ method: 'GET', url: `/v1/activities/act-${run}`, headers: owner.auth });
     expect(one.statusCode).toBe(200);
-    expect(one.json()).toEqual({ version: 2, summary: { distanceM: 10_000, splitsKm: [] } });
+    // The worker's camelCase summary, answered in snake_case.
+    expect(one.json()).toEqual({ version: 2, summary: { distance_m: 10_000, splits_km: [] } });
 
     const list = await app.inject({ method: 'GET', url: '/v1/activities?limit=5', headers: owner.auth });
     expect(list.json().items).toHaveLength(1);
@@ -516,10 +517,13 @@ describe('activities', () => {
     });
     expect(byId.json()).toEqual(list.json());
     expect(list.json().items[0]).toMatchObject({
-      activityId: `act-${run}`,
+      activity_id: `act-${run}`,
       version: 2,
-      distanceM: 10_000,
-      hrAvg: 150,
+      distance_m: 10_000,
+      hr_avg: 150,
+      start_ts: 1_763_600_000_000,
+      start_time: '2025-11-20T00:53:20.000Z',
+      end_time: '2025-11-20T01:53:20.000Z',
     });
 
     const stats = await app.inject({
@@ -529,7 +533,14 @@ describe('activities', () => {
     });
     expect(stats.json()).toEqual({
       sports: [
-        { sport: 'running', activities: 1, distanceM: 10_000, movingS: 3500, elevGainM: 120, calories: 700 },
+        {
+          sport: 'running',
+          activities: 1,
+          distance_m: 10_000,
+          moving_s: 3500,
+          elev_gain_m: 120,
+          calories: 700,
+        },
       ],
     });
     const outside = await app.inject({
@@ -598,12 +609,31 @@ describe('live sessions', () => {
       url: `/v1/live/sessions/${activityId}`,
       headers: owner.auth,
     });
-    expect(got.json()).toEqual({ ...snap, hr: null });
+    // The worker's camelCase hash, answered in snake_case with the device time also as ISO 8601.
+    expect(got.json()).toEqual({
+      activity_id: activityId,
+      user_id: userId,
+      device_id: 'd',
+      session_id: sessionId,
+      sport: 'running',
+      status: 'active',
+      ts: 1000,
+      time: '1970-01-01T00:00:01.000Z',
+      lat: 46.5,
+      lon: 6.6,
+      hr: null,
+      speed_mps: 3,
+      pace_s_per_km: 333.3,
+      distance_m: 1200,
+      elapsed_s: 400,
+      moving_s: 390,
+      samples: 400,
+    });
     const items = (
       await app.inject({ method: 'GET', url: `/v1/live/users/${userId}/sessions`, headers: owner.auth })
     ).json().items;
     expect(items).toHaveLength(1);
-    expect(items[0].activityId).toBe(activityId);
+    expect(items[0].activity_id).toBe(activityId);
     expect(
       (await app.inject({ method: 'GET', url: `/v1/live/sessions/${randomUUID()}`, headers: owner.auth }))
         .statusCode,
@@ -644,9 +674,9 @@ describe('live sessions', () => {
         text += new TextDecoder().decode(value);
       }
     };
-    await readUntil('"distanceM":1200');
+    await readUntil('"distance_m":1200');
     await redis.publish(`fitstream:live:user:${userId}`, JSON.stringify({ ...snap, distanceM: 1300 }));
-    await readUntil('"distanceM":1300');
+    await readUntil('"distance_m":1300');
     expect(text.match(/event: snapshot/g)).toHaveLength(2);
     ctrl.abort();
 

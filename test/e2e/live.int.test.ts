@@ -183,21 +183,21 @@ describe('live sessions', () => {
     const got = async (id: string, userId: string) =>
       api.inject({ method: 'GET', url: `/v1/live/sessions/${id}`, headers: await as(userId) });
     expect((await got(idA, a.userId)).json()).toMatchObject({
-      activityId: idA,
-      userId: a.userId,
+      activity_id: idA,
+      user_id: a.userId,
       samples: runA.samples.length,
     });
     expect((await got(idB, b.userId)).json()).toMatchObject({
-      activityId: idB,
-      userId: b.userId,
+      activity_id: idB,
+      user_id: b.userId,
       samples: runB.samples.length,
     });
     const list = async (u: string) =>
       api.inject({ method: 'GET', url: `/v1/live/users/${u}/sessions`, headers: await as(u) });
-    expect((await list(a.userId)).json().items.map((s: { activityId: string }) => s.activityId)).toEqual([
+    expect((await list(a.userId)).json().items.map((s: { activity_id: string }) => s.activity_id)).toEqual([
       idA,
     ]);
-    expect((await list(b.userId)).json().items.map((s: { activityId: string }) => s.activityId)).toEqual([
+    expect((await list(b.userId)).json().items.map((s: { activity_id: string }) => s.activity_id)).toEqual([
       idB,
     ]);
 
@@ -215,11 +215,11 @@ describe('live sessions', () => {
     expect(streams.a.events.length).toBeGreaterThan(0);
     expect(streams.b.events.length).toBeGreaterThan(0);
     for (const e of [...streams.a.events, ...streams.userA.events]) {
-      expect([e.activityId, e.userId]).toEqual([idA, a.userId]);
+      expect([e.activity_id, e.user_id]).toEqual([idA, a.userId]);
       if (e.lat !== null) expect(Math.abs((e.lat as number) - 46.5)).toBeLessThan(1);
     }
     for (const e of streams.b.events) {
-      expect([e.activityId, e.userId]).toEqual([idB, b.userId]);
+      expect([e.activity_id, e.user_id]).toEqual([idB, b.userId]);
       if (e.lat !== null) expect(Math.abs((e.lat as number) - 52.5)).toBeLessThan(1);
     }
   });

@@ -5,25 +5,27 @@ import { ident, int, str } from '../../common/clickhouse-sql.js';
 import { principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { problemResponse } from './shared.js';
+import { isoTime, problemResponse, snakeKeys } from './shared.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
 const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength'].map((s) => Type.Literal(s)));
 
 /** The list view: key figures of each activity (the full summary is on GET /v1/activities/{id}). */
 const ActivityListItem = Type.Object({
-  activityId: Type.String(),
-  userId: Type.String(),
+  activity_id: Type.String(),
+  user_id: Type.String(),
   sport: Type.String(),
   version: Type.Integer(),
-  startTs: Type.Integer(),
-  endTs: Type.Integer(),
-  elapsedS: Type.Number(),
-  movingS: Type.Number(),
-  distanceM: Type.Number(),
-  elevGainM: Type.Number(),
-  avgSpeedMps: Type.Number(),
-  hrAvg: Type.Union([Type.Number(), Type.Null()]),
+  start_time: Type.String({ format: 'date-time', description: 'ISO 8601 (UTC)' }),
+  start_ts: Type.Integer({ description: 'the same, epoch ms (what `before` pages with)' }),
+  end_time: Type.String({ format: 'date-time' }),
+  end_ts: Type.Integer(),
+  elapsed_s: Type.Number(),
+  moving_s: Type.Number(),
+  distance_m: Type.Number(),
+  elev_gain_m: Type.Number(),
+  avg_speed_mps: Type.Number(),
+  hr_avg: Type.Union([Type.Number(), Type.Null()]),
   calories: Type.Number(),
   polyline: Type.String(),
 });
@@ -76,7 +78,11 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
           ),
           sport: Type.Optional(Sport),
           before: Type.Optional(
-            Type.Integer({ minimum: 0, description: 'start time in ms: page with the last startTs' }),
+            Type.Integer({
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'start time in epoch ms: page with the last start_ts',
+            }),
           ),
           limit: Type.Integer({ minimum: 1, maximum: 200, default: 20 }),
         }),
@@ -102,20 +108,12 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       );
       return {
         items: rows.map((r) => ({
-          activityId: r.activity_id,
-          userId: r.user_id,
-          sport: r.sport,
+          ...r,
           version: Number(r.version),
-          startTs: Number(r.start_ts),
-          endTs: Number(r.end_ts),
-          elapsedS: r.elapsed_s,
-          movingS: r.moving_s,
-          distanceM: r.distance_m,
-          elevGainM: r.elev_gain_m,
-          avgSpeedMps: r.avg_speed_mps,
-          hrAvg: r.hr_avg,
-          calories: r.calories,
-          polyline: r.polyline,
+          start_time: isoTime(Number(r.start_ts)),
+          start_ts: Number(r.start_ts),
+          end_time: isoTime(Number(r.end_ts)),
+          end_ts: Number(r.end_ts),
         })),
       };
     },
@@ -131,7 +129,12 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
           'One activity: the full summary (laps, splits, best efforts, zones, polyline) of its latest version',
         params: Type.Object({ activityId: Id }),
         response: {
-          200: Type.Object({ version: Type.Integer(), summary: Type.Record(Type.String(), Type.Unknown()) }),
+          200: Type.Object({
+            version: Type.Integer(),
+            summary: Type.Record(Type.String(), Type.Unknown(), {
+              description: 'the summary the worker computed (docs/analytics.md), with snake_case keys',
+            }),
+          }),
           400: problemResponse('validation_failed'),
           404: problemResponse('not_found'),
         },
@@ -145,7 +148,10 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const row = rows[0];
       if (!row || !(await visibleAthlete(deps.pg, principalOf(req), row.user_id)))
         throw new ApiError('not_found', `activity ${req.params.activityId} not found`);
-      return { version: Number(row.version), summary: JSON.parse(row.summary) as Record<string, unknown> };
+      return {
+        version: Number(row.version),
+        summary: snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>,
+      };
     },
   );
 
@@ -167,9 +173,9 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
               Type.Object({
                 sport: Type.String(),
                 activities: Type.Integer(),
-                distanceM: Type.Number(),
-                movingS: Type.Number(),
-                elevGainM: Type.Number(),
+                distance_m: Type.Number(),
+                moving_s: Type.Number(),
+                elev_gain_m: Type.Number(),
                 calories: Type.Number(),
               }),
             ),
@@ -201,9 +207,9 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         sports: rows.map((r) => ({
           sport: r.sport,
           activities: Number(r.activities),
-          distanceM: r.distance_m,
-          movingS: r.moving_s,
-          elevGainM: r.elev_gain_m,
+          distance_m: r.distance_m,
+          moving_s: r.moving_s,
+          elev_gain_m: r.elev_gain_m,
           calories: r.calories,
         })),
       };

@@ -8,7 +8,7 @@ import { STREAM_TICKET_TTL_S, type StreamTickets } from '../auth/stream-tickets.
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
-import { problemResponse } from './shared.js';
+import { isoTime, problemResponse, snakeKeys } from './shared.js';
 
 const STRING_FIELDS = new Set(['activityId', 'userId', 'deviceId', 'sessionId', 'sport', 'status']);
 
@@ -29,27 +29,42 @@ const ActivityId = Type.String({
     "The live session's id, which is also the id of the activity it becomes (GET /v1/activities/{activityId})",
 });
 
+/** A live snapshot as the worker stores and publishes it (camelCase; the contract of schemas/live-keys.ts). */
+interface StoredSnapshot {
+  activityId: string;
+  userId: string;
+  ts: number;
+  [k: string]: unknown;
+}
+
+/** What the API answers: snake_case, and the device time also as ISO 8601. */
 const LiveSnapshot = Type.Object(
   {
-    activityId: ActivityId,
-    sessionId: Type.String({
+    activity_id: ActivityId,
+    session_id: Type.String({
       description: "The device's client session id; not unique across devices, so never an id to open",
     }),
-    userId: Type.String(),
+    user_id: Type.String(),
+    device_id: Type.String(),
     sport: Type.String(),
     status: Type.String(),
-    ts: Type.Number(),
+    ts: Type.Number({ description: 'device time of the latest sample, epoch ms' }),
+    time: Type.String({ format: 'date-time', description: 'the same, ISO 8601 (UTC)' }),
     lat: Type.Union([Type.Number(), Type.Null()]),
     lon: Type.Union([Type.Number(), Type.Null()]),
     hr: Type.Union([Type.Number(), Type.Null()]),
-    speedMps: Type.Number(),
-    paceSPerKm: Type.Union([Type.Number(), Type.Null()]),
-    distanceM: Type.Number(),
-    elapsedS: Type.Number(),
-    movingS: Type.Number(),
+    speed_mps: Type.Number(),
+    pace_s_per_km: Type.Union([Type.Number(), Type.Null()]),
+    distance_m: Type.Number(),
+    elapsed_s: Type.Number(),
+    moving_s: Type.Number(),
   },
   { additionalProperties: true },
 );
+type ApiSnapshot = Static<typeof LiveSnapshot>;
+
+export const toApiSnapshot = (s: StoredSnapshot): ApiSnapshot =>
+  ({ ...(snakeKeys(s) as object), ...(Number.isFinite(s.ts) ? { time: isoTime(s.ts) } : {}) }) as ApiSnapshot;
 
 const livePage = readFileSync(new URL('../live-page.html', import.meta.url), 'utf8');
 const HEARTBEAT_MS = 15_000;
@@ -73,8 +88,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
 
   const snapshot = async (activityId: string) => {
     const h = await deps.redis.hgetall(liveKeys.hash(activityId));
-    // The worker writes every LiveSnapshot field; the hash is typed by that contract.
-    return Object.keys(h).length === 0 ? null : (parseLiveHash(h) as unknown as Static<typeof LiveSnapshot>);
+    // The worker writes every snapshot field; the hash is typed by that contract.
+    return Object.keys(h).length === 0 ? null : (parseLiveHash(h) as unknown as StoredSnapshot);
   };
 
   /**
@@ -104,7 +119,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
     // Flush the headers now (an idle athlete has no snapshot to send yet) and set the retry delay.
     res.write('retry: 3000\n\n');
     let held: string[] | null = [];
-    const write = (json: string) => res.write(`event: snapshot\ndata: ${json}\n\n`);
+    const write = (json: string) =>
+      res.write(
+        `event: snapshot\ndata: ${JSON.stringify(toApiSnapshot(JSON.parse(json) as StoredSnapshot))}\n\n`,
+      );
     // In publication order, also when admitting one has to wait for a look-up.
     let queue = Promise.resolve();
     const send = (json: string) => {
@@ -164,7 +182,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
         response: { 200: LiveSnapshot, 404: problemResponse('not_found') },
       },
     },
-    async (req) => visibleSnapshot(req, req.params.activityId),
+    async (req) => toApiSnapshot(await visibleSnapshot(req, req.params.activityId)),
   );
 
   app.get(
@@ -174,7 +192,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
       schema: {
         tags: ['live'],
         summary:
-          "An athlete's sessions in progress with their latest state; each item's activityId is the id to open",
+          "An athlete's sessions in progress with their latest state; each item's activity_id is the id to open",
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: {
           200: Type.Object({ items: Type.Array(LiveSnapshot) }),
@@ -184,7 +202,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
     },
     async (req) => {
       await checkAthlete(req, req.params.userId);
-      return { items: await activeSnapshots(req.params.userId) };
+      return { items: (await activeSnapshots(req.params.userId)).map(toApiSnapshot) };
     },
   );
 

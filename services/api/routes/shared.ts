@@ -35,3 +35,22 @@ export function canonicalTimeZone(name: string): string | null {
     return null;
   }
 }
+
+/** `distanceM` → `distance_m`, `paceSPerKm` → `pace_s_per_km`: the API's field names from the worker's. */
+export const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * A value with every object key in snake_case, deeply: what the worker stores (activity summaries, live
+ * snapshots) is camelCase, the API answers snake_case (as the Strava API does) — converted here, at the
+ * boundary, so the stores keep their contract.
+ */
+export function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[snakeCase(k)] = snakeKeys(v);
+  return out;
+}
+
+/** ISO 8601 in UTC (offset `Z`) of epoch milliseconds. */
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
