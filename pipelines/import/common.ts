@@ -57,6 +57,8 @@ export interface RawPoint {
   lon: number | null;
   alt: number | null;
   speed: number | null;
+  /** horizontal accuracy, m (FIT record gps_accuracy); absent in GPX and TCX */
+  acc?: number | null;
   dist: number | null;
   hr: number | null;
   cadence: number | null;
@@ -98,7 +100,7 @@ export class SampleBuilder {
       lat,
       lon,
       alt: p.alt,
-      acc: null,
+      acc: p.acc != null && p.acc > 0 && p.acc < 255 ? p.acc : null,
       speed: p.speed !== null && p.speed >= 0 ? p.speed : null,
       dist: p.dist !== null && p.dist >= 0 ? p.dist : null,
       hr: this.int(p.hr, HR_MAX),

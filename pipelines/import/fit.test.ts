@@ -80,3 +80,20 @@ describe('parseFit', () => {
     expect(avg).toBeLessThan(185);
   });
 });
+
+describe('parseFit: GPS accuracy', () => {
+  it('carries record gps_accuracy into Sample.acc where the device writes it (Wahoo ELEMNT)', () => {
+    const a = parseFit(fixture('2019-02-17-062644-ELEMNT-297E-195-0.fit.gz')).activities[0]!;
+    const withFix = a.samples.filter((s) => s.lat !== null);
+    const acc = withFix.filter((s) => s.acc !== null).map((s) => s.acc!);
+    expect(acc.length).toBeGreaterThan(0.99 * withFix.length);
+    // metres, as the profile defines it: 1–9 m on this ride, 2 m on most records
+    expect(Math.min(...acc)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...acc)).toBeLessThan(10);
+    expect(acc.filter((x) => x === 2).length).toBeGreaterThan(acc.length / 2);
+    // and leaves it null where the file has none
+    expect(
+      parseFit(fixture('garmin-fenix-5-bike.fit')).activities[0]!.samples.every((s) => s.acc === null),
+    ).toBe(true);
+  });
+});

@@ -104,6 +104,8 @@ export function parseFit(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
         lon: n(r.position_long),
         alt: n(r.enhanced_altitude) ?? n(r.altitude),
         speed: n(r.enhanced_speed) ?? n(r.speed),
+        // the device's own estimate of the fix's error (Wahoo ELEMNT writes it; Garmin files here do not)
+        acc: n(r.gps_accuracy),
         dist: dist === null ? null : Math.max(0, dist - distBase),
         hr: n(r.heart_rate),
         cadence: cad === null ? null : (cad + (n(r.fractional_cadence) ?? 0)) * footScale,
