@@ -9,6 +9,7 @@ import type { Logger } from '../common/logger.js';
 import { opsRoutes, type ReadinessCheck } from '../common/ops-server.js';
 import { isPgUnavailable } from '../common/postgres-errors.js';
 import { accessControl } from './access.js';
+import { auditTrail } from './audit.js';
 import { StreamTickets } from './auth/stream-tickets.js';
 import type { ApiDeps } from './deps.js';
 import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
@@ -23,6 +24,7 @@ import { groupRoutes } from './routes/groups.js';
 import { liveRoutes } from './routes/live.js';
 import { problemResponse } from './routes/shared.js';
 import { streakRoutes } from './routes/streaks.js';
+import { supportRoutes } from './routes/support.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppOptions {
@@ -115,6 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // First, so that every route registered after it has declared its access rule.
   const tickets = new StreamTickets(opts.deps.redis);
   await app.register(accessControl, { tokens: opts.deps.auth.tokens, tickets });
+  await app.register(auditTrail, { db: opts.deps.pg });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -161,6 +164,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(coachGrantRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(groupRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(supportRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });

@@ -280,6 +280,15 @@ const MATRIX: Record<string, Case> = {
     expect: role(200, 'admin'),
   },
 
+  'GET /v1/support/users/:userId': {
+    request: (f) => ({ url: `/v1/support/users/${f.users.owner.id}` }),
+    expect: role(200, 'support', 'admin'),
+  },
+  'GET /v1/support/users': {
+    request: (f) => ({ url: `/v1/support/users?email=${encodeURIComponent(f.users.owner.email)}` }),
+    expect: role(200, 'support', 'admin'),
+  },
+
   'GET /v1/live/sessions/:activityId': {
     request: (f) => ({ url: `/v1/live/sessions/${f.liveActivityId}` }),
     expect: athleteData(200),

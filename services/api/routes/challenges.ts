@@ -16,6 +16,7 @@ import {
 import { isoDate, isTimeZone, localDay, parseIsoDate } from '../../../pipelines/engagement/local-days.js';
 import { principalOf } from '../access.js';
 import { athleteClock, pgCall } from '../athlete-clock.js';
+import { usePower } from '../audit.js';
 import type { Principal } from '../auth/access-tokens.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -159,11 +160,6 @@ const refused409 = problemResponse(
   'already_completed',
   'forbidden_transition',
 );
-
-function requireRole(p: Principal, ...roles: Principal['roles']): void {
-  if (!p.roles.some((r) => roles.includes(r)))
-    throw new ApiError('forbidden', `this needs the ${roles.join(' or ')} role`);
-}
 
 function validWindow(start: string, end: string, timezone: string | null | undefined) {
   const s = parseIsoDate(start);
@@ -348,7 +344,13 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
         },
       },
       async (req) => {
-        requireRole(principalOf(req), 'support', 'admin');
+        await pgCall(() =>
+          usePower(deps.pg, req, ['support', 'admin'], {
+            action: `challenge.participant.${path}`,
+            target_type: 'challenge_participant',
+            target_id: `${req.params.id}/${req.params.userId}`,
+          }),
+        );
         return change(req.params.id, req.params.userId, action);
       },
     );
@@ -376,8 +378,15 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
     },
     async (req, reply) => {
       const p = principalOf(req);
-      requireRole(p, 'admin');
       const b = req.body;
+      await pgCall(() =>
+        usePower(deps.pg, req, ['admin'], {
+          action: 'challenge.create',
+          target_type: 'challenge',
+          target_id: null,
+          detail: { name: b.name },
+        }),
+      );
       validWindow(b.start_date, b.end_date, b.timezone);
       const key = req.headers['idempotency-key'];
       const scope = `POST /v1/challenges ${p.user_id}`;
@@ -451,9 +460,16 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
     },
     async (req) => {
       const p = principalOf(req);
-      requireRole(p, 'admin');
-      const ch = await load(deps.pg, req.params.id);
       const b = req.body;
+      await pgCall(() =>
+        usePower(deps.pg, req, ['admin'], {
+          action: 'challenge.update',
+          target_type: 'challenge',
+          target_id: req.params.id,
+          detail: { fields: Object.keys(b) },
+        }),
+      );
+      const ch = await load(deps.pg, req.params.id);
       if (b.end_date) validWindow(isoDate(ch.start), b.end_date, ch.timezone);
       await pgCall(async () => {
         await deps.pg.query(
@@ -492,7 +508,13 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
     },
     async (req) => {
       const p = principalOf(req);
-      requireRole(p, 'admin');
+      await pgCall(() =>
+        usePower(deps.pg, req, ['admin'], {
+          action: 'challenge.close',
+          target_type: 'challenge',
+          target_id: req.params.id,
+        }),
+      );
       const ch = await load(deps.pg, req.params.id);
       await pgCall(() =>
         deps.pg.query(
