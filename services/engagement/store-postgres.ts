@@ -261,89 +261,94 @@ export class PgEngagementStore {
     zones: Map<string, Zone[]>,
     nowMs: number,
   ): Promise<number> {
-    const [acts, goals, periods, parts, storedStreaks] = await Promise.all([
-      c.query<{
-        activity_id: string;
-        user_id: string;
-        sport: string;
-        start_ts: string;
-        day: number;
-        distance_m: number;
-        moving_s: number;
-        elevation_m: number;
-        calories: number;
-      }>(
-        `SELECT activity_id, user_id, sport, start_ts, local_date - ${EPOCH} AS day, distance_m, moving_s,
+    const [acts, goals, periods, parts, storedStreaks] = await inOrder([
+      () =>
+        c.query<{
+          activity_id: string;
+          user_id: string;
+          sport: string;
+          start_ts: string;
+          day: number;
+          distance_m: number;
+          moving_s: number;
+          elevation_m: number;
+          calories: number;
+        }>(
+          `SELECT activity_id, user_id, sport, start_ts, local_date - ${EPOCH} AS day, distance_m, moving_s,
                 elevation_m, calories
          FROM engagement_activities WHERE user_id = ANY($1::uuid[]) AND NOT deleted
          ORDER BY user_id, start_ts, activity_id`,
-        [users],
-      ),
-      c.query<{
-        id: string;
-        user_id: string;
-        kind: GoalType;
-        sport: string | null;
-        period: PeriodKind;
-        target: number;
-        starts_on: number;
-        ends_on: number | null;
-      }>(
-        `SELECT id, user_id, kind, sport, period, target, starts_on - ${EPOCH} AS starts_on,
+          [users],
+        ),
+      () =>
+        c.query<{
+          id: string;
+          user_id: string;
+          kind: GoalType;
+          sport: string | null;
+          period: PeriodKind;
+          target: number;
+          starts_on: number;
+          ends_on: number | null;
+        }>(
+          `SELECT id, user_id, kind, sport, period, target, starts_on - ${EPOCH} AS starts_on,
                 ends_on - ${EPOCH} AS ends_on
          FROM goals WHERE user_id = ANY($1::uuid[]) AND archived_at IS NULL`,
-        [users],
-      ),
-      c.query<{
-        goal_id: string;
-        start: number;
-        end: number;
-        value: number;
-        activities: number;
-        achieved: boolean;
-        achievements: number;
-        crossed_by: string | null;
-      }>(
-        `SELECT p.goal_id, p.period_start - ${EPOCH} AS start, p.period_end - ${EPOCH} AS end, p.value, p.activities,
+          [users],
+        ),
+      () =>
+        c.query<{
+          goal_id: string;
+          start: number;
+          end: number;
+          value: number;
+          activities: number;
+          achieved: boolean;
+          achievements: number;
+          crossed_by: string | null;
+        }>(
+          `SELECT p.goal_id, p.period_start - ${EPOCH} AS start, p.period_end - ${EPOCH} AS end, p.value, p.activities,
                 p.achieved, p.achievements, p.crossed_by
          FROM goal_periods p JOIN goals g ON g.id = p.goal_id WHERE g.user_id = ANY($1::uuid[])`,
-        [users],
-      ),
-      c.query<{
-        challenge_id: string;
-        user_id: string;
-        state: ParticipantRow['state'];
-        value: number;
-        milestones: number[];
-        forced: boolean;
-        rule_kind: ChallengeDef['rule']['kind'];
-        per_period: number;
-        target: number;
-        sport: string | null;
-        min_distance_m: number;
-        min_moving_s: number;
-        c_milestones: number[];
-        start: number;
-        end: number;
-        timezone: string | null;
-        closed: boolean;
-      }>(
-        `SELECT p.challenge_id, p.user_id, p.state, p.value, p.milestones, p.forced, c.rule_kind, c.per_period,
+          [users],
+        ),
+      () =>
+        c.query<{
+          challenge_id: string;
+          user_id: string;
+          state: ParticipantRow['state'];
+          value: number;
+          milestones: number[];
+          forced: boolean;
+          rule_kind: ChallengeDef['rule']['kind'];
+          per_period: number;
+          target: number;
+          sport: string | null;
+          min_distance_m: number;
+          min_moving_s: number;
+          c_milestones: number[];
+          start: number;
+          end: number;
+          timezone: string | null;
+          closed: boolean;
+        }>(
+          `SELECT p.challenge_id, p.user_id, p.state, p.value, p.milestones, p.forced, c.rule_kind, c.per_period,
                 c.target, c.sport, c.min_distance_m, c.min_moving_s, c.milestones AS c_milestones,
                 c.start_date - ${EPOCH} AS start, c.end_date - ${EPOCH} AS end, c.timezone,
                 c.closed_at IS NOT NULL AS closed
          FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
          WHERE p.user_id = ANY($1::uuid[]) AND p.state <> 'unjoined'`,
-        [users],
-      ),
-      c.query<{ user_id: string; kind: string; sport: string; sig: string }>(
-        `SELECT user_id, kind, sport,
+          [users],
+        ),
+      () =>
+        c.query<{ user_id: string; kind: string; sport: string; sig: string }>(
+          `SELECT user_id, kind, sport,
                 concat_ws(',', last_length, last_start - ${EPOCH}, last_end - ${EPOCH}, longest_length,
                           longest_start - ${EPOCH}, longest_end - ${EPOCH}) AS sig
          FROM streaks WHERE user_id = ANY($1::uuid[])`,
-        [users],
-      ),
-    ]);
+          [users],
+        ),
+    ] as const);
     const group = <T extends { user_id: string }>(rows: T[]) => {
       const m = new Map<string, T[]>();
       for (const r of rows) {
@@ -550,6 +555,18 @@ export class PgEngagementStore {
     }
     return insertFacts(c, facts);
   }
+}
+
+/**
+ * Runs queries of one client one after the other (pg queues them anyway, and pg 9 refuses a query on a
+ * client that is still running one).
+ */
+async function inOrder<T extends readonly (() => Promise<unknown>)[]>(
+  fs: T,
+): Promise<{ -readonly [K in keyof T]: T[K] extends () => Promise<infer R> ? R : never }> {
+  const out: unknown[] = [];
+  for (const f of fs) out.push(await f());
+  return out as never;
 }
 
 function zoneAt(list: Zone[], ms: number): Zone {
