@@ -12,7 +12,9 @@ const DAY = 86_400_000;
 function spawnService(stack: EngagementStack): ChildProcess {
   const env: Record<string, string> = { ...process.env } as Record<string, string>;
   for (const [k, v] of Object.entries(stack.config)) env[k] = Array.isArray(v) ? v.join(',') : String(v);
-  const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['services/engagement/main.ts'], {
+  // node itself with tsx as a loader: the tsx CLI would run the service in a child of its own, which a
+  // SIGKILL of the CLI leaves running
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/engagement/main.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -56,6 +58,8 @@ describe('engagement service killed mid-batch', () => {
     }
     child.kill('SIGKILL');
     await exited(child);
+    // nothing of the killed process is left: no member of the group, no open transaction
+    expect(() => process.kill(child!.pid!, 0)).toThrow();
     const before = stack.goals().length;
     expect(before).toBeLessThan(60);
     // redeliver everything too, then restart
