@@ -14,6 +14,12 @@ const cases = [
   { service: 'worker', env: { KAFKA_BROKERS: 'nonsense' }, variable: 'KAFKA_BROKERS' },
   { service: 'worker', env: { CLICKHOUSE_URL: 'ftp:/x' }, variable: 'CLICKHOUSE_URL' },
   { service: 'worker', env: { CLICKHOUSE_DATABASE: 'x; DROP' }, variable: 'CLICKHOUSE_DATABASE' },
+  { service: 'engagement', env: { DATABASE_URL: 'nonsense' }, variable: 'DATABASE_URL' },
+  {
+    service: 'engagement',
+    env: { ENGAGEMENT_DEFAULT_TIMEZONE: 'Mars/Olympus' },
+    variable: 'ENGAGEMENT_DEFAULT_TIMEZONE',
+  },
 ];
 
 describe.each(cases)('$service with a bad $variable', ({ service, env, variable }) => {
