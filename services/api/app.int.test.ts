@@ -275,6 +275,15 @@ describe('users and devices', () => {
     expect(huge.json().code).toBe('payload_too_large');
     const none = await app.inject({ method: 'GET', url: '/v1/nothing-here' });
     expect([none.statusCode, none.json().code]).toEqual([404, 'route_not_found']);
+    // The router's own refusals are problem+json too (they happen before any route runs).
+    const long = await app.inject({ method: 'GET', url: `/v1/live/users/${'x'.repeat(300)}/sessions` });
+    expect([long.statusCode, long.headers['content-type'], long.json().code]).toEqual([
+      414,
+      'application/problem+json; charset=utf-8',
+      'uri_too_long',
+    ]);
+    const badUrl = await app.inject({ method: 'GET', url: '/v1/devices/%E0%A4%A' });
+    expect([badUrl.statusCode, badUrl.json().code]).toEqual([400, 'validation_failed']);
     for (const password of ['short1!', 'password1234', 'aaaaaaaaaaaa']) {
       const weak = await app.inject({
         method: 'POST',

@@ -2,7 +2,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
@@ -79,6 +84,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
+    // Errors the router raises before any route or error handler runs: problem+json like every other.
+    frameworkErrors: (err, req, reply) => {
+      const code: ApiErrorCode =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : 'validation_failed';
+      (reply as FastifyReply)
+        .code(API_ERRORS[code].status)
+        .type('application/problem+json')
+        .send(problem(code, err.message, req.url.slice(0, 200)));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((thrown: FastifyError | ApiError, req, reply) => {

@@ -28,6 +28,7 @@ export const API_ERRORS = {
   already_completed: { status: 409, title: 'The athlete has already completed this challenge' },
   forbidden_transition: { status: 409, title: 'Not allowed from the participant’s current state' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'A path parameter is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
