@@ -1,5 +1,5 @@
 // The Kafka record of a telemetry payload. The gateway turns every accepted telemetry payload into a
-// Confluent-framed TelemetryBatch; two paths build exactly the same bytes (payload.test.ts compares them
+// Confluent-framed TelemetryBatch; two paths build exactly the same bytes (telemetry-record.test.ts compares them
 // with avsc's encoding):
 //
 // - Avro payloads whose Avro is canonical (one block per array, shortest varints, no strength sets) pass
