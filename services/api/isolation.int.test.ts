@@ -106,6 +106,11 @@ const MATRIX: Record<string, Case> = {
     request: () => ({ url: '/v1/users/me', payload: { resting_hr: 50 } }),
     expect: self(200),
   },
+  // With a wrong password: deleting the matrix's callers would end the matrix (account-deletion.int.test.ts).
+  'DELETE /v1/users/me': {
+    request: () => ({ url: '/v1/users/me', payload: { password: 'not the password at all' } }),
+    expect: self(403),
+  },
   'POST /v1/auth/login': {
     request: (f) => ({
       url: '/v1/auth/login',
