@@ -249,3 +249,52 @@ describe('the rules', () => {
 test('the tree has no forbidden import', () => {
   expect(violations()).toEqual([]);
 });
+
+/** `services/<name>/` → the files its section of docs/design.md ("Layout") lists. */
+function documentedFiles(design: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  let current: Set<string> | null = null;
+  for (const line of design.split('\n')) {
+    const heading = /^### `(services\/[^/`]+)\/`/.exec(line);
+    if (heading) {
+      current = new Set();
+      out.set(heading[1]!, current);
+    } else if (line.startsWith('#')) {
+      current = null;
+    } else if (current) {
+      const item = /^- `([^`]+)` — \S/.exec(line);
+      if (item) current.add(item[1]!);
+    }
+  }
+  return out;
+}
+
+test('docs/design.md maps every file of every service, and only files that exist', () => {
+  const documented = documentedFiles(readFileSync(join(ROOT, 'docs', 'design.md'), 'utf8'));
+  const problems: string[] = [];
+  const servicesDir = join(ROOT, 'services');
+  for (const name of readdirSync(servicesDir)) {
+    const dir = join(servicesDir, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const service = `services/${name}`;
+    const listed = documented.get(service);
+    if (!listed) {
+      problems.push(`${service}/ has no section in docs/design.md`);
+      continue;
+    }
+    const files = sourceFiles(dir, [])
+      .concat(
+        readdirSync(dir)
+          .filter((f) => f.endsWith('.html'))
+          .map((f) => join(dir, f)),
+      )
+      .map((f) => relative(dir, f).split(sep).join('/'))
+      .filter((f) => !TEST_FILE.test(f));
+    for (const f of files) if (!listed.has(f)) problems.push(`${service}/${f} is missing from the file map`);
+    for (const f of listed)
+      if (!files.includes(f)) problems.push(`${service}/${f} is listed but does not exist`);
+  }
+  for (const service of documented.keys())
+    if (!existsSync(join(ROOT, service))) problems.push(`${service}/ is documented but does not exist`);
+  expect(problems).toEqual([]);
+});
