@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localDay } from '../../pipelines/engagement/local-days.js';
 import { activity, type EngagementStack, engagementStack } from '../../test/support/engagement-stack.js';
-import { tcpProxy } from '../../test/support/worker.js';
+import { tcpProxy } from '../../test/support/tcp-proxy.js';
 import { createLogger } from '../common/logger.js';
 import { type RunningEngagement, startEngagement } from './app.js';
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { tcpProxy } from '../../test/support/tcp-proxy.js';
 import {
   cleanedCount,
   dataset,
@@ -11,7 +12,6 @@ import {
   rows,
   shuffled,
   snapshotTables,
-  tcpProxy,
   waitFor,
 } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
