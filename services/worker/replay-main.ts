@@ -13,6 +13,7 @@ import { applyWorkerSchema } from './clickhouse-schema.js';
 import { createRecordCodec } from './codec.js';
 import { computeActivity } from './compute.js';
 import { checkWorkerConfig, workerEnv } from './config.js';
+import { pgDeletedUsers } from './deleted-users.js';
 import { KafkaPublisher } from './publisher-kafka.js';
 import { progressLine, replay } from './replay.js';
 import { ClickHouseStore } from './sink-clickhouse.js';
@@ -81,6 +82,7 @@ const result = await replay(
     logger,
     publisher,
     athletes: new PgAthleteProfiles(pool, { ttlMs: config.WORKER_PROFILE_TTL_S * 1000 }),
+    deletedUsers: pgDeletedUsers(pool),
   },
   {
     from: time(values.from, 'from'),

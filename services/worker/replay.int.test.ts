@@ -52,7 +52,11 @@ describe('replay from the S3 archive', () => {
     await iso?.cleanup();
   });
 
-  async function replayInto(db: string, opts: Parameters<typeof replay>[1] = {}) {
+  async function replayInto(
+    db: string,
+    opts: Parameters<typeof replay>[1] = {},
+    more: Pick<Parameters<typeof replay>[0], 'deletedUsers'> = {},
+  ) {
     extraDbs.push(db);
     const ch = createClickHouse({ ...iso.config, CLICKHOUSE_DATABASE: db });
     await applyWorkerSchema(ch, db);
@@ -65,7 +69,7 @@ describe('replay from the S3 archive', () => {
     const lines: string[] = [];
     try {
       const r = await replay(
-        { archive, store, codec: iso.codec, compute: computeActivity, logger },
+        { archive, store, codec: iso.codec, compute: computeActivity, logger, ...more },
         { topic: iso.topic, ...opts, onProgress: (p) => lines.push(progressLine(p)) },
       );
       return { result: r, lines };
@@ -96,6 +100,19 @@ describe('replay from the S3 archive', () => {
     expect(snap.activities.length).toBeGreaterThan(0);
     expect(new Set(snap.activities.map((a) => a.user_id))).toEqual(new Set([user]));
     expect(snap.activities).toEqual(original.activities.filter((a) => a.user_id === user));
+  });
+
+  // The worker's test athletes are not accounts (ids like u-…), so the tombstones come as the set that
+  // replay-main reads from deleted_users (deleted-users.ts); account-deletion.int.test.ts writes them.
+  test('a deleted account is left out of the rebuild', async () => {
+    const db = `wtest_replay_${rid()}`;
+    const deleted = (data.records[0]!.value as { userId: string }).userId;
+    const r = await replayInto(db, {}, { deletedUsers: async () => new Set([deleted]) });
+    expect(r.result.skippedDeleted).toBeGreaterThan(0);
+    const snap = await snapshotTables(iso.ch, db);
+    expect(snap.activities.length).toBeGreaterThan(0);
+    expect(snap.activities.filter((a) => a.user_id === deleted)).toEqual([]);
+    expect(snap.activities).toEqual(original.activities.filter((a) => a.user_id !== deleted));
   });
 
   test('another algorithm version gives its own numbers, and the current one a higher version again', async () => {

@@ -38,6 +38,8 @@ export interface ReplayResult extends ReplayProgress {
   updated: number;
   unchanged: number;
   skippedUndecodable: number;
+  /** records of deleted accounts, left out */
+  skippedDeleted: number;
 }
 
 const noEvents: EventPublisher = { publishActivities: async () => {} };
@@ -67,6 +69,11 @@ export async function replay(
     publisher?: EventPublisher;
     /** athlete profiles, as the live worker uses them (replay-main passes PostgreSQL's) */
     athletes?: AthleteProfiles;
+    /**
+     * the ids of deleted accounts (PostgreSQL's deleted_users tombstones, read by replay-main), whose
+     * archived records are skipped so that a replay does not bring their data back
+     */
+    deletedUsers?: () => Promise<ReadonlySet<string>>;
   },
   opts: ReplayOptions = {},
 ): Promise<ReplayResult> {
@@ -105,6 +112,8 @@ export async function replay(
   let pendingRaw: RawRecord[] = [];
   let pendingRows = 0;
   let skipped = 0;
+  let skippedDeleted = 0;
+  const deleted = (await deps.deletedUsers?.()) ?? new Set<string>();
   const flush = async () => {
     if (pending.length === 0) return;
     await deps.store.writeBatch({ raw: pendingRaw, records: pending });
@@ -136,6 +145,10 @@ export async function replay(
       }
       const s = decoded.kind === 'batch' ? decoded.batch : decoded.control;
       if (opts.userId !== undefined && s.userId !== opts.userId) continue;
+      if (deleted.has(s.userId)) {
+        skippedDeleted++;
+        continue;
+      }
       touched.set(sessionKey(s.deviceId, s.sessionId), {
         userId: s.userId,
         deviceId: s.deviceId,
@@ -170,6 +183,7 @@ export async function replay(
     updated: sessions.stats.updated,
     unchanged: sessions.stats.unchanged,
     skippedUndecodable: skipped,
+    skippedDeleted,
   };
 }
 
