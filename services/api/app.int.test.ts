@@ -514,8 +514,16 @@ describe('activities', () => {
     });
     const one = await app.inject({ method: 'GET', url: `/v1/activities/act-${run}`, headers: owner.auth });
     expect(one.statusCode).toBe(200);
-    // The worker's camelCase summary, answered in snake_case.
-    expect(one.json()).toEqual({ version: 2, summary: { distance_m: 10_000, splits_km: [] } });
+    // stored by the worker (not uploaded through the API): ready, with no name or notes of an upload
+    expect(one.json()).toEqual({
+      activity_id: `act-${run}`,
+      status: 'ready',
+      name: null,
+      notes: null,
+      version: 2,
+      // the worker's camelCase summary, answered in snake_case
+      summary: { distance_m: 10_000, splits_km: [] },
+    });
 
     const list = await app.inject({ method: 'GET', url: '/v1/activities?limit=5', headers: owner.auth });
     expect(list.json().items).toHaveLength(1);

@@ -5,6 +5,7 @@ import {
   clickhouseEnv,
   commonEnv,
   type EnvOf,
+  kafkaEnv,
   port,
   positiveInt,
   postgresEnv,
@@ -16,6 +17,8 @@ export const apiEnv = {
   ...postgresEnv,
   ...redisEnv,
   ...clickhouseEnv,
+  // uploads go to TOPIC_SAMPLES
+  ...kafkaEnv,
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   /** per caller on authenticated routes, per client address on anonymous ones (counted in Redis) */

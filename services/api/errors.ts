@@ -8,6 +8,10 @@ import { FitstreamError } from '../../schemas/fitstream-error.js';
 export const API_ERRORS = {
   validation_failed: { status: 400, title: 'The request does not match the schema' },
   invalid_json: { status: 400, title: 'The request body is not valid JSON' },
+  idempotency_key_missing: {
+    status: 400,
+    title: 'An Idempotency-Key header or a client_activity_id is required',
+  },
   password_too_weak: { status: 400, title: 'The password does not meet the policy' },
   token_missing: { status: 401, title: 'An access token is required' },
   token_invalid: { status: 401, title: 'The access token is not valid' },
@@ -27,9 +31,16 @@ export const API_ERRORS = {
   challenge_ended: { status: 409, title: 'The challenge window is over' },
   already_completed: { status: 409, title: 'The athlete has already completed this challenge' },
   forbidden_transition: { status: 409, title: 'Not allowed from the participant’s current state' },
+  idempotency_key_reused: { status: 409, title: 'The idempotency key was used with another body' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  upload_too_many_points: {
+    status: 413,
+    title: 'The upload has more data points, sets or laps than allowed',
+  },
   uri_too_long: { status: 414, title: 'A path parameter is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  upload_span_too_long: { status: 422, title: 'The upload spans more time than allowed' },
+  upload_out_of_order: { status: 422, title: 'A time of the upload is before start_time or goes back' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   dependency_unavailable: { status: 503, title: 'A backing service is unavailable' },

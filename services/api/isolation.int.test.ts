@@ -213,6 +213,19 @@ const MATRIX: Record<string, Case> = {
     request: (f) => ({ url: `/v1/activities?user_id=${f.users.owner.id}` }),
     expect: athleteData(200),
   },
+  // Every caller uploads to their own account (the key is per caller): there is no one else's to write to.
+  'POST /v1/activities': {
+    request: () => ({
+      url: '/v1/activities',
+      payload: {
+        type: 'strength',
+        start_time: new Date().toISOString(),
+        client_activity_id: randomUUID(),
+        sets: [{ exercise: 'squat', reps: 5, weight_kg: 60 }],
+      },
+    }),
+    expect: self(202),
+  },
   'GET /v1/activities/:activityId': {
     request: (f) => ({ url: `/v1/activities/${f.activityId}` }),
     expect: athleteData(200),

@@ -8,6 +8,7 @@ import { onShutdown } from '../common/shutdown.js';
 import { buildApp } from './app.js';
 import { authFromConfig } from './auth/setup.js';
 import { apiEnv, checkApiConfig } from './config.js';
+import { kafkaTelemetryProducer } from './producer-kafka.js';
 
 const config = loadConfigOrExit('api', apiEnv, checkApiConfig);
 const logger = createLogger('api', config.LOG_LEVEL);
@@ -25,6 +26,14 @@ const clickhouse = createClient({
   url: config.CLICKHOUSE_URL,
   username: config.CLICKHOUSE_USER,
   password: config.CLICKHOUSE_PASSWORD,
+});
+
+const telemetry = kafkaTelemetryProducer({
+  brokers: config.KAFKA_BROKERS,
+  clientId: `${config.KAFKA_CLIENT_ID}-api`,
+  registryUrl: config.SCHEMA_REGISTRY_URL,
+  topic: config.TOPIC_SAMPLES,
+  logger,
 });
 
 let auth: Awaited<ReturnType<typeof authFromConfig>>;
@@ -58,6 +67,7 @@ const app = await buildApp({
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
     mqttPublicUrl: config.MQTT_PUBLIC_URL,
     auth,
+    telemetry,
   },
   checks: [
     { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
@@ -79,5 +89,5 @@ onShutdown(logger, async () => {
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
   rateLimitRedis.disconnect();
-  await Promise.all([pool.end(), clickhouse.close()]);
+  await Promise.all([pool.end(), clickhouse.close(), telemetry.close()]);
 });

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { buildApp } from '../../services/api/app.js';
-import { clickhouseEnv, parseEnv, postgresEnv, redisEnv } from '../../services/common/config.js';
+import { kafkaTelemetryProducer } from '../../services/api/producer-kafka.js';
+import { clickhouseEnv, kafkaEnv, parseEnv, postgresEnv, redisEnv } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
@@ -33,6 +35,8 @@ export interface ApiStack {
   clickhouse: ClickHouseClient;
   database: string;
   run: string;
+  /** the topic that uploads (POST /v1/activities) go to */
+  samplesTopic: string;
   /** http://127.0.0.1:<port> */
   baseUrl: string;
   /** registers and signs in a user; roles are granted in PostgreSQL first, as the operator script does */
@@ -41,15 +45,46 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function startApiStack(): Promise<ApiStack> {
-  const env = { ...parseEnv(postgresEnv), ...parseEnv(redisEnv), ...parseEnv(clickhouseEnv) };
+/**
+ * `samplesTopic`: where uploads go (a worker of the test may read it); default a private topic created here
+ * and deleted on close. `database`: the ClickHouse database to read (a worker's, which owns it); default a
+ * private one with the worker's tables, dropped on close.
+ */
+export async function startApiStack(
+  opts: { samplesTopic?: string; database?: string } = {},
+): Promise<ApiStack> {
+  const env = {
+    ...parseEnv(postgresEnv),
+    ...parseEnv(redisEnv),
+    ...parseEnv(clickhouseEnv),
+    ...parseEnv(kafkaEnv),
+  };
   const run = randomUUID().slice(0, 8);
-  const database = `api_test_${run}`;
+  const database = opts.database ?? `api_test_${run}`;
+  const samplesTopic = opts.samplesTopic ?? `apitest.samples.${run}`;
+  const kafka = new Kafka({
+    clientId: `apitest-${run}`,
+    brokers: env.KAFKA_BROKERS,
+    logLevel: logLevel.ERROR,
+  });
+  if (!opts.samplesTopic) {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: samplesTopic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+  }
+  const telemetry = kafkaTelemetryProducer({
+    brokers: env.KAFKA_BROKERS,
+    clientId: `apitest-${run}`,
+    registryUrl: env.SCHEMA_REGISTRY_URL,
+    topic: samplesTopic,
+    logger: createLogger('api-test-kafka', 'silent'),
+  });
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
   const redis = new Redis(env.REDIS_URL);
   const subs: Redis[] = [];
   const clickhouse = createClient({ url: env.CLICKHOUSE_URL });
-  await applyWorkerSchema(clickhouse, database);
+  if (!opts.database) await applyWorkerSchema(clickhouse, database);
   const app = await buildApp({
     logger: createLogger('api-test', 'silent'),
     registry: createMetricsRegistry('api_test'),
@@ -70,6 +105,7 @@ export async function startApiStack(): Promise<ApiStack> {
       clickhouseDatabase: database,
       mqttPublicUrl: 'mqtt://127.0.0.1:1883',
       auth: await testAuth(),
+      telemetry,
     },
   });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -110,12 +146,20 @@ export async function startApiStack(): Promise<ApiStack> {
     clickhouse,
     database,
     run,
+    samplesTopic,
     baseUrl,
     user,
     signIn,
     close: async () => {
       await app.close();
-      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await telemetry.close();
+      if (!opts.samplesTopic) {
+        const admin = kafka.admin();
+        await admin.connect();
+        await admin.deleteTopics({ topics: [samplesTopic] }).catch(() => {});
+        await admin.disconnect();
+      }
+      if (!opts.database) await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
       await Promise.all([pool.end(), clickhouse.close()]);
       redis.disconnect();
       for (const s of subs) s.disconnect();

@@ -1,14 +1,78 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
 import { principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { planUpload, UPLOAD_LIMITS, type UploadBody, uploadActivityId } from '../uploads.js';
 import { isoTime, problemResponse, snakeKeys } from './shared.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
 const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength'].map((s) => Type.Literal(s)));
+const RecordedSport = Type.Union(['running', 'cycling', 'walking', 'hiking'].map((s) => Type.Literal(s)));
+const IdempotencyKey = Type.String({ pattern: '^[\\x21-\\x7e]{1,255}$' });
+const Time = Type.String({ format: 'date-time', description: 'ISO 8601 with offset' });
+// null first: with the app's type coercion a null tried against a number first would become 0
+const opt = <T extends TSchema>(t: T) => Type.Optional(Type.Union([Type.Null(), t]));
+const Text = (max: number) => Type.Optional(Type.String({ maxLength: max }));
+
+/** The seed contract's data point (docs/uploads.md); ranges are the gateway's (schemas/payload.ts FIELD_RANGES). */
+const DataPoint = Type.Object(
+  {
+    time: Time,
+    lat: opt(Type.Number({ minimum: -90, maximum: 90 })),
+    lng: opt(Type.Number({ minimum: -180, maximum: 180 })),
+    altitude: opt(Type.Number({ minimum: -1000, maximum: 10_000 })),
+    heart_rate: opt(Type.Integer({ minimum: 20, maximum: 250 })),
+    cadence: opt(Type.Integer({ minimum: 0, maximum: 300 })),
+    power: opt(Type.Integer({ minimum: 0, maximum: 3000 })),
+    speed: opt(Type.Number({ minimum: 0, maximum: 150 })),
+    distance: opt(Type.Number({ minimum: 0, maximum: 100_000_000 })),
+  },
+  { additionalProperties: false },
+);
+const common = {
+  start_time: Time,
+  name: Text(200),
+  notes: Text(10_000),
+  client_activity_id: Type.Optional(IdempotencyKey),
+};
+const UploadSchema = Type.Union([
+  Type.Object(
+    {
+      type: RecordedSport,
+      ...common,
+      laps: Type.Optional(Type.Array(Type.Object({ start_time: Time }, { additionalProperties: false }))),
+      data_points: Type.Array(DataPoint, { minItems: 1 }),
+    },
+    { additionalProperties: false, title: 'recorded' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('strength'),
+      ...common,
+      sets: Type.Array(
+        Type.Object(
+          {
+            exercise: Type.String({ minLength: 1, maxLength: 64 }),
+            reps: Type.Integer({ minimum: 0, maximum: 10_000 }),
+            weight_kg: opt(Type.Number({ minimum: 0, maximum: 2000 })),
+            duration_s: opt(Type.Number({ minimum: 0, maximum: 3600 })),
+            rest_s: opt(Type.Number({ minimum: 0, maximum: 3600 })),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1 },
+      ),
+    },
+    { additionalProperties: false, title: 'strength' },
+  ),
+]);
+const Accepted = Type.Object({
+  activity_id: Type.String({ format: 'uuid' }),
+  status: Type.Literal('processing'),
+});
 
 /** The list view: key figures of each activity (the full summary is on GET /v1/activities/{id}). */
 const ActivityListItem = Type.Object({
@@ -126,14 +190,21 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       schema: {
         tags: ['activities'],
         summary:
-          'One activity: the full summary (laps, splits, best efforts, zones, polyline) of its latest version',
+          'One activity: `processing` while an upload is on its way through the worker, then `ready` with the full summary (laps, splits, best efforts, zones, polyline) of its latest version',
         params: Type.Object({ activityId: Id }),
         response: {
           200: Type.Object({
-            version: Type.Integer(),
-            summary: Type.Record(Type.String(), Type.Unknown(), {
-              description: 'the summary the worker computed (docs/analytics.md), with snake_case keys',
-            }),
+            activity_id: Type.String(),
+            status: Type.Union([Type.Literal('processing'), Type.Literal('ready')]),
+            name: Type.Union([Type.String(), Type.Null()]),
+            notes: Type.Union([Type.String(), Type.Null()]),
+            version: Type.Union([Type.Integer(), Type.Null()]),
+            summary: Type.Union([
+              Type.Record(Type.String(), Type.Unknown(), {
+                description: 'the summary the worker computed (docs/analytics.md), with snake_case keys',
+              }),
+              Type.Null(),
+            ]),
           }),
           400: problemResponse('validation_failed'),
           404: problemResponse('not_found'),
@@ -141,17 +212,101 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       },
     },
     async (req) => {
-      const rows = await select<{ user_id: string; version: string | number; summary: string }>(
-        `SELECT user_id, version, summary FROM ${db}.activities FINAL
-         WHERE activity_id = ${str(req.params.activityId)} LIMIT 1`,
-      );
+      const id = req.params.activityId;
+      const [rows, upload] = await Promise.all([
+        select<{ user_id: string; version: string | number; summary: string }>(
+          `SELECT user_id, version, summary FROM ${db}.activities FINAL
+           WHERE activity_id = ${str(id)} LIMIT 1`,
+        ),
+        // an id that is no UUID names no upload (the column is uuid)
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+          ? deps.pg.query<{ user_id: string; name: string | null; notes: string | null }>(
+              'SELECT user_id, name, notes FROM activity_uploads WHERE activity_id = $1',
+              [id],
+            )
+          : Promise.resolve({ rows: [] }),
+      ]);
       const row = rows[0];
-      if (!row || !(await visibleAthlete(deps.pg, principalOf(req), row.user_id)))
-        throw new ApiError('not_found', `activity ${req.params.activityId} not found`);
+      const up = upload.rows[0];
+      const owner = row?.user_id ?? up?.user_id;
+      if (!owner || !(await visibleAthlete(deps.pg, principalOf(req), owner)))
+        throw new ApiError('not_found', `activity ${id} not found`);
       return {
-        version: Number(row.version),
-        summary: snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>,
+        activity_id: id,
+        status: row ? ('ready' as const) : ('processing' as const),
+        name: up?.name ?? null,
+        notes: up?.notes ?? null,
+        version: row ? Number(row.version) : null,
+        summary: row ? (snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>) : null,
       };
+    },
+  );
+
+  app.post(
+    '/activities',
+    {
+      config: { access: 'user' },
+      bodyLimit: UPLOAD_LIMITS.maxBytes,
+      schema: {
+        tags: ['activities'],
+        summary:
+          'Upload a finished workout (recorded points, or strength sets): sent through telemetry.samples.v1 like a live session, computed by the worker; idempotent on the Idempotency-Key header (or client_activity_id)',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
+        body: UploadSchema,
+        response: {
+          202: Accepted,
+          400: problemResponse('validation_failed', 'invalid_json', 'idempotency_key_missing'),
+          409: problemResponse('idempotency_key_reused'),
+          413: problemResponse('payload_too_large', 'upload_too_many_points'),
+          415: problemResponse('unsupported_media_type'),
+          422: problemResponse('upload_span_too_long', 'upload_out_of_order'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const userId = principalOf(req).user_id;
+      const body = req.body as UploadBody;
+      const header = req.headers['idempotency-key'];
+      const key = header ?? body.client_activity_id;
+      if (key === undefined)
+        throw new ApiError('idempotency_key_missing', 'send an Idempotency-Key header or client_activity_id');
+      if (header !== undefined && body.client_activity_id !== undefined && header !== body.client_activity_id)
+        throw new ApiError('validation_failed', 'Idempotency-Key and client_activity_id differ');
+      const plan = planUpload(userId, key, body, Date.now());
+      const telemetry = deps.telemetry;
+      if (!telemetry) throw new ApiError('dependency_unavailable', 'uploads are not configured (no Kafka)');
+      // Key -> body hash first: a concurrent retry either inserts nothing and compares, or is the one that
+      // inserted. Both go on to send: the records are the same and the worker keeps one copy of each.
+      const { rows } = await deps.pg.query<{ body_sha256: string; produced: boolean }>(
+        `WITH ins AS (
+           INSERT INTO activity_uploads (user_id, idempotency_key, body_sha256, activity_id, kind, name, notes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (user_id, idempotency_key) DO NOTHING
+           RETURNING body_sha256, false AS produced)
+         SELECT body_sha256, produced FROM ins
+         UNION ALL
+         SELECT body_sha256, produced_at IS NOT NULL FROM activity_uploads
+         WHERE user_id = $1 AND idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
+        [userId, key, plan.bodySha256, plan.activityId, plan.kind, body.name ?? null, body.notes ?? null],
+      );
+      const stored = rows[0]!;
+      if (stored.body_sha256 !== plan.bodySha256)
+        throw new ApiError('idempotency_key_reused', `the key ${key} was used with another body`);
+      if (!stored.produced) {
+        try {
+          await telemetry.send(plan.sessionId, plan.records);
+        } catch (err) {
+          throw new ApiError('dependency_unavailable', 'Kafka did not acknowledge the upload', {
+            cause: err,
+          });
+        }
+        await deps.pg.query(
+          'UPDATE activity_uploads SET produced_at = now() WHERE user_id = $1 AND idempotency_key = $2',
+          [userId, key],
+        );
+      }
+      reply.code(202);
+      return { activity_id: uploadActivityId(userId, key), status: 'processing' as const };
     },
   );
 

@@ -1,0 +1,89 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
+import { avroTypes } from '../../schemas/avro.js';
+import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
+import { encodeTelemetryBatch } from '../../schemas/telemetry-record.js';
+import { encodeConfluent } from '../../schemas/wire.js';
+import type { Logger } from '../common/logger.js';
+import type { UploadRecord } from './uploads.js';
+
+/** Sends an upload's records to telemetry.samples.v1; resolves when the brokers acknowledged all of them. */
+export interface TelemetryProducer {
+  send(sessionId: string, records: readonly UploadRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaTelemetryOptions {
+  brokers: string[];
+  clientId: string;
+  registryUrl: string;
+  topic: string;
+  logger: Logger;
+}
+
+/**
+ * Bytes per produce request: a request carries one record batch per partition, and the broker refuses
+ * a batch over message.max.bytes (1 MiB by default), so a 100k-point upload goes out in several sends.
+ */
+const SEND_BYTES = 512 * 1024;
+
+function kafkaLog(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      if (level === logLevel.ERROR) child.error(extra, message);
+      else if (level === logLevel.WARN) child.warn(extra, message);
+    };
+}
+
+/**
+ * An idempotent producer (acks = all, one request in flight, so the records of a session stay in order
+ * even across retries). Schema ids are registered once, on the first send, and asked again after a failure.
+ */
+export function kafkaTelemetryProducer(opts: KafkaTelemetryOptions): TelemetryProducer {
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLog(opts.logger),
+  });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const registry = new SchemaRegistry({ host: opts.registryUrl });
+  let ready: Promise<SchemaIds> | undefined;
+  const readyOnce = () => {
+    if (!ready) {
+      ready = producer.connect().then(() => registerSchemas(registry));
+      ready.catch(() => {
+        ready = undefined;
+      });
+    }
+    return ready;
+  };
+  return {
+    async send(sessionId, records) {
+      const ids = await readyOnce();
+      let messages: { key: string; value: Buffer }[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        if (messages.length === 0) return;
+        await producer.send({ topic: opts.topic, acks: -1, messages });
+        messages = [];
+        bytes = 0;
+      };
+      for (const r of records) {
+        const value =
+          r.name === 'TelemetryBatch'
+            ? encodeTelemetryBatch(ids.TelemetryBatch, r.value)
+            : encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.value);
+        if (bytes + value.length > SEND_BYTES) await flush();
+        messages.push({ key: sessionId, value });
+        bytes += value.length;
+      }
+      await flush();
+    },
+    async close() {
+      await producer.disconnect();
+    },
+  };
+}

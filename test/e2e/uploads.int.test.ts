@@ -1,0 +1,290 @@
+// One-shot uploads (issue 13) through the API and the worker on the real stack: POST /v1/activities sends
+// the workout to a private samples topic that a worker of this test reads, into the ClickHouse database the
+// API reads. The same samples sent as a live session compute the same activity.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateSession } from '../../bench/synth/index.js';
+import type { Sample } from '../../schemas/types.js';
+import { snakeKeys } from '../../services/api/routes/shared.js';
+import { UPLOAD_LIMITS } from '../../services/api/uploads.js';
+import { createLogger } from '../../services/common/logger.js';
+import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { computeActivity } from '../../services/worker/compute.js';
+import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
+import {
+  batchOf,
+  controlOf,
+  type Isolated,
+  isolate,
+  type Outbound,
+  produce,
+  rid,
+  rows,
+  waitFor,
+} from '../support/worker.js';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream';
+
+let iso: Isolated;
+let s: ApiStack;
+let worker: RunningWorker | undefined;
+let athlete: SignedIn;
+
+const iso8601 = (ms: number) => new Date(ms).toISOString();
+
+/** A recorded upload of `samples` (the fields the upload contract carries). */
+function recorded(samples: readonly Sample[], extra: Record<string, unknown> = {}) {
+  return {
+    type: 'running',
+    start_time: iso8601(samples[0]!.ts),
+    name: 'Morning run',
+    data_points: samples.map((p) => ({
+      time: iso8601(p.ts),
+      lat: p.lat,
+      lng: p.lon,
+      altitude: p.alt,
+      heart_rate: p.hr,
+      cadence: p.cadence,
+      power: p.power,
+      speed: p.speed,
+      distance: p.dist,
+    })),
+    ...extra,
+  };
+}
+
+/** Synthetic running samples as an upload can carry them: no accuracy, heart rates in the accepted range. */
+function run(seed: number, durationS: number): Sample[] {
+  const { samples } = generateSession({ sport: 'running', seed, durationS, hrSpikeProbability: 0 });
+  return samples.map((p, i) => ({ ...p, seq: i, acc: null }));
+}
+
+const post = (payload: unknown, key: string | undefined, who: SignedIn = athlete) =>
+  s.app.inject({
+    method: 'POST',
+    url: '/v1/activities',
+    headers: { ...who.auth, ...(key ? { 'idempotency-key': key } : {}) },
+    payload: payload as object,
+  });
+
+const get = (id: string, who: SignedIn = athlete) =>
+  s.app.inject({ method: 'GET', url: `/v1/activities/${id}`, headers: who.auth });
+
+const ready = (id: string) =>
+  waitFor(async () => {
+    const r = await get(id);
+    return r.statusCode === 200 && r.json().status === 'ready' ? r.json() : null;
+  }, 60_000);
+
+beforeAll(async () => {
+  iso = await isolate({ env: { DATABASE_URL } });
+  s = await startApiStack({ samplesTopic: iso.topic, database: iso.database });
+  athlete = await s.user();
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.close();
+  await s?.close();
+  await iso?.cleanup();
+});
+
+describe('POST /v1/activities', () => {
+  // Posted before the worker runs, so the first GET can only see it processing.
+  let early: { id: string; samples: Sample[] };
+  let strengthId: string;
+
+  test('answers 202 with the activity id at once; GET shows processing until the worker stored it', async () => {
+    const samples = run(11, 900);
+    const r = await post(recorded(samples), `run-${rid()}`);
+    expect(r.statusCode, r.body).toBe(202);
+    const body = r.json();
+    expect(body.status).toBe('processing');
+    expect(body.activity_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    early = { id: body.activity_id, samples };
+
+    const sets = [
+      { exercise: 'squat', reps: 5, weight_kg: 100, duration_s: 40, rest_s: 120 },
+      { exercise: 'squat', reps: 5, weight_kg: 100, duration_s: 40, rest_s: 120 },
+      { exercise: 'pull-up', reps: 8, weight_kg: null, duration_s: 30, rest_s: 90 },
+    ];
+    const st = await post(
+      { type: 'strength', start_time: '2026-11-30T18:00:00+01:00', sets },
+      `gym-${rid()}`,
+    );
+    expect(st.statusCode).toBe(202);
+    strengthId = st.json().activity_id;
+
+    const g = await get(early.id);
+    expect(g.statusCode).toBe(200);
+    expect(g.json()).toMatchObject({
+      status: 'processing',
+      name: 'Morning run',
+      version: null,
+      summary: null,
+    });
+    // another athlete does not learn that it exists
+    const other = await s.user();
+    expect((await get(early.id, other)).statusCode).toBe(404);
+
+    worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  }, 60_000);
+
+  test('an uploaded workout ends as the activity the same samples give when sent live', async () => {
+    const up = await ready(early.id);
+    expect(up.summary.activity_id).toBe(early.id);
+    expect(up.summary.user_id).toBe(athlete.id);
+
+    const ids = { userId: athlete.id, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
+    const live: Outbound[] = [
+      { name: 'SessionControl', value: controlOf(ids, 'start', early.samples[0]!.ts) },
+    ];
+    for (let i = 0; i < early.samples.length; i += 30)
+      live.push({ name: 'TelemetryBatch', value: batchOf(ids, early.samples.slice(i, i + 30)) });
+    live.push({ name: 'SessionControl', value: controlOf(ids, 'end', early.samples.at(-1)!.ts) });
+    await produce(iso, live);
+    const [row] = await waitFor(async () => {
+      const r = await rows<{ summary: string }>(
+        iso.ch,
+        `SELECT summary FROM ${iso.database}.activities FINAL WHERE session_id = '${ids.sessionId}'`,
+      );
+      return r.length > 0 ? r : null;
+    }, 60_000);
+    const liveSummary = snakeKeys(JSON.parse(row!.summary)) as Record<string, unknown>;
+    const strip = ({ activity_id, device_id, session_id, ...rest }: Record<string, unknown>) => rest;
+    expect(strip(up.summary)).toEqual(strip(liveSummary));
+    expect(up.summary.distance_m).toBeGreaterThan(1000);
+    expect(up.summary.sample_count).toBe(early.samples.length);
+  }, 90_000);
+
+  test('a strength entry becomes an activity through the same roll-up', async () => {
+    const a = await ready(strengthId);
+    expect(a.summary.sport).toBe('strength');
+    expect(a.summary.strength.total_reps).toBe(18);
+    expect(a.summary.strength.total_volume_kg).toBe(1000);
+    // 18:00+01:00; three sets of 40, 40 and 30 s with 120 s rests between
+    expect(a.summary.start_ts).toBe(Date.parse('2026-11-30T17:00:00Z'));
+    expect(a.summary.elapsed_s).toBe(40 + 120 + 40 + 120 + 30);
+  }, 90_000);
+
+  test('concurrent retries with one key give one answer and one activity', async () => {
+    const samples = run(12, 300);
+    const key = `retry-${rid()}`;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => post(recorded(samples), key)));
+    for (const a of answers) expect(a.statusCode).toBe(202);
+    const id = answers[0]!.json().activity_id;
+    for (const a of answers) expect(a.json()).toEqual({ activity_id: id, status: 'processing' });
+    const done = await ready(id);
+    // the same key again, after it is stored: the same answer
+    const again = await post(recorded(samples), key);
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual({ activity_id: id, status: 'processing' });
+    const [n] = await rows<{ activities: number; versions: number }>(
+      iso.ch,
+      `SELECT uniqExact(activity_id) AS activities, uniqExact(version) AS versions
+       FROM ${iso.database}.activities WHERE user_id = '${athlete.id}' AND activity_id = '${id}'`,
+    );
+    expect(Number(n!.activities)).toBe(1);
+    expect(Number(n!.versions)).toBe(1);
+    expect(done.summary.sample_count).toBe(samples.length);
+    expect(done.summary.duplicate_count).toBe(0);
+  }, 90_000);
+
+  test('the key in the body works as the header does; one key is per caller', async () => {
+    const samples = run(13, 120);
+    const key = `body-${rid()}`;
+    const a = await post(recorded(samples, { client_activity_id: key }), undefined);
+    const b = await post(recorded(samples), key);
+    expect(a.statusCode).toBe(202);
+    expect(b.json()).toEqual(a.json());
+    const other = await s.user();
+    const c = await post(recorded(samples), key, other);
+    expect(c.statusCode).toBe(202);
+    expect(c.json().activity_id).not.toBe(a.json().activity_id);
+  });
+
+  test('the same key with another body is refused with 409', async () => {
+    const samples = run(14, 120);
+    const key = `changed-${rid()}`;
+    expect((await post(recorded(samples), key)).statusCode).toBe(202);
+    const r = await post(recorded(samples, { name: 'Evening run' }), key);
+    expect(r.statusCode).toBe(409);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(r.json().code).toBe('idempotency_key_reused');
+  });
+});
+
+describe('POST /v1/activities refuses', () => {
+  const start = Date.parse('2026-11-29T07:00:00Z');
+  const point = (ts: number) => ({ time: iso8601(ts), lat: 47.37, lng: 8.54, heart_rate: 140 });
+  const code = async (payload: unknown, key: string | undefined = `bad-${rid()}`) => {
+    const r = await post(payload, key);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    return [r.statusCode, r.json().code];
+  };
+
+  test('an upload without a key', async () => {
+    expect(
+      await code({ type: 'running', start_time: iso8601(start), data_points: [point(start)] }, ''),
+    ).toEqual([400, 'idempotency_key_missing']);
+  });
+
+  test('a body over the byte limit', async () => {
+    const r = await s.app.inject({
+      method: 'POST',
+      url: '/v1/activities',
+      headers: { ...athlete.auth, 'idempotency-key': `big-${rid()}`, 'content-type': 'application/json' },
+      payload: `{"type":"running","notes":"${'x'.repeat(UPLOAD_LIMITS.maxBytes)}"}`,
+    });
+    expect(r.statusCode).toBe(413);
+    expect(r.json().code).toBe('payload_too_large');
+  });
+
+  test('more data points than allowed', async () => {
+    const n = UPLOAD_LIMITS.maxPoints + 1;
+    const data_points = Array.from({ length: n }, (_, i) => ({ time: iso8601(start + i * 500) }));
+    expect(await code({ type: 'running', start_time: iso8601(start), data_points })).toEqual([
+      413,
+      'upload_too_many_points',
+    ]);
+  }, 60_000);
+
+  test('a span over the time limit', async () => {
+    const late = start + UPLOAD_LIMITS.maxSpanMs + 1000;
+    expect(
+      await code({ type: 'running', start_time: iso8601(start), data_points: [point(start), point(late)] }),
+    ).toEqual([422, 'upload_span_too_long']);
+  });
+
+  test('times that go back, or come before start_time', async () => {
+    expect(
+      await code({
+        type: 'running',
+        start_time: iso8601(start),
+        data_points: [point(start), point(start + 2000), point(start + 1000)],
+      }),
+    ).toEqual([422, 'upload_out_of_order']);
+    expect(
+      await code({ type: 'running', start_time: iso8601(start), data_points: [point(start - 1000)] }),
+    ).toEqual([422, 'upload_out_of_order']);
+  });
+
+  test('a point out of range, and a body of no known shape', async () => {
+    expect(
+      await code({
+        type: 'running',
+        start_time: iso8601(start),
+        data_points: [{ ...point(start), heart_rate: 400 }],
+      }),
+    ).toEqual([400, 'validation_failed']);
+    expect(await code({ type: 'strength', start_time: iso8601(start), data_points: [point(start)] })).toEqual(
+      [400, 'validation_failed'],
+    );
+  });
+
+  test('nothing refused was stored under its key', async () => {
+    const { rows: stored } = await s.pool.query(
+      `SELECT count(*)::int AS n FROM activity_uploads WHERE user_id = $1 AND idempotency_key LIKE 'bad-%'`,
+      [athlete.id],
+    );
+    expect(stored[0].n).toBe(0);
+  });
+});
