@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { Type } from 'typebox';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
 import { principalOf, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
@@ -13,22 +13,24 @@ const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength']
 const RecordedSport = Type.Union(['running', 'cycling', 'walking', 'hiking'].map((s) => Type.Literal(s)));
 const IdempotencyKey = Type.String({ pattern: '^[\\x21-\\x7e]{1,255}$' });
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601 with offset' });
-// null first: with the app's type coercion a null tried against a number first would become 0
-const opt = <T extends TSchema>(t: T) => Type.Optional(Type.Union([Type.Null(), t]));
+// A type list, not anyOf: the app coerces types, and under anyOf a null tried against a number becomes 0
+// (or a 0 tried against null becomes null); with ['number', 'null'] a value that is either is kept.
+const opt = (kind: 'number' | 'integer', range: { minimum: number; maximum: number }) =>
+  Type.Optional(Type.Unsafe<number | null>({ type: [kind, 'null'], ...range }));
 const Text = (max: number) => Type.Optional(Type.String({ maxLength: max }));
 
 /** The seed contract's data point (docs/uploads.md); ranges are the gateway's (schemas/payload.ts FIELD_RANGES). */
 const DataPoint = Type.Object(
   {
     time: Time,
-    lat: opt(Type.Number({ minimum: -90, maximum: 90 })),
-    lng: opt(Type.Number({ minimum: -180, maximum: 180 })),
-    altitude: opt(Type.Number({ minimum: -1000, maximum: 10_000 })),
-    heart_rate: opt(Type.Integer({ minimum: 20, maximum: 250 })),
-    cadence: opt(Type.Integer({ minimum: 0, maximum: 300 })),
-    power: opt(Type.Integer({ minimum: 0, maximum: 3000 })),
-    speed: opt(Type.Number({ minimum: 0, maximum: 150 })),
-    distance: opt(Type.Number({ minimum: 0, maximum: 100_000_000 })),
+    lat: opt('number', { minimum: -90, maximum: 90 }),
+    lng: opt('number', { minimum: -180, maximum: 180 }),
+    altitude: opt('number', { minimum: -1000, maximum: 10_000 }),
+    heart_rate: opt('integer', { minimum: 20, maximum: 250 }),
+    cadence: opt('integer', { minimum: 0, maximum: 300 }),
+    power: opt('integer', { minimum: 0, maximum: 3000 }),
+    speed: opt('number', { minimum: 0, maximum: 150 }),
+    distance: opt('number', { minimum: 0, maximum: 100_000_000 }),
   },
   { additionalProperties: false },
 );
@@ -57,9 +59,9 @@ const UploadSchema = Type.Union([
           {
             exercise: Type.String({ minLength: 1, maxLength: 64 }),
             reps: Type.Integer({ minimum: 0, maximum: 10_000 }),
-            weight_kg: opt(Type.Number({ minimum: 0, maximum: 2000 })),
-            duration_s: opt(Type.Number({ minimum: 0, maximum: 3600 })),
-            rest_s: opt(Type.Number({ minimum: 0, maximum: 3600 })),
+            weight_kg: opt('number', { minimum: 0, maximum: 2000 }),
+            duration_s: opt('number', { minimum: 0, maximum: 3600 }),
+            rest_s: opt('number', { minimum: 0, maximum: 3600 }),
           },
           { additionalProperties: false },
         ),
