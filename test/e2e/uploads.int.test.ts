@@ -188,6 +188,20 @@ describe('POST /v1/activities', () => {
     expect(done.summary.duplicate_count).toBe(0);
   }, 90_000);
 
+  test('a 27 h ultra of 100 000 points is accepted, split into batches and computed whole', async () => {
+    const samples = run(15, 99_999);
+    const r = await post(recorded(samples), `ultra-${rid()}`);
+    expect(r.statusCode, r.body).toBe(202);
+    const a = await ready(r.json().activity_id);
+    expect(a.summary.sample_count).toBe(100_000);
+    expect(a.summary.elapsed_s).toBe(99_999);
+    const [n] = await rows<{ n: number }>(
+      iso.ch,
+      `SELECT count() AS n FROM ${iso.database}.samples_v WHERE session_id = '${a.summary.session_id}'`,
+    );
+    expect(Number(n!.n)).toBe(100_000);
+  }, 180_000);
+
   test('the key in the body works as the header does; one key is per caller', async () => {
     const samples = run(13, 120);
     const key = `body-${rid()}`;
