@@ -543,29 +543,35 @@ describe('activities', () => {
       end_time: '2025-11-20T01:53:20.000Z',
     });
 
+    // The latest version only, on the local date it started (00:53 UTC is 01:53 in the athlete's zone).
     const stats = await app.inject({
       method: 'GET',
-      url: `/v1/users/${userId}/stats?from=2026-11-01&to=2026-11-30`,
+      url: `/v1/users/${userId}/stats?from=2025-11-01&to=2025-11-30`,
       headers: owner.auth,
     });
-    expect(stats.json()).toEqual({
-      sports: [
-        {
-          sport: 'running',
-          activities: 1,
-          distance_m: 10_000,
-          moving_s: 3500,
-          elev_gain_m: 120,
-          calories: 700,
-        },
-      ],
+    const running = {
+      sport: 'running',
+      activities: 1,
+      distance_m: 10_000,
+      moving_s: 3500,
+      elev_gain_m: 120,
+      calories: 700,
+      avg_speed_mps: 10_000 / 3500,
+      avg_pace_s_per_km: 350,
+    };
+    expect(stats.json().periods.range).toEqual({
+      from: '2025-11-01',
+      to: '2025-11-30',
+      overall: { ...running, sport: undefined },
+      by_sport: [running],
     });
+    expect(stats.json().periods.lifetime.by_sport).toEqual([running]);
     const outside = await app.inject({
       method: 'GET',
-      url: `/v1/users/${userId}/stats?from=2026-10-01&to=2026-10-31`,
+      url: `/v1/users/${userId}/stats?from=2025-10-01&to=2025-10-31`,
       headers: owner.auth,
     });
-    expect(outside.json().sports).toEqual([]);
+    expect(outside.json().periods.range.by_sport).toEqual([]);
 
     expect(
       (await app.inject({ method: 'GET', url: `/v1/activities/none-${run}`, headers: owner.auth })).json()
@@ -580,6 +586,7 @@ describe('activities', () => {
       `/v1/activities/act-${run}`,
       `/v1/activities?user_id=${userId}`,
       `/v1/users/${userId}/stats?from=2026-11-01&to=2026-11-30`,
+      `/v1/users/${userId}/stats`,
     ]) {
       const r = await app.inject({ method: 'GET', url, headers: stranger.auth });
       expect([url, r.statusCode, r.json().code]).toEqual([url, 404, 'not_found']);

@@ -29,6 +29,7 @@ import { goalRoutes } from './routes/goals.js';
 import { groupRoutes } from './routes/groups.js';
 import { liveRoutes } from './routes/live.js';
 import { problemResponse } from './routes/shared.js';
+import { statsRoutes } from './routes/stats.js';
 import { streakRoutes } from './routes/streaks.js';
 import { supportRoutes } from './routes/support.js';
 import { userRoutes } from './routes/users.js';
@@ -182,6 +183,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(groupRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(supportRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(statsRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(challengeRoutes, { deps: opts.deps, prefix: '/v1' });

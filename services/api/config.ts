@@ -17,8 +17,10 @@ export const apiEnv = {
   ...postgresEnv,
   ...redisEnv,
   ...clickhouseEnv,
-  // uploads go to TOPIC_SAMPLES
+  // uploads go to TOPIC_SAMPLES; the stats invalidator reads TOPIC_ACTIVITIES
   ...kafkaEnv,
+  /** the consumer group on activities.v1 that invalidates cached stats (services/api/stats-cache.ts) */
+  API_STATS_GROUP_ID: z.string().min(1).default('fitstream-api-stats'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   /** per caller on authenticated routes, per client address on anonymous ones (counted in Redis) */

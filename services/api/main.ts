@@ -1,5 +1,6 @@
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
@@ -9,6 +10,7 @@ import { buildApp } from './app.js';
 import { authFromConfig } from './auth/setup.js';
 import { apiEnv, checkApiConfig } from './config.js';
 import { kafkaTelemetryProducer } from './producer-kafka.js';
+import { StatsInvalidator } from './stats-cache.js';
 
 const config = loadConfigOrExit('api', apiEnv, checkApiConfig);
 const logger = createLogger('api', config.LOG_LEVEL);
@@ -82,10 +84,23 @@ const app = await buildApp({
   ],
 });
 
+// One group for every replica: the generations live in the shared Redis, one bump per record is enough.
+const statsInvalidator = new StatsInvalidator(
+  new Kafka({
+    clientId: `${config.KAFKA_CLIENT_ID}-api-stats`,
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+  }),
+  redis,
+  { topic: config.TOPIC_ACTIVITIES, groupId: config.API_STATS_GROUP_ID },
+);
+await statsInvalidator.start();
+
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 
 onShutdown(logger, async () => {
   await app.close();
+  await statsInvalidator.stop();
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
   rateLimitRedis.disconnect();
