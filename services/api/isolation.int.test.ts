@@ -226,6 +226,11 @@ const MATRIX: Record<string, Case> = {
     }),
     expect: self(202),
   },
+  // A coach sees the activity but may not change it.
+  'PATCH /v1/activities/:activityId': {
+    request: (f) => ({ url: `/v1/activities/${f.activityId}`, payload: { notes: 'felt good' } }),
+    expect: { ...athleteData(200), coach: 403 },
+  },
   'GET /v1/activities/:activityId': {
     request: (f) => ({ url: `/v1/activities/${f.activityId}` }),
     expect: athleteData(200),

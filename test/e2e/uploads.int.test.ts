@@ -215,6 +215,42 @@ describe('POST /v1/activities', () => {
     expect(c.json().activity_id).not.toBe(a.json().activity_id);
   });
 
+  test('PATCH edits name and notes; a retried upload does not undo the edit', async () => {
+    const samples = run(16, 120);
+    const key = `edit-${rid()}`;
+    const body = recorded(samples, { notes: 'easy' });
+    const id = (await post(body, key)).json().activity_id;
+    const patch = (payload: unknown) =>
+      s.app.inject({
+        method: 'PATCH',
+        url: `/v1/activities/${id}`,
+        headers: athlete.auth,
+        payload: payload as object,
+      });
+    const p1 = await patch({ notes: 'legs heavy' });
+    expect(p1.statusCode).toBe(200);
+    expect(p1.json()).toEqual({ activity_id: id, name: 'Morning run', notes: 'legs heavy' });
+    expect((await patch({ notes: 'legs heavy' })).json()).toEqual(p1.json());
+    expect((await post(body, key)).statusCode).toBe(202);
+    const a = await ready(id);
+    expect([a.name, a.notes]).toEqual(['Morning run', 'legs heavy']);
+    expect((await patch({ name: null })).json()).toEqual({
+      activity_id: id,
+      name: null,
+      notes: 'legs heavy',
+    });
+    expect((await patch({})).statusCode).toBe(400);
+    const other = await s.user();
+    const theirs = await s.app.inject({
+      method: 'PATCH',
+      url: `/v1/activities/${id}`,
+      headers: other.auth,
+      payload: { name: 'mine now' },
+    });
+    expect(theirs.statusCode).toBe(404);
+    expect((await get(id)).json().name).toBeNull();
+  }, 90_000);
+
   test('the same key with another body is refused with 409', async () => {
     const samples = run(14, 120);
     const key = `changed-${rid()}`;

@@ -185,6 +185,73 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
   );
 
+  /** The activity's stored row (none while an upload is processing) and its athlete (none: no such activity). */
+  const ownerOf = async (id: string) => {
+    const [rows, upload] = await Promise.all([
+      select<{ user_id: string; version: string | number; summary: string }>(
+        `SELECT user_id, version, summary FROM ${db}.activities FINAL
+         WHERE activity_id = ${str(id)} LIMIT 1`,
+      ),
+      // an id that is no UUID names no upload (the column is uuid)
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+        ? deps.pg.query<{ user_id: string }>('SELECT user_id FROM activity_uploads WHERE activity_id = $1', [
+            id,
+          ])
+        : Promise.resolve({ rows: [] }),
+    ]);
+    const row = rows[0];
+    return [row, row?.user_id ?? upload.rows[0]?.user_id] as const;
+  };
+
+  app.patch(
+    '/activities/:activityId',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['activities'],
+        summary:
+          "Edit an activity's name and notes (its athlete only; null clears one); repeating it is harmless",
+        params: Type.Object({ activityId: Id }),
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 200 })),
+            notes: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 10_000 })),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: {
+          200: Type.Object({
+            activity_id: Type.String(),
+            name: Type.Union([Type.String(), Type.Null()]),
+            notes: Type.Union([Type.String(), Type.Null()]),
+          }),
+          400: problemResponse('validation_failed', 'invalid_json'),
+          403: problemResponse('forbidden'),
+          404: problemResponse('not_found'),
+        },
+      },
+    },
+    async (req) => {
+      const id = req.params.activityId;
+      const caller = principalOf(req);
+      const [, owner] = await ownerOf(id);
+      if (!owner || !(await visibleAthlete(deps.pg, caller, owner)))
+        throw new ApiError('not_found', `activity ${id} not found`);
+      if (owner !== caller.user_id) throw new ApiError('forbidden', 'only the athlete edits their activity');
+      const b = req.body;
+      const { rows } = await deps.pg.query<{ name: string | null; notes: string | null }>(
+        `INSERT INTO activity_details (activity_id, user_id, name, notes) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (activity_id) DO UPDATE SET
+           name = CASE WHEN $5 THEN EXCLUDED.name ELSE activity_details.name END,
+           notes = CASE WHEN $6 THEN EXCLUDED.notes ELSE activity_details.notes END,
+           updated_at = now()
+         RETURNING name, notes`,
+        [id, owner, b.name ?? null, b.notes ?? null, 'name' in b, 'notes' in b],
+      );
+      return { activity_id: id, name: rows[0]!.name, notes: rows[0]!.notes };
+    },
+  );
+
   app.get(
     '/activities/:activityId',
     {
@@ -215,29 +282,18 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
     async (req) => {
       const id = req.params.activityId;
-      const [rows, upload] = await Promise.all([
-        select<{ user_id: string; version: string | number; summary: string }>(
-          `SELECT user_id, version, summary FROM ${db}.activities FINAL
-           WHERE activity_id = ${str(id)} LIMIT 1`,
-        ),
-        // an id that is no UUID names no upload (the column is uuid)
-        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-          ? deps.pg.query<{ user_id: string; name: string | null; notes: string | null }>(
-              'SELECT user_id, name, notes FROM activity_uploads WHERE activity_id = $1',
-              [id],
-            )
-          : Promise.resolve({ rows: [] }),
-      ]);
-      const row = rows[0];
-      const up = upload.rows[0];
-      const owner = row?.user_id ?? up?.user_id;
+      const [row, owner] = await ownerOf(id);
       if (!owner || !(await visibleAthlete(deps.pg, principalOf(req), owner)))
         throw new ApiError('not_found', `activity ${id} not found`);
+      const details = await deps.pg.query<{ name: string | null; notes: string | null }>(
+        'SELECT name, notes FROM activity_details WHERE activity_id = $1',
+        [id],
+      );
       return {
         activity_id: id,
         status: row ? ('ready' as const) : ('processing' as const),
-        name: up?.name ?? null,
-        notes: up?.notes ?? null,
+        name: details.rows[0]?.name ?? null,
+        notes: details.rows[0]?.notes ?? null,
         version: row ? Number(row.version) : null,
         summary: row ? (snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>) : null,
       };
@@ -279,21 +335,31 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       if (!telemetry) throw new ApiError('dependency_unavailable', 'uploads are not configured (no Kafka)');
       // Key -> body hash first: a concurrent retry either inserts nothing and compares, or is the one that
       // inserted. Both go on to send: the records are the same and the worker keeps one copy of each.
-      const { rows } = await deps.pg.query<{ body_sha256: string; produced: boolean }>(
-        `WITH ins AS (
-           INSERT INTO activity_uploads (user_id, idempotency_key, body_sha256, activity_id, kind, name, notes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+      const claim = () =>
+        deps.pg.query<{ body_sha256: string; produced: boolean }>(
+          `WITH ins AS (
+           INSERT INTO activity_uploads (user_id, idempotency_key, body_sha256, activity_id, kind)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (user_id, idempotency_key) DO NOTHING
            RETURNING body_sha256, false AS produced)
          SELECT body_sha256, produced FROM ins
          UNION ALL
          SELECT body_sha256, produced_at IS NOT NULL FROM activity_uploads
          WHERE user_id = $1 AND idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
-        [userId, key, plan.bodySha256, plan.activityId, plan.kind, body.name ?? null, body.notes ?? null],
-      );
-      const stored = rows[0]!;
+          [userId, key, plan.bodySha256, plan.activityId, plan.kind],
+        );
+      // A concurrent first request may commit between this statement's snapshot and its insert: the insert
+      // then does nothing and the snapshot does not show the row yet. The next statement sees it.
+      const stored = (await claim()).rows[0] ?? (await claim()).rows[0]!;
       if (stored.body_sha256 !== plan.bodySha256)
         throw new ApiError('idempotency_key_reused', `the key ${key} was used with another body`);
+      // the upload's name and notes, unless a PATCH came first (a retry must not undo an edit)
+      if (!stored.produced && (body.name !== undefined || body.notes !== undefined))
+        await deps.pg.query(
+          `INSERT INTO activity_details (activity_id, user_id, name, notes) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (activity_id) DO NOTHING`,
+          [plan.activityId, userId, body.name ?? null, body.notes ?? null],
+        );
       if (!stored.produced) {
         try {
           await telemetry.send(plan.sessionId, plan.records);
