@@ -47,6 +47,9 @@ export function kafkaTelemetryProducer(opts: KafkaTelemetryOptions): TelemetryPr
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
     logCreator: kafkaLog(opts.logger),
+    // A request waits for Kafka a few seconds at most, then answers 503: the client retries with its key.
+    connectionTimeout: 3000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
   });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const registry = new SchemaRegistry({ host: opts.registryUrl });

@@ -262,6 +262,41 @@ describe('POST /v1/activities', () => {
   });
 });
 
+describe('POST /v1/activities with Kafka away', () => {
+  test('answers 503 with retry-after and marks nothing produced; the retry with the key goes through', async () => {
+    const away = await startApiStack({
+      samplesTopic: iso.topic,
+      database: iso.database,
+      kafkaBrokers: ['127.0.0.1:1'],
+    });
+    try {
+      const samples = run(17, 120);
+      const key = `outage-${rid()}`;
+      const r = await away.app.inject({
+        method: 'POST',
+        url: '/v1/activities',
+        headers: { ...athlete.auth, 'idempotency-key': key },
+        payload: recorded(samples),
+      });
+      expect(r.statusCode).toBe(503);
+      expect(r.headers['retry-after']).toBeDefined();
+      expect(r.json().code).toBe('dependency_unavailable');
+      const { rows: claimed } = await s.pool.query(
+        'SELECT produced_at FROM activity_uploads WHERE user_id = $1 AND idempotency_key = $2',
+        [athlete.id, key],
+      );
+      expect(claimed).toEqual([{ produced_at: null }]);
+      // the same request once Kafka is back
+      const again = await post(recorded(samples), key);
+      expect(again.statusCode).toBe(202);
+      const a = await ready(again.json().activity_id);
+      expect(a.summary.sample_count).toBe(samples.length);
+    } finally {
+      await away.close();
+    }
+  }, 90_000);
+});
+
 describe('POST /v1/activities refuses', () => {
   const start = Date.parse('2026-11-29T07:00:00Z');
   const point = (ts: number) => ({ time: iso8601(ts), lat: 47.37, lng: 8.54, heart_rate: 140 });

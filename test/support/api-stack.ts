@@ -48,10 +48,11 @@ export interface ApiStack {
 /**
  * `samplesTopic`: where uploads go (a worker of the test may read it); default a private topic created here
  * and deleted on close. `database`: the ClickHouse database to read (a worker's, which owns it); default a
- * private one with the worker's tables, dropped on close.
+ * private one with the worker's tables, dropped on close. `kafkaBrokers`: where uploads are produced (default the
+ * stack's; an address nobody listens on stands for Kafka being away).
  */
 export async function startApiStack(
-  opts: { samplesTopic?: string; database?: string } = {},
+  opts: { samplesTopic?: string; database?: string; kafkaBrokers?: string[] } = {},
 ): Promise<ApiStack> {
   const env = {
     ...parseEnv(postgresEnv),
@@ -74,7 +75,7 @@ export async function startApiStack(
     await admin.disconnect();
   }
   const telemetry = kafkaTelemetryProducer({
-    brokers: env.KAFKA_BROKERS,
+    brokers: opts.kafkaBrokers ?? env.KAFKA_BROKERS,
     clientId: `apitest-${run}`,
     registryUrl: env.SCHEMA_REGISTRY_URL,
     topic: samplesTopic,
