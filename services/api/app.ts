@@ -28,6 +28,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { goalRoutes } from './routes/goals.js';
 import { groupRoutes } from './routes/groups.js';
 import { liveRoutes } from './routes/live.js';
+import { progressRoutes } from './routes/progress.js';
 import { problemResponse } from './routes/shared.js';
 import { statsRoutes } from './routes/stats.js';
 import { streakRoutes } from './routes/streaks.js';
@@ -184,6 +185,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(supportRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(statsRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(progressRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(challengeRoutes, { deps: opts.deps, prefix: '/v1' });

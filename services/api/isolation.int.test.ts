@@ -236,6 +236,12 @@ const MATRIX: Record<string, Case> = {
     expect: athleteData(200),
   },
   'GET /v1/users/me/stats': { request: () => ({ url: '/v1/users/me/stats' }), expect: self(200) },
+  'GET /v1/users/me/progress': {
+    request: () => ({
+      url: '/v1/users/me/progress?metric=distance&period=week&from=2026-01-01&to=2026-03-31',
+    }),
+    expect: self(200),
+  },
   'GET /v1/users/:userId/stats': {
     request: (f) => ({ url: `/v1/users/${f.users.owner.id}/stats?from=2026-01-01&to=2026-12-31` }),
     expect: athleteData(200),

@@ -11,6 +11,7 @@ import { avroTypes } from '../../schemas/avro.js';
 import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
 import type { ActivityCreated } from '../../schemas/types.js';
 import { encodeConfluent } from '../../schemas/wire.js';
+import { type ActivityRow, insertActivityRow } from '../../test/support/activity-rows.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../../test/support/api-stack.js';
 import { kafkaEnv, parseEnv } from '../common/config.js';
 import { StatsInvalidator } from './stats-cache.js';
@@ -49,60 +50,8 @@ afterAll(async () => {
   await s?.close();
 });
 
-interface Row {
-  sport: string;
-  startTs: number;
-  distanceM: number;
-  movingS: number;
-  elevGainM?: number;
-  calories?: number;
-  bestEfforts?: unknown[];
-}
-
-async function insertActivity(user: SignedIn, r: Row): Promise<string> {
-  const activityId = randomUUID();
-  await s.clickhouse.insert({
-    table: `${s.database}.activities`,
-    format: 'JSONEachRow',
-    values: [
-      {
-        activity_id: activityId,
-        user_id: user.id,
-        device_id: 'd',
-        session_id: activityId,
-        sport: r.sport,
-        version: 1,
-        algorithm_version: 'test',
-        day: new Date(r.startTs).toISOString().slice(0, 10),
-        start_ts: r.startTs,
-        end_ts: r.startTs + r.movingS * 1000,
-        elapsed_s: r.movingS,
-        moving_s: r.movingS,
-        distance_m: r.distanceM,
-        raw_distance_m: r.distanceM,
-        avg_speed_mps: r.movingS > 0 ? r.distanceM / r.movingS : 0,
-        max_speed_mps: 0,
-        elev_gain_m: r.elevGainM ?? 0,
-        elev_loss_m: 0,
-        hr_zones_s: [],
-        hr_max_source: '',
-        calories: r.calories ?? 0,
-        calories_method: 'met',
-        polyline: '',
-        laps: '[]',
-        splits_km: '[]',
-        splits_mile: '[]',
-        best_efforts: JSON.stringify(r.bestEfforts ?? []),
-        strength: '',
-        sample_count: 1,
-        rejected_count: 0,
-        duplicate_count: 0,
-        summary: '{}',
-      },
-    ],
-  });
-  return activityId;
-}
+type Row = ActivityRow;
+const insertActivity = (user: SignedIn, r: Row) => insertActivityRow(s.clickhouse, s.database, user.id, r);
 
 async function announce(user: SignedIn, activityId: string, r: Row) {
   const event: ActivityCreated = {
