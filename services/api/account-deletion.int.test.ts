@@ -57,7 +57,7 @@ describe('account deletion', () => {
     await call(bystander, 'POST', '/v1/coach-grants', { coach_email: victim.email });
     // A group the victim owns with another member passes to that member.
     const shared = (await call(victim, 'POST', '/v1/groups', { name: 'club', kind: 'club' })).json();
-    await call(bystander, 'POST', '/v1/groups/join', { join_code: shared.join_code });
+    await call(bystander, 'POST', '/v1/group-joins', { join_code: shared.join_code });
     const alone = (await call(victim, 'POST', '/v1/groups', { name: 'solo', kind: 'team' })).json();
 
     const tables = await seedClickhouse(victim.id);

@@ -11,7 +11,7 @@ import { createWorkerTables } from '../../test/support/worker.js';
 import { clickhouseEnv, parseEnv, postgresEnv, redisEnv } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
-import { buildApp } from './app.js';
+import { buildApp, MAX_PARAM_LENGTH } from './app.js';
 
 // The API against the real PostgreSQL, Redis and ClickHouse of the local stack; ClickHouse
 // tables live in a database of their own per run.
@@ -276,7 +276,10 @@ describe('users and devices', () => {
     const none = await app.inject({ method: 'GET', url: '/v1/nothing-here' });
     expect([none.statusCode, none.json().code]).toEqual([404, 'route_not_found']);
     // The router's own refusals are problem+json too (they happen before any route runs).
-    const long = await app.inject({ method: 'GET', url: `/v1/live/users/${'x'.repeat(300)}/sessions` });
+    const long = await app.inject({
+      method: 'GET',
+      url: `/v1/live/users/${'x'.repeat(MAX_PARAM_LENGTH + 1)}/sessions`,
+    });
     expect([long.statusCode, long.headers['content-type'], long.json().code]).toEqual([
       414,
       'application/problem+json; charset=utf-8',

@@ -1,3 +1,4 @@
+import AjvCompiler from '@fastify/ajv-compiler';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,6 +8,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -79,13 +81,30 @@ function codeForFastifyError(err: FastifyError): ApiErrorCode {
   return 'internal';
 }
 
+const validators = AjvCompiler();
+export const MAX_PARAM_LENGTH = 2048;
+
 /** The API as a fastify instance, built from injected dependencies so tests use app.inject(). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Above every path parameter's maxLength, so that a too long id is the schema's 400 (documented on the
+    // route), and only an absurd one the router's 414.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Query strings and path parameters arrive as text and are coerced to their types; a JSON body is
+    // taken as sent, so `"name": true` is refused instead of becoming "true" (schemathesis ST201).
+    schemaController: {
+      compilersFactory: {
+        buildValidator: (external) => {
+          const base = { removeAdditional: false, allErrors: false } as const;
+          const coercing = validators(external, { customOptions: { ...base, coerceTypes: 'array' } });
+          const exact = validators(external, { customOptions: { ...base, coerceTypes: false } });
+          return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+        },
+      },
+    },
     trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
     // Errors the router raises before any route or error handler runs: problem+json like every other.
     frameworkErrors: (err, req, reply) => {
@@ -99,6 +118,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((thrown: FastifyError | ApiError, req, reply) => {
+    // An unrouted method with a body (QUERY) fails its content-type check before the not-found handler.
+    if (req.routeOptions.url === undefined && methodNotAllowed(req, reply)) return;
     // PostgreSQL away is the client's "try again later", never a 500.
     const err =
       !(thrown instanceof ApiError) && isPgUnavailable(thrown)
@@ -124,11 +145,59 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .type('application/problem+json')
       .send(problem(code, detail, req.url, isApi ? err.extra : undefined));
   });
+  // A path that exists with other methods answers 405 with Allow (RFC 9110), not 404.
+  let routePaths: { pattern: RegExp; method: string }[] | undefined;
+  const allowedMethods = (url: string): string[] => {
+    routePaths ??= app.routeTable().map((r) => ({
+      method: r.method,
+      pattern: new RegExp(
+        `^${r.url
+          .replace(/[.]/g, '\\.')
+          .replace(/:[A-Za-z]+/g, '[^/]+')
+          .replace('*', '.*')}$`,
+      ),
+    }));
+    const path = url.split('?')[0]!;
+    const methods = new Set(routePaths.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+  const methodNotAllowed = (req: FastifyRequest, reply: FastifyReply): boolean => {
+    const allow = allowedMethods(req.url);
+    if (allow.length === 0 || allow.includes(req.method)) return false;
+    reply
+      .code(405)
+      .header('allow', allow.join(', '))
+      .type('application/problem+json')
+      .send(
+        problem('method_not_allowed', `${req.method} ${req.url.split('?')[0]}: ${allow.join(', ')}`, req.url),
+      );
+    return true;
+  };
   app.setNotFoundHandler((req, reply) => {
+    if (methodNotAllowed(req, reply)) return;
     reply
       .code(404)
       .type('application/problem+json')
       .send(problem('route_not_found', `${req.method} ${req.url}`, req.url));
+  });
+  // Every route that validates its input documents the 400 it answers when the input does not match.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as
+      | {
+          params?: unknown;
+          querystring?: unknown;
+          body?: unknown;
+          hide?: boolean;
+          response?: Record<string, unknown>;
+        }
+      | undefined;
+    if (!schema || schema.hide || !(schema.params || schema.querystring || schema.body)) return;
+    schema.response = {
+      400: problemResponse('validation_failed', ...(schema.body ? (['invalid_json'] as const) : [])),
+      ...(schema.params ? { 414: problemResponse('uri_too_long') } : {}),
+      ...schema.response,
+    };
   });
 
   // First, so that every route registered after it has declared its access rule.
@@ -137,6 +206,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auditTrail, { db: opts.deps.pg });
   await app.register(swagger, {
     openapi: {
+      // 3.1: the schemas are JSON Schema 2020-12 as TypeBox writes them (numeric exclusiveMinimum, type null)
+      openapi: '3.1.0',
       info: {
         title: 'Fitstream API',
         version: '1.0.0',

@@ -23,6 +23,7 @@ export const API_ERRORS = {
   current_password_incorrect: { status: 403, title: 'The current password is wrong' },
   not_found: { status: 404, title: 'No such resource' },
   route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'The path does not take this method' },
   conflict: { status: 409, title: 'The resource already exists or changed' },
   challenge_not_found: { status: 404, title: 'No such challenge' },
   not_joined: { status: 409, title: 'The athlete has not joined this challenge' },

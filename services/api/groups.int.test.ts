@@ -51,11 +51,11 @@ describe('groups', () => {
       404,
     );
 
-    expect((await call(joiner, 'POST', '/v1/groups/join', { join_code: 'not-a-code' })).statusCode).toBe(404);
-    const joined = await call(joiner, 'POST', '/v1/groups/join', { join_code: g.join_code });
+    expect((await call(joiner, 'POST', '/v1/group-joins', { join_code: 'not-a-code' })).statusCode).toBe(404);
+    const joined = await call(joiner, 'POST', '/v1/group-joins', { join_code: g.join_code });
     expect(joined.statusCode).toBe(200);
     expect(
-      (await call(joiner, 'POST', '/v1/groups/join', { join_code: g.join_code })).json().member_count,
+      (await call(joiner, 'POST', '/v1/group-joins', { join_code: g.join_code })).json().member_count,
     ).toBe(3);
 
     // A member sees names and roles, no e-mails, no join code, and cannot invite or change roles.

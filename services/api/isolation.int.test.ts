@@ -186,9 +186,9 @@ const MATRIX: Record<string, Case> = {
     }),
     expect: self(200),
   },
-  'POST /v1/groups/join': {
+  'POST /v1/group-joins': {
     request: async (f) => ({
-      url: '/v1/groups/join',
+      url: '/v1/group-joins',
       payload: { join_code: (await f.freshGroup()).join_code },
     }),
     expect: { ...self(200), owner: 200 },
@@ -425,7 +425,7 @@ beforeAll(async () => {
   const freshGroup = async (member?: SignedIn) => {
     const g = (await as(owner, 'POST', '/v1/groups', { name: 'matrix', kind: 'team' })).json();
     if (member)
-      expect((await as(member, 'POST', '/v1/groups/join', { join_code: g.join_code })).statusCode).toBe(200);
+      expect((await as(member, 'POST', '/v1/group-joins', { join_code: g.join_code })).statusCode).toBe(200);
     return { id: g.id as string, join_code: g.join_code as string };
   };
   const freshInvite = async (email: string) => {

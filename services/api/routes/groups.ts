@@ -279,7 +279,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
   );
 
   app.post(
-    '/groups/join',
+    '/group-joins',
     {
       config: { access: 'user' },
       schema: {

@@ -66,6 +66,12 @@ type ApiSnapshot = Static<typeof LiveSnapshot>;
 export const toApiSnapshot = (s: StoredSnapshot): ApiSnapshot =>
   ({ ...(snakeKeys(s) as object), ...(Number.isFinite(s.ts) ? { time: isoTime(s.ts) } : {}) }) as ApiSnapshot;
 
+/** The 200 of a stream route: server-sent events, not JSON. */
+const EventStream = {
+  description: 'text/event-stream: `event: snapshot` with the JSON state; `event: revoked` when access ends',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
 const livePage = readFileSync(new URL('../live-page.html', import.meta.url), 'utf8');
 const HEARTBEAT_MS = 15_000;
 
@@ -216,7 +222,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
         summary:
           'Server-sent events (event: snapshot) with the live state of one session, about every second. A session that has not started yet can be awaited; one of an athlete the caller may not see answers 404',
         params: Type.Object({ activityId: ActivityId }),
-        response: { 404: problemResponse('not_found') },
+        response: { 200: EventStream, 404: problemResponse('not_found') },
       },
     },
     async (req, reply) => {
@@ -260,7 +266,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
         tags: ['live'],
         summary: "Server-sent events with every live session of one athlete (what a coach's page watches)",
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 404: problemResponse('not_found') },
+        response: { 200: EventStream, 404: problemResponse('not_found') },
       },
     },
     async (req, reply) => {
