@@ -17,7 +17,6 @@ import { isoDate, isTimeZone, localDay, parseIsoDate } from '../../../pipelines/
 import { principalOf } from '../access.js';
 import { athleteClock, pgCall } from '../athlete-clock.js';
 import { usePower } from '../audit.js';
-import type { Principal } from '../auth/access-tokens.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { claimIdempotencyKey, recordIdempotentResult } from '../idempotency.js';
