@@ -35,7 +35,7 @@ export async function insertActivityRow(
         algorithm_version: 'test',
         day: new Date(r.startTs).toISOString().slice(0, 10),
         start_ts: r.startTs,
-        end_ts: r.startTs + r.movingS * 1000,
+        end_ts: Math.round(r.startTs + r.movingS * 1000),
         elapsed_s: r.movingS,
         moving_s: r.movingS,
         distance_m: r.distanceM,
@@ -64,3 +64,6 @@ export async function insertActivityRow(
   });
   return activityId;
 }
+
+/** The worker's ClickHouse tables, for tests that fill them by hand (on 18.16 or on chdb). */
+export { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
