@@ -65,7 +65,10 @@ export class StatsInvalidator {
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 200 });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: false });
+    // A new group reads the topic from its start: a group that began at the end would miss what arrives
+    // between start() and its first assignment, while the API already serves. Replaying costs one INCR per
+    // athlete per batch, once.
+    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
     await consumer.run({
       // resolved offsets only, i.e. after the INCRs
       eachBatchAutoResolve: false,
