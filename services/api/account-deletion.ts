@@ -31,6 +31,16 @@ async function perUserTables(ch: ClickHouseClient, database: string): Promise<st
 }
 
 /**
+ * Schedules the deletion of a user's rows from every per-user table (mutations: the rows leave as each
+ * runs). The same statements on 18.16 and current ClickHouse (test/e2e/account-deletion-compat.int.test.ts).
+ */
+export async function purgeClickhouse(ch: ClickHouseClient, database: string, userId: string): Promise<void> {
+  const db = ident(database);
+  for (const table of await perUserTables(ch, database))
+    await ch.command({ query: `ALTER TABLE ${db}.${ident(table)} DELETE WHERE user_id = ${str(userId)}` });
+}
+
+/**
  * Deletes an account and its data from every store the API and analysts read. In this order, so that a
  * failure half-way leaves an account its owner can still sign in to and delete again (every step is
  * idempotent), never data without an account:
@@ -52,11 +62,7 @@ export async function deleteAccount(deps: DeletionDeps, userId: string): Promise
   for (const d of devices.rows) await revokeDeviceToken(deps.pg, deps.redis, d.id);
 
   try {
-    const db = ident(deps.clickhouseDatabase);
-    for (const table of await perUserTables(deps.clickhouse, deps.clickhouseDatabase))
-      await deps.clickhouse.command({
-        query: `ALTER TABLE ${db}.${ident(table)} DELETE WHERE user_id = ${str(userId)}`,
-      });
+    await purgeClickhouse(deps.clickhouse, deps.clickhouseDatabase, userId);
   } catch (err) {
     throw new ApiError('dependency_unavailable', 'ClickHouse did not answer; try again', { cause: err });
   }
