@@ -68,7 +68,13 @@ for _ in $(seq 1 60); do
   kill -0 "$loadgen" 2>/dev/null || break
   sleep 1
 done
-[ -n "$user" ] && echo "Watch it live: http://127.0.0.1:3000/live?user=$user"
+coach=""
+if [ -n "$user" ]; then
+  # A coach whom the simulated athlete grants access, signed up and accepted through the API.
+  coach=$(node_modules/.bin/tsx scripts/demo-coach.ts "$user" http://127.0.0.1:3000 2>>"$LOGS/loadgen.log" || true)
+  echo "Watch it live: http://127.0.0.1:3000/live — sign in as the coach:"
+  echo "${coach:-  (the coach could not be set up; see $LOGS/loadgen.log)}"
+fi
 wait "$loadgen" || { echo "load generator failed; see $LOGS/loadgen.log" >&2; tail -n 20 "$LOGS/loadgen.log" >&2; exit 1; }
 tail -n 5 "$LOGS/loadgen.log"
 
@@ -77,7 +83,8 @@ cat <<MSG
 Fitstream is running.
   API + OpenAPI docs   http://127.0.0.1:3000/docs
   Activities           curl 'http://127.0.0.1:3000/v1/activities?userId=$user&limit=5'
-  Live page (coaches)  http://127.0.0.1:3000/live?user=$user
+  Live page (coaches)  http://127.0.0.1:3000/live, signed in as the coach:
+$(echo "$coach" | sed 's/^/                       /')
   Metrics              http://127.0.0.1:9401/metrics (gateway)  :9402/metrics (worker)  :9403/metrics (engagement)  :3000/metrics (api)
   ClickHouse           clickhouse-client --port 9000 -q "SELECT sport, count(), round(sum(distance_m)/1000,1) AS km FROM fitstream.activities FINAL GROUP BY sport"
   Sent vs acknowledged $RUN/loadgen-summary.json
