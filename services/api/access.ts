@@ -70,6 +70,16 @@ export async function visibleAthlete(db: pg.Pool, principal: Principal, athleteI
   return (rowCount ?? 0) > 0;
 }
 
+/** visibleAthlete or 404, the same answer as for an athlete that does not exist. */
+export async function requireVisibleAthlete(
+  db: pg.Pool,
+  principal: Principal,
+  athleteId: string,
+): Promise<void> {
+  if (!(await visibleAthlete(db, principal, athleteId)))
+    throw new ApiError('not_found', `no athlete ${athleteId}`);
+}
+
 /**
  * Redis pub/sub channel on which every API replica hears that some viewer lost sight of an athlete (a
  * revoked coach grant, a deleted account); open live streams listen on it and re-ask visibleAthlete.

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
-import { principalOf, visibleAthlete } from '../access.js';
+import { principalOf, requireVisibleAthlete, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { planUpload, UPLOAD_LIMITS, type UploadBody, uploadActivityId } from '../uploads.js';
-import { isoTime, problemResponse, snakeKeys } from './shared.js';
+import { isoTime, problemResponse, selectRows, snakeKeys } from './shared.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
 const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength'].map((s) => Type.Literal(s)));
@@ -116,20 +116,10 @@ interface ListRow {
 export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const db = ident(deps.clickhouseDatabase);
 
-  const select = async <T>(query: string): Promise<T[]> => {
-    try {
-      const rs = await deps.clickhouse.query({ query, format: 'JSONEachRow' });
-      return await rs.json<T>();
-    } catch (err) {
-      throw new ApiError('dependency_unavailable', 'ClickHouse did not answer', { cause: err });
-    }
-  };
+  const select = <T>(query: string) => selectRows<T>(deps.clickhouse, query);
 
-  /** 404 for an athlete the caller may not see: the same answer as for one that does not exist. */
-  const checkAthlete = async (req: FastifyRequest, userId: string) => {
-    if (!(await visibleAthlete(deps.pg, principalOf(req), userId)))
-      throw new ApiError('not_found', `no athlete ${userId}`);
-  };
+  const checkAthlete = (req: FastifyRequest, userId: string) =>
+    requireVisibleAthlete(deps.pg, principalOf(req), userId);
 
   app.get(
     '/activities',

@@ -22,7 +22,7 @@ import { principalOf } from '../access.js';
 import { athleteClock } from '../athlete-clock.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { problemResponse } from './shared.js';
+import { problemResponse, selectRows } from './shared.js';
 
 export const PROGRESS_METRICS = [
   'distance',
@@ -246,24 +246,18 @@ export const progressRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         `start_ts < ${int(startOfLocalDay(end, clock.timezone))}`,
       ];
       if (q.sport) where.push(`sport = ${str(q.sport)}`);
-      let rows: Array<{
+      const rows = await selectRows<{
         start_ts: string | number;
         distance_m: number;
         moving_s: number;
         elev_gain_m: number;
         calories: number;
         power_avg: number | null;
-      }>;
-      try {
-        const rs = await deps.clickhouse.query({
-          query: `SELECT start_ts, distance_m, moving_s, elev_gain_m, calories, power_avg
+      }>(
+        deps.clickhouse,
+        `SELECT start_ts, distance_m, moving_s, elev_gain_m, calories, power_avg
                   FROM ${db}.activities FINAL WHERE ${where.join(' AND ')}`,
-          format: 'JSONEachRow',
-        });
-        rows = await rs.json();
-      } catch (err) {
-        throw new ApiError('dependency_unavailable', 'ClickHouse did not answer', { cause: err });
-      }
+      );
       const out = progressSeries({
         activities: rows.map((r) => ({ ...r, day: localDay(Number(r.start_ts), clock.timezone) })),
         metric: q.metric,

@@ -1,5 +1,6 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from 'typebox';
-import { API_ERRORS, type ApiErrorCode } from '../errors.js';
+import { API_ERRORS, ApiError, type ApiErrorCode } from '../errors.js';
 
 /** application/problem+json body (RFC 9457), as built by errors.ts `problem()`. */
 export const ProblemSchema = Type.Object(
@@ -54,3 +55,13 @@ export function snakeKeys(value: unknown): unknown {
 
 /** ISO 8601 in UTC (offset `Z`) of epoch milliseconds. */
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+/** The rows of a ClickHouse SELECT (JSONEachRow); ClickHouse away answers 503 dependency_unavailable, never 500. */
+export async function selectRows<T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> {
+  try {
+    const rs = await clickhouse.query({ query, format: 'JSONEachRow' });
+    return await rs.json<T>();
+  } catch (err) {
+    throw new ApiError('dependency_unavailable', 'ClickHouse did not answer', { cause: err });
+  }
+}

@@ -14,13 +14,13 @@ import {
 } from '../../../pipelines/engagement/local-days.js';
 import { periodOf, weekStartOf } from '../../../pipelines/engagement/periods.js';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
-import { principalOf, visibleAthlete } from '../access.js';
+import { principalOf, requireVisibleAthlete } from '../access.js';
 import { type AthleteClock, athleteClock } from '../athlete-clock.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { redisStatsCache } from '../stats-cache.js';
 import { readStreaks, StreaksSchema } from '../streaks-read.js';
-import { isoTime, problemResponse } from './shared.js';
+import { isoTime, problemResponse, selectRows } from './shared.js';
 
 /**
  * How long a cached figure may live. Not what keeps it fresh (the generation does): it bounds Redis memory,
@@ -124,14 +124,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
   const db = ident(deps.clickhouseDatabase);
   const cache = redisStatsCache(deps.redis, CACHE_TTL_S);
 
-  const select = async <T>(query: string): Promise<T[]> => {
-    try {
-      const rs = await deps.clickhouse.query({ query, format: 'JSONEachRow' });
-      return await rs.json<T>();
-    } catch (err) {
-      throw new ApiError('dependency_unavailable', 'ClickHouse did not answer', { cause: err });
-    }
-  };
+  const select = <T>(query: string) => selectRows<T>(deps.clickhouse, query);
 
   /** Totals per sport of every period in one pass over the athlete's range of the `activities` key. */
   const totals = async (userId: string, clock: AthleteClock, periods: ReturnType<typeof statsPeriods>) => {
@@ -297,10 +290,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
     async (req) => stats(principalOf(req).user_id, req.query),
   );
 
-  const checkAthlete = async (req: FastifyRequest, userId: string) => {
-    if (!(await visibleAthlete(deps.pg, principalOf(req), userId)))
-      throw new ApiError('not_found', `no athlete ${userId}`);
-  };
+  const checkAthlete = (req: FastifyRequest, userId: string) =>
+    requireVisibleAthlete(deps.pg, principalOf(req), userId);
 
   app.get(
     '/users/:userId/stats',
