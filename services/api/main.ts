@@ -92,7 +92,7 @@ const statsInvalidator = new StatsInvalidator(
     logLevel: logLevel.WARN,
   }),
   redis,
-  { topic: config.TOPIC_ACTIVITIES, groupId: config.API_STATS_GROUP_ID },
+  { topic: config.TOPIC_ACTIVITIES, groupId: config.API_STATS_GROUP_ID, registry },
 );
 await statsInvalidator.start();
 

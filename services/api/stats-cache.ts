@@ -11,6 +11,9 @@
 
 import type { Redis } from 'ioredis';
 import type { Consumer, Kafka } from 'kafkajs';
+import { Counter, type Registry } from 'prom-client';
+
+export const STATS_BUMPS_METRIC = 'fitstream_api_stats_generation_bumps_total';
 
 export const statsKeys = {
   generation: (userId: string) => `fitstream:stats:gen:${userId}`,
@@ -52,14 +55,24 @@ export function redisStatsCache(redis: Redis, ttlS: number): StatsCache {
  */
 export class StatsInvalidator {
   private consumer: Consumer | null = null;
-  /** athletes whose generation was bumped, counted for tests and metrics */
-  processed = 0;
+  private readonly bumps: Counter;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly redis: Redis,
-    private readonly opts: { topic: string; groupId: string },
-  ) {}
+    private readonly opts: { topic: string; groupId: string; registry: Registry },
+  ) {
+    this.bumps = new Counter({
+      name: STATS_BUMPS_METRIC,
+      help: 'Athlete stats generations bumped (one per athlete per batch of activities.v1 records)',
+      registers: [opts.registry],
+    });
+  }
+
+  /** generations bumped so far (what tests wait on) */
+  async bumped(): Promise<number> {
+    return (await this.bumps.get()).values[0]?.value ?? 0;
+  }
 
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 200 });
@@ -82,7 +95,7 @@ export class StatsInvalidator {
           const failed = results?.find(([err]) => err);
           if (!results || failed) throw failed?.[0] ?? new Error('stats generation INCR not executed');
         }
-        this.processed += users.size;
+        this.bumps.inc(users.size);
         const last = batch.messages.at(-1);
         if (last) resolveOffset(last.offset);
         await commitOffsetsIfNecessary();

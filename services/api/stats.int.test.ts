@@ -14,6 +14,7 @@ import { encodeConfluent } from '../../schemas/wire.js';
 import { type ActivityRow, insertActivityRow } from '../../test/support/activity-rows.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../../test/support/api-stack.js';
 import { kafkaEnv, parseEnv } from '../common/config.js';
+import { createMetricsRegistry } from '../common/metrics.js';
 import { StatsInvalidator } from './stats-cache.js';
 
 const TZ = 'Pacific/Auckland'; // +13 in December, +12 in June: local midnight is 11:00 or 12:00 UTC the day before
@@ -36,7 +37,11 @@ beforeAll(async () => {
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   ids = await registerSchemas(new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL }));
-  invalidator = new StatsInvalidator(kafka, s.redis, { topic, groupId: `apitest-stats-${s.run}` });
+  invalidator = new StatsInvalidator(kafka, s.redis, {
+    topic,
+    groupId: `apitest-stats-${s.run}`,
+    registry: createMetricsRegistry('stats_test'),
+  });
   await invalidator.start();
 }, 60_000);
 
@@ -82,9 +87,9 @@ async function announce(user: SignedIn, activityId: string, r: Row) {
   });
 }
 
-async function waitFor(pred: () => boolean, timeoutMs = 20_000) {
+async function waitFor(pred: () => Promise<boolean>, timeoutMs = 20_000) {
   const until = Date.now() + timeoutMs;
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > until) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -202,9 +207,9 @@ describe('GET /v1/users/me/stats', () => {
     const fasterId = await insertActivity(user, faster);
     expect((await stats(user)).periods.week.overall.activities).toBe(1);
     // ... until its ActivityCreated is processed: from then on, only the new figure.
-    const processed = invalidator.processed;
+    const processed = await invalidator.bumped();
     await announce(user, fasterId, faster);
-    await waitFor(() => invalidator.processed > processed);
+    await waitFor(async () => (await invalidator.bumped()) > processed);
     for (let i = 0; i < 3; i++) {
       const now = await stats(user);
       expect(now.periods.week.overall).toMatchObject({ activities: 2, distance_m: 15_000, moving_s: 4000 });

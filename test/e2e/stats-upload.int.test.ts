@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { StatsInvalidator } from '../../services/api/stats-cache.js';
 import { createLogger } from '../../services/common/logger.js';
+import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { type RunningWorker, startWorker } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
@@ -25,6 +26,7 @@ beforeAll(async () => {
   invalidator = new StatsInvalidator(iso.kafka, s.redis, {
     topic: iso.activities,
     groupId: `stats-${iso.id}`,
+    registry: createMetricsRegistry('stats_e2e'),
   });
   await invalidator.start();
   worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
@@ -74,7 +76,7 @@ describe('stats after an upload', () => {
       const r = await s.app.inject({ method: 'GET', url: `/v1/activities/${id}`, headers: athlete.auth });
       return r.statusCode === 200 && r.json().status === 'ready' ? r.json() : null;
     }, 60_000);
-    await waitFor(async () => (invalidator!.processed > 0 ? true : null), 30_000);
+    await waitFor(async () => ((await invalidator!.bumped()) > 0 ? true : null), 30_000);
     const after = await stats();
     expect(after.periods.lifetime.overall.activities).toBe(1);
     expect(after.periods.lifetime.overall.distance_m).toBeCloseTo(ready.summary.distance_m, 6);
