@@ -195,6 +195,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!schema || schema.hide || !(schema.params || schema.querystring || schema.body)) return;
     schema.response = {
       400: problemResponse('validation_failed', ...(schema.body ? (['invalid_json'] as const) : [])),
+      ...(schema.body ? { 413: problemResponse('payload_too_large') } : {}),
       ...(schema.params ? { 414: problemResponse('uri_too_long') } : {}),
       ...schema.response,
     };
