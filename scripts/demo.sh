@@ -82,7 +82,10 @@ cat <<MSG
 
 Fitstream is running.
   API + OpenAPI docs   http://127.0.0.1:3000/docs
-  Activities           curl 'http://127.0.0.1:3000/v1/activities?userId=$user&limit=5'
+  Activities           as the coach below (every route needs an access token):
+                       TOKEN=\$(curl -s http://127.0.0.1:3000/v1/auth/login -H 'content-type: application/json' \\
+                         -d '{"email":"<coach e-mail>","password":"<coach password>"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+                       curl -H "authorization: Bearer \$TOKEN" 'http://127.0.0.1:3000/v1/activities?user_id=$user&limit=5'
   Live page (coaches)  http://127.0.0.1:3000/live, signed in as the coach:
 $(echo "$coach" | sed 's/^/                       /')
   Metrics              http://127.0.0.1:9401/metrics (gateway)  :9402/metrics (worker)  :9403/metrics (engagement)  :3000/metrics (api)
