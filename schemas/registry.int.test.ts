@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { avroTypes, KAFKA_RECORDS, schemaText } from './avro.js';
 import { SchemaError } from './errors.js';
-import { registerSchema, registerSchemas, type SchemaIds } from './registry.js';
+import { registerSchema, registerSchemas, type SchemaIds, schemaIdsOnce } from './registry.js';
 import type { TelemetryBatch } from './types.gen.js';
 import { ConfluentDecoder, decodeConfluent, encodeConfluent } from './wire.js';
 
@@ -214,5 +214,25 @@ describe('Confluent wire format', () => {
     await expect(decoder.decode(good.subarray(0, good.length - 3))).rejects.toMatchObject({
       code: 'truncated',
     });
+  });
+});
+
+describe('schemaIdsOnce', () => {
+  it('registers once for every caller, and tries again after a failed attempt', async () => {
+    // subjects of its own: a test above leaves one of the shared prefix at compatibility NONE
+    const own = `test-${randomUUID()}`;
+    const subjectOf = (name: string) => `${own}.${name}`;
+    // nothing listens on port 9: both attempts fail, and the second is a new attempt, not the first error kept
+    const away = schemaIdsOnce(new SchemaRegistry({ host: 'http://127.0.0.1:9' }), { subjectOf });
+    const first = away();
+    await expect(first).rejects.toBeDefined();
+    const second = away();
+    expect(second).not.toBe(first);
+    await expect(second).rejects.toBeDefined();
+
+    const idsOnce = schemaIdsOnce(client(), { subjectOf });
+    const a = idsOnce();
+    expect(idsOnce()).toBe(a);
+    expect(await a).toEqual(await registerSchemas(client(), { subjectOf }));
   });
 });

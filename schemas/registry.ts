@@ -76,3 +76,20 @@ export async function registerSchemas(
   }
   return ids as SchemaIds;
 }
+
+/**
+ * `registerSchemas` run at most once for every caller of the returned function, when first needed; an
+ * attempt that failed (registry away) is forgotten, so the next call tries again instead of keeping the error.
+ */
+export function schemaIdsOnce(registry: SchemaRegistry, opts?: RegisterOptions): () => Promise<SchemaIds> {
+  let ids: Promise<SchemaIds> | undefined;
+  return () => {
+    if (!ids) {
+      ids = registerSchemas(registry, opts);
+      ids.catch(() => {
+        ids = undefined;
+      });
+    }
+    return ids;
+  };
+}

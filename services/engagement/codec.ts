@@ -1,7 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { avroTypes } from '../../schemas/avro.js';
 import { SchemaError } from '../../schemas/errors.js';
-import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
+import { schemaIdsOnce } from '../../schemas/registry.js';
 import { ConfluentDecoder, type DecodedRecord, encodeConfluent } from '../../schemas/wire.js';
 import { EngagementError } from './errors.js';
 import type { FactRecord } from './model.js';
@@ -22,16 +22,7 @@ export interface EngagementCodec {
 export function createEngagementCodec(registryUrl: string): EngagementCodec {
   const registry = new SchemaRegistry({ host: registryUrl });
   const decoder = new ConfluentDecoder(registry);
-  let ids: Promise<SchemaIds> | undefined;
-  const idsOnce = (): Promise<SchemaIds> => {
-    if (!ids) {
-      ids = registerSchemas(registry);
-      ids.catch(() => {
-        ids = undefined;
-      });
-    }
-    return ids;
-  };
+  const idsOnce = schemaIdsOnce(registry);
   return {
     async decodeActivity(value) {
       if (!value) throw new EngagementError('event_invalid', 'record has no value');

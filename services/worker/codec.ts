@@ -1,7 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { avroTypes, type KafkaRecordName } from '../../schemas/avro.js';
 import { SchemaError } from '../../schemas/errors.js';
-import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
+import { schemaIdsOnce } from '../../schemas/registry.js';
 import type { SessionControl, TelemetryBatch } from '../../schemas/types.js';
 import { SESSION_CONTROL_KINDS } from '../../schemas/vocabulary.js';
 import { ConfluentDecoder, encodeConfluent } from '../../schemas/wire.js';
@@ -27,16 +27,7 @@ const kinds: ReadonlySet<string> = new Set(SESSION_CONTROL_KINDS);
 export function createRecordCodec(registryUrl: string): RecordCodec {
   const registry = new SchemaRegistry({ host: registryUrl });
   const decoder = new ConfluentDecoder(registry);
-  let ids: Promise<SchemaIds> | undefined;
-  const idsOnce = (): Promise<SchemaIds> => {
-    if (!ids) {
-      ids = registerSchemas(registry);
-      ids.catch(() => {
-        ids = undefined;
-      });
-    }
-    return ids;
-  };
+  const idsOnce = schemaIdsOnce(registry);
   return {
     async decode(value) {
       if (!value) throw new RecordUndecodableError('record has no value');
