@@ -23,19 +23,22 @@ function twoKm(): Sample[] {
 }
 
 describe('roll-up', () => {
-  it('activity id: a deterministic UUIDv5 of (user, session)', () => {
-    const id = activityIdFor('u1', 's1');
+  it('activity id: a deterministic UUIDv5 of (user, device, session)', () => {
+    const id = activityIdFor('u1', 'd1', 's1');
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(activityIdFor('u1', 's1')).toBe(id);
-    expect(activityIdFor('u1', 's2')).not.toBe(id);
-    // the separator keeps ('u1', 's1') and ('u1s', '1') apart
-    expect(activityIdFor('u1s', '1')).not.toBe(id);
+    expect(activityIdFor('u1', 'd1', 's1')).toBe(id);
+    expect(activityIdFor('u1', 'd1', 's2')).not.toBe(id);
+    // a session is (device, client session id): another device reusing the session id is another activity
+    expect(activityIdFor('u1', 'd2', 's1')).not.toBe(id);
+    // the separators keep ('u1', 'd1', 's1') and ('u1d', '1', 's1') / ('u1', 'd1s', '1') apart
+    expect(activityIdFor('u1d', '1', 's1')).not.toBe(id);
+    expect(activityIdFor('u1', 'd1s', '1')).not.toBe(id);
   });
 
   it('assembles every stage on a 2 km straight run with a known answer', () => {
     const { summary: s, samples, failures } = computeActivity(input(twoKm()));
     expect(failures).toEqual([]);
-    expect(s.activityId).toBe(activityIdFor('u1', 's1'));
+    expect(s.activityId).toBe(activityIdFor('u1', 'd1', 's1'));
     expect(s.algorithmVersion).toBe(ALGORITHM_VERSION);
     expect(s.startTs).toBe(T0);
     expect(s.elapsedS).toBe(500);

@@ -40,14 +40,23 @@ import {
  *
  * Pure and deterministic: the input is sorted into canonical order and deduplicated first, so
  * any permutation, any number of duplicates, or a full replay of the same samples yields a
- * deep-equal result. The activity id is a UUIDv5 of (userId, sessionId) — the activity's identity.
+ * deep-equal result. The activity id is a UUIDv5 of (userId, deviceId, sessionId): the session's
+ * identity (a client session id is unique per device only), owned by the user.
  */
 const ACTIVITY_NS = 'b0e1f5a4-6c1d-4a7e-9a53-7f1c2d3e4f50';
 
-/** UUIDv5 (RFC 4122, SHA-1) of `name` in the Fitstream activity namespace. */
-export function activityIdFor(userId: string, sessionId: string): string {
+/**
+ * UUIDv5 (RFC 4122, SHA-1) of (user, device, client session id) in the Fitstream activity namespace.
+ * Before issue 17 the name was (user, session) only, so two devices of one athlete that
+ * reused a session id shared one activity; activities stored under such an id keep it (the worker
+ * reads the stored id back when it re-finalises them, see services/worker/sessions.ts).
+ */
+export function activityIdFor(userId: string, deviceId: string, sessionId: string): string {
   const ns = Buffer.from(ACTIVITY_NS.replace(/-/g, ''), 'hex');
-  const h = createHash('sha1').update(ns).update(`${userId}\u0000${sessionId}`, 'utf8').digest();
+  const h = createHash('sha1')
+    .update(ns)
+    .update(`${userId}\u0000${deviceId}\u0000${sessionId}`, 'utf8')
+    .digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
@@ -171,7 +180,7 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   const sensors = sensorStats(c, flags, cfg);
 
   const summary: ActivitySummary = {
-    activityId: activityIdFor(input.userId, input.sessionId),
+    activityId: activityIdFor(input.userId, input.deviceId, input.sessionId),
     userId: input.userId,
     deviceId: input.deviceId,
     sessionId: input.sessionId,

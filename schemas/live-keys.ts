@@ -3,7 +3,7 @@
  * the API reads them (services/api/routes/live.ts); documented in docs/analytics.md. A store contract
  * between two services, so it lives in schemas/ beside the Kafka contracts.
  *
- * A live session is keyed by its activity id (pipelines' `activityIdFor(userId, sessionId)`, a
+ * A live session is keyed by its activity id (pipelines' `activityIdFor(userId, deviceId, sessionId)`, a
  * UUIDv5), never by the device's client session id alone: clients pick that one freely ("1", a
  * timestamp), so two athletes can share it, and keying by it let one overwrite the other's live view.
  * The id a coach watches is also the id of the activity the athlete gets when the session ends.

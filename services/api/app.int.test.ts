@@ -606,7 +606,7 @@ describe('live sessions', () => {
     const stranger = await athlete();
     const sessionId = `live-${run}`;
     const userId = owner.id;
-    const activityId = activityIdFor(userId, sessionId);
+    const activityId = activityIdFor(userId, 'd', sessionId);
     const snap = {
       activityId,
       userId,
@@ -718,7 +718,7 @@ describe('live sessions', () => {
     idle.abort();
 
     // A session awaited before it starts carries only snapshots of an athlete the caller may see.
-    const later = activityIdFor(userId, `later-${run}`);
+    const later = activityIdFor(userId, 'd', `later-${run}`);
     const peek = new AbortController();
     const peekRes = await fetch(`http://127.0.0.1:${address.port}/v1/live/sessions/${later}/stream`, {
       signal: peek.signal,

@@ -2,7 +2,14 @@ import { describe, expect, test } from 'vitest';
 import { activityIdFor } from '../../pipelines/index.js';
 import { DEFAULT_LIMITS } from '../../schemas/payload.js';
 import type { ApiError } from './errors.js';
-import { bodyDigest, planUpload, UPLOAD_LIMITS, type UploadBody, uploadSessionId } from './uploads.js';
+import {
+  bodyDigest,
+  planUpload,
+  UPLOAD_DEVICE_ID,
+  UPLOAD_LIMITS,
+  type UploadBody,
+  uploadSessionId,
+} from './uploads.js';
 
 const start = Date.parse('2026-11-29T07:00:00Z');
 const at = (ms: number) => new Date(ms).toISOString();
@@ -31,7 +38,7 @@ describe('planUpload', () => {
     const p = planUpload('u1', 'k1', body, 99);
     expect(p.kind).toBe('recorded');
     expect(p.sessionId).toBe(uploadSessionId('u1', 'k1'));
-    expect(p.activityId).toBe(activityIdFor('u1', p.sessionId));
+    expect(p.activityId).toBe(activityIdFor('u1', UPLOAD_DEVICE_ID, p.sessionId));
     const names = p.records.map((r) => (r.name === 'SessionControl' ? r.value.kind : r.value.samples.length));
     // the first lap opens with the activity: only the second lap start is a marker
     expect(names).toEqual([

@@ -80,7 +80,7 @@ export interface UploadPlan {
 
 /**
  * The session id of an upload: a digest of (caller, idempotency key), so that the activity id
- * (pipelines' activityIdFor(userId, sessionId)) is known before anything is stored and every retry
+ * (pipelines' activityIdFor(userId, UPLOAD_DEVICE_ID, sessionId)) is known before anything is stored and every retry
  * lands in the same session.
  */
 export function uploadSessionId(userId: string, idempotencyKey: string): string {
@@ -89,7 +89,7 @@ export function uploadSessionId(userId: string, idempotencyKey: string): string 
 }
 
 export function uploadActivityId(userId: string, idempotencyKey: string): string {
-  return activityIdFor(userId, uploadSessionId(userId, idempotencyKey));
+  return activityIdFor(userId, UPLOAD_DEVICE_ID, uploadSessionId(userId, idempotencyKey));
 }
 
 /**
@@ -128,7 +128,7 @@ export function planUpload(
   };
   const base = {
     sessionId,
-    activityId: activityIdFor(userId, sessionId),
+    activityId: activityIdFor(userId, UPLOAD_DEVICE_ID, sessionId),
     bodySha256: bodyDigest(body),
   };
 

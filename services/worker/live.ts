@@ -11,7 +11,7 @@ import { sessionKey } from './records.js';
 export interface LiveSnapshot {
   /**
    * The live session's identity (the Redis keys use it): the id of the activity this session
-   * becomes, `activityIdFor(userId, sessionId)`. The client session id alone is not unique.
+   * becomes, `activityIdFor(userId, deviceId, sessionId)`. The client session id alone is not unique.
    */
   activityId: string;
   userId: string;
@@ -75,7 +75,7 @@ export class LiveTracker {
             liveOnly: true,
           }),
           userId: s.userId,
-          activityId: activityIdFor(s.userId, s.sessionId),
+          activityId: activityIdFor(s.userId, s.deviceId, s.sessionId),
           ended: false,
           lastTouched: now,
         };

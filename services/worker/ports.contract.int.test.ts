@@ -150,7 +150,7 @@ function liveContract(name: string, make: () => Promise<{ store: LiveStore; redi
       const userId = `u-${rid()}`;
       const sessionId = `s-${rid()}`;
       const s: LiveSnapshot = {
-        activityId: activityIdFor(userId, sessionId),
+        activityId: activityIdFor(userId, 'd', sessionId),
         userId,
         deviceId: 'd',
         sessionId,

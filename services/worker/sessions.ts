@@ -1,3 +1,4 @@
+import { activityIdFor } from '../../pipelines/index.js';
 import type { ActivityResult, ActivitySummary, AthleteProfile, ComputeInput } from '../../pipelines/types.js';
 import type { ActivityCreated, ActivityUpdated, SessionControl } from '../../schemas/types.js';
 import type { Logger } from '../common/logger.js';
@@ -7,7 +8,13 @@ import { SinkRejectedError } from './errors.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
 import { SessionImages } from './session-images.js';
-import type { ActivityWrite, ClickHouseStore, SessionRef, StoredSession } from './sink-clickhouse.js';
+import type {
+  ActivityWrite,
+  ClickHouseStore,
+  SessionRef,
+  StoredActivity,
+  StoredSession,
+} from './sink-clickhouse.js';
 import { computeColumns } from './stored-samples.js';
 
 export type ComputeActivity = (input: ComputeInput, opts?: { version?: string }) => ActivityResult;
@@ -102,6 +109,11 @@ export class Sessions {
   /** stored activity version per session (announced, unless also in `unannounced`) */
   private readonly versions = new Map<string, number>();
   private readonly unannounced = new Map<string, number>();
+  /**
+   * Stored activity ids that differ from the one derived now (pipelines' activityIdFor): sessions
+   * stored while the id was a digest of (user, session) only keep the id they were announced under.
+   */
+  private readonly storedIds = new Map<string, string>();
   private owned = new Set<number>();
   private recoverPending = false;
   private readonly now: () => number;
@@ -180,6 +192,18 @@ export class Sessions {
       if (oldest !== undefined) {
         this.versions.delete(oldest);
         this.unannounced.delete(oldest);
+        this.storedIds.delete(oldest);
+      }
+    }
+  }
+
+  /** Notes the id a session's activity is stored under when it is not the derived one. */
+  private noteStoredIds(stored: ReadonlyMap<string, StoredActivity>, refs: readonly SessionRef[]): void {
+    for (const ref of refs) {
+      const k = sessionKey(ref.deviceId, ref.sessionId);
+      const a = stored.get(k);
+      if (a && a.activityId !== activityIdFor(ref.userId, ref.deviceId, ref.sessionId)) {
+        this.storedIds.set(k, a.activityId);
       }
     }
   }
@@ -212,6 +236,7 @@ export class Sessions {
       .map(([, t]) => t.ref);
     const stored = await this.store.activityVersions(unknown);
     for (const [k, a] of stored) this.remember(k, a.version, a.firstVersion);
+    this.noteStoredIds(stored, unknown);
     const absent = new Set(
       unknown.map((r) => sessionKey(r.deviceId, r.sessionId)).filter((k) => !stored.has(k)),
     );
@@ -318,6 +343,7 @@ export class Sessions {
       return !this.versions.has(k) && !knownAbsent.has(k);
     });
     const looked = await this.store.activityVersions(unknown);
+    this.noteStoredIds(looked, unknown);
     const outcomes: FinaliseOutcome[] = [];
     // per session to announce: its event, and the rows to store first (none: stored already)
     const pending: {
@@ -366,7 +392,8 @@ export class Sessions {
         outcomes.push('failed');
         continue;
       }
-      const s = result.summary;
+      const storedId = this.storedIds.get(k);
+      const s = storedId === undefined ? result.summary : { ...result.summary, activityId: storedId };
       const version = activityVersion(
         stored.samples.length + stored.controls.length + stored.sets.length,
         s.algorithmVersion,

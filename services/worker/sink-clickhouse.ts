@@ -27,6 +27,8 @@ export interface StoredSession {
 export interface StoredActivity {
   deviceId: string;
   sessionId: string;
+  /** the id it is stored under (sessions stored before ids named the device keep theirs) */
+  activityId: string;
   version: number;
   /**
    * Lowest version still stored (non-FINAL; merges drop older versions, so this may equal
@@ -350,7 +352,8 @@ export class ClickHouseStore implements Sink {
     const users = [...new Set(refs.map((r) => r.userId))];
     const rows = await this.select<Record<string, unknown>>(
       'read activity versions',
-      `SELECT device_id, session_id, max(version) AS v, min(version) AS f, argMax(day, version) AS d
+      `SELECT device_id, session_id, max(version) AS v, min(version) AS f, argMax(day, version) AS d,
+              argMax(activity_id, version) AS id
        FROM ${this.t('activities')}
        WHERE user_id IN (${users.map(str).join(', ')})
          AND (device_id, session_id) IN ${tuples(refs.map((r) => [r.deviceId, r.sessionId]))}
@@ -362,6 +365,7 @@ export class ClickHouseStore implements Sink {
       out.set(sessionKey(deviceId, sessionId), {
         deviceId,
         sessionId,
+        activityId: String(r.id),
         version: num(r.v),
         firstVersion: num(r.f),
         day: String(r.d),

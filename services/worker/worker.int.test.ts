@@ -39,7 +39,7 @@ describe('worker end to end', () => {
 
   test('samples land in ClickHouse, Redis and S3; an end message yields one activity', async () => {
     const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
-    const liveId = activityIdFor(ids.userId, ids.sessionId);
+    const liveId = activityIdFor(ids.userId, ids.deviceId, ids.sessionId);
     const { samples } = generateSession({ sport: 'running', seed: 7, durationS: 600 });
     const recs: Outbound[] = [{ name: 'SessionControl', value: controlOf(ids, 'start', samples[0]!.ts) }];
     for (let i = 0; i < samples.length; i += 30) {

@@ -120,8 +120,8 @@ describe('live sessions', () => {
     const sessionId = '1'; // what a simple client sends; ids of other tests' sessions may be '1' too
     const a = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId };
     const b = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId };
-    const idA = activityIdFor(a.userId, sessionId);
-    const idB = activityIdFor(b.userId, sessionId);
+    const idA = activityIdFor(a.userId, a.deviceId, sessionId);
+    const idB = activityIdFor(b.userId, b.deviceId, sessionId);
     expect(idA).not.toBe(idB);
     // Two runs 600 km apart, so a position from the wrong athlete cannot pass for the right one.
     const runA = generateSession({
@@ -226,7 +226,7 @@ describe('live sessions', () => {
 
   test('samples that arrive after the end do not bring the session back to life', async () => {
     const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
-    const id = activityIdFor(ids.userId, ids.sessionId);
+    const id = activityIdFor(ids.userId, ids.deviceId, ids.sessionId);
     const { samples } = generateSession({ sport: 'running', seed: 13, durationS: 180 });
     const cut = samples.length - 40;
     const recs: Outbound[] = [{ name: 'SessionControl', value: controlOf(ids, 'start', samples[0]!.ts) }];
