@@ -209,6 +209,51 @@ export const REAL_RECORDINGS: readonly RealRecording[] = [
     altimeter: 'gps',
     sport: 'hiking',
   },
+  {
+    id: 'mytracks-phone-run',
+    file: 'mytracks-android-visnjan.gpx',
+    activity: 0,
+    device: 'Google My Tracks (Android phone)',
+    altimeter: 'gps',
+    sport: 'running',
+  },
+  {
+    id: 'mapmyride-phone-ride',
+    file: 'mapmyride_biking.tcx.gz',
+    activity: 0,
+    device: 'MapMyRide (phone app)',
+    altimeter: 'unknown',
+  },
+  {
+    id: 'nike-run-club-run',
+    file: 'nike_run.gpx.gz',
+    activity: 0,
+    device: 'Nike Run Club export (via gpxpy)',
+    altimeter: 'unknown',
+    sport: 'running',
+  },
+  {
+    id: 'strava-export-run',
+    file: 'strava_export.gpx.gz',
+    activity: 0,
+    device: 'Strava GPX export',
+    altimeter: 'unknown',
+  },
+  {
+    id: 'tomtom-run-tcx',
+    file: 'tomtom-run.tcx.gz',
+    activity: 0,
+    device: 'TomTom GPS Sport Watch',
+    altimeter: 'gps',
+  },
+  {
+    id: 'tomtom-run-gpx',
+    file: 'tomtom-run.gpx.gz',
+    activity: 0,
+    device: 'TomTom GPS Sport Watch',
+    altimeter: 'gps',
+    sport: 'running',
+  },
 ];
 
 /**
