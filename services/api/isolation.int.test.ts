@@ -235,6 +235,12 @@ const MATRIX: Record<string, Case> = {
     request: (f) => ({ url: `/v1/activities/${f.activityId}` }),
     expect: athleteData(200),
   },
+  'GET /v1/activities/:activityId/streams': {
+    request: (f) => ({
+      url: `/v1/activities/${f.activityId}/streams?keys=time,latlng,heartrate&resolution=low`,
+    }),
+    expect: athleteData(200),
+  },
   'GET /v1/users/me/stats': { request: () => ({ url: '/v1/users/me/stats' }), expect: self(200) },
   'GET /v1/users/me/progress': {
     request: () => ({
@@ -386,6 +392,24 @@ beforeAll(async () => {
         start_ts: Date.parse(`${today()}T06:00:00Z`),
         end_ts: Date.parse(`${today()}T07:00:00Z`),
         summary: JSON.stringify({ distanceM: 10_000 }),
+      },
+    ],
+  });
+  await s.clickhouse.insert({
+    table: `${s.database}.activity_streams`,
+    format: 'JSONEachRow',
+    values: [
+      {
+        activity_id: activityId,
+        user_id: owner.id,
+        version: 1,
+        sport: 'running',
+        sample_key: [0, 1],
+        ts: [Date.parse(`${today()}T06:00:00Z`), Date.parse(`${today()}T06:00:01Z`)],
+        lat: [47.37, 47.37001],
+        lon: [8.54, 8.54],
+        hr: [150, 151],
+        present: [1 | 2 | 4 | 128, 1 | 2 | 4 | 128],
       },
     ],
   });

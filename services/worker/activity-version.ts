@@ -23,18 +23,12 @@ export function activityVersion(rows: number, algorithm: string = ALGORITHM_VERS
 }
 
 /**
- * Versions of rows in the samples table (ReplacingMergeTree(version)):
- * - raw rows written on arrival: RAW_BASE − ts, so among re-sent copies of one seq the earliest
- *   device time wins, as in pipelines' dedupe, whatever the arrival order;
- * - cleaned rows written at finalisation: CLEAN_BASE + activity version, above every raw row.
+ * Version of a row of the samples table (ReplacingMergeTree(version)), written once on arrival:
+ * RAW_BASE − ts, so among re-sent copies of one seq the earliest device time wins, as in pipelines'
+ * dedupe, whatever the arrival order. (Migration 0021 writes 2^42 − ts for the rows it copies.)
  */
 export const RAW_BASE = 2 ** 42;
-export const CLEAN_BASE = 2 ** 50;
 
 export function rawSampleVersion(ts: number): number {
   return Math.max(0, RAW_BASE - ts);
-}
-
-export function cleanSampleVersion(activityVersionNumber: number): number {
-  return CLEAN_BASE + activityVersionNumber;
 }

@@ -87,7 +87,7 @@ GROUP BY user_id, week
 ORDER BY user_id, week`,
 
   sessionTrack: `SELECT ts, lat_smooth, lon_smooth, distance_m, speed, hr, flags
-FROM fitstream.samples FINAL
+FROM fitstream.activity_samples
 WHERE user_id = 'u-1' AND device_id = 'd-1' AND session_id = 's-1'
 ORDER BY ts`,
 } as const;

@@ -296,9 +296,10 @@ describe('sessions whose activity computation throws', () => {
   test('a session whose cleaned rows ClickHouse refuses is dead-lettered as finalise_failed; the others are stored', async () => {
     iso = await isolate({ partitions: 1 });
     const db = iso.database;
-    // a real rejection of one session's cleaned rows (written at finalisation), not of its raw ones
+    // a real rejection of one session's cleaned rows (its streams row, written at finalisation),
+    // not of its raw ones
     await iso.ch.command({
-      query: `ALTER TABLE ${db}.samples ADD COLUMN poison UInt8 MATERIALIZED throwIf(cleaned = 1 AND session_id LIKE 'refused-%')`,
+      query: `ALTER TABLE ${db}.activity_streams ADD COLUMN poison UInt8 MATERIALIZED throwIf(session_id LIKE 'refused-%')`,
     });
     const bad = { userId: `u-${rid()}`, deviceId: `d-x-${rid()}`, sessionId: `refused-${rid()}` };
     const good = { userId: `u-${rid()}`, deviceId: `d-y-${rid()}`, sessionId: `s-y-${rid()}` };

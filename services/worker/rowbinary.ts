@@ -109,6 +109,29 @@ export class RowBinaryWriter implements RowWriter {
     this.pos += 8;
   }
 
+  /** LEB128 unsigned integer: the length before an Array's elements. */
+  varUInt(n: number): void {
+    this.ensure(10);
+    let v = n;
+    do {
+      let b = v & 0x7f;
+      v = Math.floor(v / 128);
+      if (v) b |= 0x80;
+      this.buf[this.pos++] = b;
+    } while (v);
+  }
+
+  /**
+   * The first `n` elements of a typed array as RowBinary array elements of its own width: its bytes
+   * as they are in memory, which is little-endian on every platform Node runs on here (checked once).
+   */
+  typed(a: Float64Array | Float32Array | Uint8Array | Uint16Array, n: number): void {
+    const bytes = n * a.BYTES_PER_ELEMENT;
+    this.ensure(bytes);
+    this.buf.set(new Uint8Array(a.buffer, a.byteOffset, bytes), this.pos);
+    this.pos += bytes;
+  }
+
   /** Nullable(...): the null flag, then the value when present (one bounds check for both). */
   nullable(v: number | null | undefined, kind: NumberKind): void {
     if (v === null || v === undefined || Number.isNaN(v)) {
@@ -151,6 +174,10 @@ export class RowBinaryWriter implements RowWriter {
   stream(): Readable {
     return Readable.from([this.bytes()]);
   }
+}
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('RowBinaryWriter.typed needs a little-endian platform');
 }
 
 /** LEB128 length + UTF-8 bytes: a String value ready for `raw`. */

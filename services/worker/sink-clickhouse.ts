@@ -1,13 +1,22 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type ActivitySummary, type CleanSamples, SEQ_NONE } from '../../pipelines/types.js';
-import type { SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
+import type { ActivitySummary, CleanSamples } from '../../pipelines/types.js';
+import type { SessionControl, StrengthSet } from '../../schemas/types.js';
 import { ident, int, str, tuples } from '../common/clickhouse-sql.js';
-import { cleanSampleVersion, rawSampleVersion } from './activity-version.js';
+import {
+  READ_BACK_COLUMNS,
+  SAMPLE_COLUMNS,
+  STREAM_COLUMNS,
+  storedFromRows,
+  streamRow,
+  streamRowObject,
+  writeRawSamples,
+  writeStreamRow,
+} from './clickhouse-rows.js';
 import { isClickHouseRetryable, SinkRejectedError, SinkUnavailableError } from './errors.js';
 import type { FlushBatch, Sink } from './ports.js';
 import { sessionKey } from './records.js';
-import { encodeString, JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
-import { allocStored, type StoredSamples, storedKey } from './stored-samples.js';
+import { JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
+import { allocStored, type StoredSamples } from './stored-samples.js';
 
 /** What identifies a session and who owns it. */
 export interface SessionRef {
@@ -44,73 +53,6 @@ const uint = (v: number | null | undefined, max: number): number | null =>
   v === null || v === undefined || !Number.isFinite(v) || v < 0 || v > max ? null : Math.round(v);
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-
-/** Column order of the samples table, as RowBinary inserts name them. */
-export const SAMPLE_COLUMNS = [
-  'user_id',
-  'device_id',
-  'session_id',
-  'sport',
-  'sample_key',
-  'seq',
-  'ts',
-  'lat',
-  'lon',
-  'lat_smooth',
-  'lon_smooth',
-  'alt',
-  'alt_smooth',
-  'acc',
-  'speed_device',
-  'dist_device',
-  'speed',
-  'distance_m',
-  'hr',
-  'cadence',
-  'power',
-  'lap',
-  'flags',
-  'cleaned',
-  'activity_version',
-  'version',
-] as const;
-
-/** Appends raw sample rows of one batch (identity strings encoded once per batch). */
-export function writeRawSamples(w: RowWriter, b: TelemetryBatch): void {
-  const names = [b.userId, b.deviceId, b.sessionId, b.sport];
-  const ident = Buffer.concat([
-    encodeString(b.userId),
-    encodeString(b.deviceId),
-    encodeString(b.sessionId),
-    encodeString(b.sport),
-  ]);
-  for (const s of b.samples) {
-    w.strings(names, ident);
-    w.u64(s.seq ?? s.ts);
-    w.nullable(s.seq, 'u32');
-    w.u64(s.ts);
-    w.nullable(fin(s.lat), 'f64');
-    w.nullable(fin(s.lon), 'f64');
-    w.u8(1); // lat_smooth
-    w.u8(1); // lon_smooth
-    w.nullable(fin(s.alt), 'f32');
-    w.u8(1); // alt_smooth
-    w.nullable(fin(s.acc), 'f32');
-    w.nullable(fin(s.speed), 'f32');
-    w.nullable(fin(s.dist), 'f32');
-    w.u8(1); // speed
-    w.u8(1); // distance_m
-    w.nullable(uint(s.hr, 255), 'u8');
-    w.nullable(uint(s.cadence, 65535), 'u16');
-    w.nullable(uint(s.power, 65535), 'u16');
-    w.u8(s.lap ? 1 : 0);
-    w.u8(0); // flags
-    w.u8(0); // cleaned
-    w.u64(0); // activity_version
-    w.u64(rawSampleVersion(s.ts));
-    w.rows++;
-  }
-}
 
 /**
  * ClickHouse: the samples/controls/sets/sessions sink (raw rows on arrival), the durable session
@@ -155,11 +97,10 @@ export class ClickHouseStore implements Sink {
     });
   }
 
-  /** RowBinary insert into samples (exec with a body stream; the response is drained). */
-  /** `rows`: how many rows will be written, to size the buffer once (a samples row is ~150 bytes). */
+  /** `rows`: how many rows will be written, to size the buffer once (a samples row is ~90 bytes). */
   private sampleWriter(rows = 0): RowWriter {
     return this.insertFormat === 'RowBinary'
-      ? new RowBinaryWriter(Math.max(1 << 16, rows * 192))
+      ? new RowBinaryWriter(Math.max(1 << 16, rows * 128))
       : new JsonRowWriter(SAMPLE_COLUMNS);
   }
 
@@ -167,9 +108,14 @@ export class ClickHouseStore implements Sink {
     if (w.rows === 0) return Promise.resolve();
     if (w instanceof JsonRowWriter) return this.insert('samples', w.objects());
     if (!(w instanceof RowBinaryWriter)) throw new Error('unknown row writer');
-    return this.run('insert samples', async () => {
+    return this.insertRowBinary('samples', SAMPLE_COLUMNS, w);
+  }
+
+  /** A RowBinary insert (exec with a body stream; the response is drained). */
+  private insertRowBinary(table: string, columns: readonly string[], w: RowBinaryWriter): Promise<void> {
+    return this.run(`insert ${table}`, async () => {
       const r = await this.client.exec({
-        query: `INSERT INTO ${this.t('samples')} (${SAMPLE_COLUMNS.join(', ')}) FORMAT RowBinary`,
+        query: `INSERT INTO ${this.t(table)} (${columns.join(', ')}) FORMAT RowBinary`,
         values: w.stream(),
       });
       for await (const _ of r.stream) {
@@ -278,7 +224,7 @@ export class ClickHouseStore implements Sink {
       // PREWHERE on the sorting-key columns only, so it cannot change which row FINAL keeps.
       this.selectCompact(
         'read samples',
-        `SELECT device_id, session_id, seq, ts, lat, lon, alt, acc, speed_device, dist_device, hr, cadence, power, lap
+        `SELECT ${READ_BACK_COLUMNS}
          FROM ${this.t('samples')} FINAL
          PREWHERE user_id IN (${users}) AND (device_id, session_id) IN ${pairs}
          ORDER BY device_id, session_id, ts, sample_key`,
@@ -374,7 +320,7 @@ export class ClickHouseStore implements Sink {
     return out;
   }
 
-  /** Writes the cleaned samples, then the activity row (its presence marks the session finalised). */
+  /** Writes the streams row, then the activity row (its presence marks the session finalised). */
   async writeActivity(
     ref: SessionRef,
     version: number,
@@ -385,13 +331,34 @@ export class ClickHouseStore implements Sink {
     await this.writeActivities([{ ref, version, summary, clean, input }]);
   }
 
-  /** Many activities: one insert of cleaned samples, then one of activity rows. */
+  /**
+   * Many activities: one insert of their streams (one row of arrays per activity version), then one
+   * of their activity rows. The raw samples are not written again: `samples` keeps them as received.
+   */
   async writeActivities(items: readonly ActivityWrite[]): Promise<void> {
-    let rows = 0;
-    for (const it of items) rows += it.clean.length;
-    const w = this.sampleWriter(rows);
-    for (const it of items) writeCleanSamples(w, it);
-    await this.insertSamples(w);
+    if (items.length === 0) return;
+    const streams = items.map((it) =>
+      streamRow(
+        {
+          activityId: it.summary.activityId,
+          userId: it.ref.userId,
+          deviceId: it.ref.deviceId,
+          sessionId: it.ref.sessionId,
+          sport: it.ref.sport,
+        },
+        it.version,
+        it.clean,
+      ),
+    );
+    if (this.insertFormat === 'JSONEachRow') {
+      await this.insert('activity_streams', streams.map(streamRowObject));
+    } else {
+      let bytes = 0;
+      for (const r of streams) bytes += r.length * 64 + 256;
+      const w = new RowBinaryWriter(bytes);
+      for (const r of streams) writeStreamRow(w, r);
+      await this.insertRowBinary('activity_streams', STREAM_COLUMNS, w);
+    }
     await this.insert(
       'activities',
       items.map((it) => activityRow(it.summary, it.version)),
@@ -456,88 +423,6 @@ export interface ActivityWrite {
   clean: CleanSamples;
   /** the stored rows the activity was computed from (device-reported acc/speed/dist and laps come from them) */
   input: StoredSamples;
-}
-
-/** JSONCompact rows [from, to) of the read-back query (one session) as StoredSamples. */
-function storedFromRows(rows: readonly unknown[][], from: number, to: number): StoredSamples {
-  const s = allocStored(to - from);
-  const nan = (v: unknown) => (v === null || v === undefined ? Number.NaN : num(v));
-  const neg = (v: unknown) => (v === null || v === undefined ? -1 : num(v));
-  for (let i = from, k = 0; i < to; i++, k++) {
-    const r = rows[i]!;
-    s.seq[k] = r[2] === null || r[2] === undefined ? SEQ_NONE : num(r[2]);
-    s.ts[k] = num(r[3]);
-    s.lat[k] = nan(r[4]);
-    s.lon[k] = nan(r[5]);
-    s.alt[k] = nan(r[6]);
-    s.acc[k] = nan(r[7]);
-    s.speed[k] = nan(r[8]);
-    s.dist[k] = nan(r[9]);
-    s.hr[k] = neg(r[10]);
-    s.cadence[k] = neg(r[11]);
-    s.power[k] = neg(r[12]);
-    s.lap[k] = num(r[13]) === 1 ? 1 : 0;
-  }
-  s.length = to - from;
-  return s;
-}
-
-function writeCleanSamples(w: RowWriter, { ref, version, clean, input }: ActivityWrite): void {
-  const names = [ref.userId, ref.deviceId, ref.sessionId, ref.sport];
-  // (input keys are unique: FINAL keeps one row per sample_key)
-  // clean rows come in the input's order nearly always: walk both, and index the input by key
-  // only when a row is not where the walk expects it
-  let byKey: Map<number, number> | undefined;
-  let j = 0;
-  const source = (key: number): number => {
-    if (j < input.length && storedKey(input, j) === key) return j++;
-    if (!byKey) {
-      byKey = new Map();
-      for (let i = 0; i < input.length; i++) byKey.set(storedKey(input, i), i);
-    }
-    return byKey.get(key) ?? -1;
-  };
-  const rowVersion = cleanSampleVersion(version);
-  const ident = Buffer.concat([
-    encodeString(ref.userId),
-    encodeString(ref.deviceId),
-    encodeString(ref.sessionId),
-    encodeString(ref.sport),
-  ]);
-  for (let i = 0; i < clean.length; i++) {
-    const seq = clean.seq[i]!;
-    const ts = clean.ts[i]!;
-    const key = seq === SEQ_NONE ? ts : seq;
-    const src = source(key);
-    const hr = clean.hr[i]!;
-    const cadence = clean.cadence[i]!;
-    const power = clean.power[i]!;
-    w.strings(names, ident);
-    w.u64(key);
-    w.nullable(seq === SEQ_NONE ? null : seq, 'u32');
-    w.u64(ts);
-    w.nullable(fin(clean.lat[i]), 'f64');
-    w.nullable(fin(clean.lon[i]), 'f64');
-    w.nullable(fin(clean.latSmooth[i]), 'f64');
-    w.nullable(fin(clean.lonSmooth[i]), 'f64');
-    w.nullable(fin(clean.alt[i]), 'f32');
-    w.nullable(fin(clean.altSmooth[i]), 'f32');
-    // NaN (no value) is written as null
-    w.nullable(src < 0 ? null : input.acc[src], 'f32');
-    w.nullable(src < 0 ? null : input.speed[src], 'f32');
-    w.nullable(src < 0 ? null : input.dist[src], 'f32');
-    w.nullable(fin(clean.speed[i]), 'f32');
-    w.nullable(fin(clean.distance[i]), 'f64');
-    w.nullable(hr === 0 ? null : hr, 'u8');
-    w.nullable(cadence === 0xffff ? null : cadence, 'u16');
-    w.nullable(power === 0xffff ? null : power, 'u16');
-    w.u8(src >= 0 && input.lap[src] === 1 ? 1 : 0);
-    w.u8(clean.flags[i]!);
-    w.u8(1);
-    w.u64(version);
-    w.u64(rowVersion);
-    w.rows++;
-  }
 }
 
 export function utcDay(ms: number): string {

@@ -69,7 +69,7 @@ export function storedKey(s: StoredSamples, i: number): number {
   return seq === SEQ_NONE ? s.ts[i]! : seq;
 }
 
-// What the raw-row encoder (sink-clickhouse.ts writeRawSamples) stores for a value.
+// What the raw-row encoder (clickhouse-rows.ts writeRawSamples) stores for a value.
 const fin = (v: number | null | undefined): number | null =>
   v === null || v === undefined || !Number.isFinite(v) ? null : v;
 export const storedUint = (v: number | null | undefined, max: number): number | null =>

@@ -5,6 +5,7 @@ import { ident, int, str } from '../../common/clickhouse-sql.js';
 import { principalOf, requireVisibleAthlete, visibleAthlete } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { buildStreams, STREAM_KEYS, type StreamKey, type StreamsRow } from '../streams.js';
 import { planUpload, UPLOAD_LIMITS, type UploadBody, uploadActivityId } from '../uploads.js';
 import { isoTime, problemResponse, selectRows, snakeKeys } from './shared.js';
 
@@ -287,6 +288,78 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         version: row ? Number(row.version) : null,
         summary: row ? (snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>) : null,
       };
+    },
+  );
+
+  const StreamData = Type.Array(Type.Unknown());
+  app.get(
+    '/activities/:activityId/streams',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['activities'],
+        summary:
+          "The activity's streams (latest version), one value per sample or at a resolution: `time` (s from the start), `latlng` ([lat, lng] smoothed; `raw` as recorded), `distance` (m, cleaned cumulative), `altitude` (m, smoothed; `raw` as recorded), `heartrate` (bpm, artefacts removed), `velocity_smooth` (m/s), `cadence`, `watts`, `moving` (false in pauses); null where the sample has no value. Read from one row of activity_streams",
+        params: Type.Object({ activityId: Id }),
+        querystring: Type.Object({
+          keys: Type.Optional(
+            Type.String({
+              pattern: `^(${STREAM_KEYS.join('|')})(,(${STREAM_KEYS.join('|')}))*$`,
+              description: `comma-separated stream keys (default: all of ${STREAM_KEYS.join(', ')})`,
+            }),
+          ),
+          resolution: Type.Optional(
+            Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], {
+              description:
+                'low: 100 points, medium: 1000, high: 10 000 (evenly spread); default: every sample',
+            }),
+          ),
+        }),
+        response: {
+          200: Type.Object({
+            activity_id: Type.String(),
+            version: Type.Integer(),
+            original_size: Type.Integer({ description: 'samples in the activity' }),
+            size: Type.Integer({ description: 'points in each stream returned' }),
+            resolution: Type.Union([
+              Type.Literal('low'),
+              Type.Literal('medium'),
+              Type.Literal('high'),
+              Type.Literal('all'),
+            ]),
+            series_type: Type.Literal('time'),
+            streams: Type.Object(
+              Object.fromEntries(
+                STREAM_KEYS.map((k) => [
+                  k,
+                  Type.Optional(Type.Object({ data: StreamData, raw: Type.Optional(StreamData) })),
+                ]),
+              ),
+            ),
+          }),
+          400: problemResponse('validation_failed'),
+          404: problemResponse('not_found'),
+        },
+      },
+    },
+    async (req) => {
+      const id = req.params.activityId;
+      const [row, owner] = await ownerOf(id);
+      if (!owner || !(await visibleAthlete(deps.pg, principalOf(req), owner)))
+        throw new ApiError('not_found', `activity ${id} not found`);
+      // one row: the latest version of this activity's streams (ORDER BY key prefix user_id, activity_id)
+      const streams = row
+        ? await select<StreamsRow>(
+            `SELECT version, ts, lat, lon, lat_smooth, lon_smooth, alt, alt_smooth, speed, distance_m,
+                    hr, cadence, power, flags, present
+             FROM ${db}.activity_streams
+             WHERE user_id = ${str(owner)} AND activity_id = ${str(id)}
+             ORDER BY version DESC LIMIT 1`,
+          )
+        : [];
+      if (!streams[0]) throw new ApiError('not_found', `activity ${id} has no streams yet`);
+      const keys = req.query.keys ? ([...new Set(req.query.keys.split(','))] as StreamKey[]) : STREAM_KEYS;
+      return { activity_id: id, ...buildStreams(streams[0], keys, req.query.resolution) };
     },
   );
 
