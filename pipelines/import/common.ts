@@ -1,6 +1,6 @@
 import type { Sample, Sport } from '../../schemas/types.js';
 import { ImportError } from './errors.js';
-import type { ImportDropped, ImportLimits } from './types.js';
+import type { ImportDropped, ImportedEvent, ImportLimits } from './types.js';
 import { DEFAULT_IMPORT_LIMITS } from './types.js';
 
 export function resolveLimits(limits: Partial<ImportLimits> | undefined): ImportLimits {
@@ -193,5 +193,31 @@ export function markLapEnds(samples: Sample[], ends: readonly number[]): void {
       else hi = mid;
     }
     if (lo > 0) samples[order[lo - 1]!]!.lap = true;
+  }
+}
+
+/**
+ * Pause/resume events where a recording breaks into segments (GPX <trkseg>, TCX <Track> within one
+ * <Lap>): a device starts a new segment when its timer was stopped or it lost the signal, so the gap
+ * between the last point of one segment and the first of the next is a pause, as a FIT timer stop is.
+ */
+export class SegmentBreaks {
+  readonly events: ImportedEvent[] = [];
+  private segment: unknown;
+  private lastTs = Number.NaN;
+
+  /** A point of `segment` at `ts`; `continues`: a new segment that is no break (a TCX lap's first track). */
+  point(segment: unknown, ts: number, continues = false): void {
+    if (!Number.isFinite(ts)) return;
+    if (
+      !continues &&
+      this.segment !== undefined &&
+      segment !== this.segment &&
+      Number.isFinite(this.lastTs) &&
+      ts > this.lastTs
+    )
+      this.events.push({ kind: 'pause', ts: this.lastTs }, { kind: 'resume', ts });
+    this.segment = segment;
+    this.lastTs = ts;
   }
 }

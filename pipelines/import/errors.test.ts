@@ -129,10 +129,17 @@ describe('typed errors for bad files', () => {
     expect(codeOf(() => parseFit(fixture('hrv-activity.fit'), { limits }))).toBe('too_many_points');
     expect(codeOf(() => parseFit(fit, { limits: { maxPoints: 19 } }))).toBe('no error');
   });
-  it('an XML entity bomb is refused, not expanded', () => {
+  it('xml_entity_refused: an XML entity bomb is refused, not expanded', () => {
     const bomb = `<?xml version="1.0"?><!DOCTYPE gpx [${Array.from({ length: 30 }, (_, i) => `<!ENTITY e${i} "${'x'.repeat(900)}">`).join('')}]><gpx>${Array.from({ length: 30 }, (_, i) => `&e${i};`).join('')}</gpx>`;
     // no DTD processing: a declared entity is an undefined entity when referenced
-    expect(codeOf(() => parseGpx(utf8(bomb)))).toBe('malformed_xml');
+    expect(codeOf(() => parseGpx(utf8(bomb)))).toBe('xml_entity_refused');
+    expect(codeOf(() => parseTcx(utf8(bomb.replaceAll('gpx', 'TrainingCenterDatabase'))))).toBe(
+      'xml_entity_refused',
+    );
+    // XML's own five are not entities of a DTD
+    expect(
+      codeOf(() => parseGpx(utf8(`${GPX_HEAD}<metadata><name>a &amp; b &lt;</name></metadata></gpx>`))),
+    ).toBe('no_track_points');
   });
 });
 

@@ -14,6 +14,8 @@ export const IMPORT_ERRORS = {
   unknown_format: { retryable: false },
   /** not well-formed XML (or not UTF-8 / UTF-16 text) */
   malformed_xml: { retryable: false },
+  /** a reference to an entity declared in a DOCTYPE (an XML bomb, an external entity): never expanded */
+  xml_entity_refused: { retryable: false },
   /** well-formed XML whose root element is not <gpx> */
   not_gpx: { retryable: false },
   /** well-formed XML whose root element is not <TrainingCenterDatabase> */

@@ -6,6 +6,7 @@ import {
   parseIsoTime,
   resolveLimits,
   SampleBuilder,
+  SegmentBreaks,
 } from './common.js';
 import { ImportError } from './errors.js';
 import type { ImportLimits, ImportResult } from './types.js';
@@ -20,7 +21,7 @@ const SPEED = new Set(['speed']);
 
 /**
  * GPX 1.0 and 1.1 to Samples. Every <trkpt> of every <trk>/<trkseg>, in file order, becomes one
- * sample (seq 0, 1, ...): lat/lon, <ele> as alt, <time> as ts (UTC; a time without zone is read
+ * sample (seq 0, 1, ...); a break between two <trkseg>s is a pause (events). lat/lon, <ele> as alt, <time> as ts (UTC; a time without zone is read
  * as UTC), GPX 1.0 <speed>, and from <extensions> heart rate, cadence, power and speed.
  * Routes (<rte>) and waypoints are plans, not recordings, and are ignored. GPX carries no device
  * totals, so `recorded` is null. Pure: bytes in, records out.
@@ -30,6 +31,7 @@ export function parseGpx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
   checkSize(bytes, limits);
   const budget = new PointBudget(limits.maxPoints);
   const b = new SampleBuilder(budget);
+  const breaks = new SegmentBreaks();
   let points = 0;
   let routePoints = 0;
   const { node } = streamXml(bytes, {
@@ -38,10 +40,12 @@ export function parseGpx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
     },
     // route and waypoint points are streamed too, only to be counted: they never pile up in memory
     records: new Set(['trkpt', 'rtept', 'wpt']),
-    onRecord: (name, pt) => {
+    onRecord: (name, pt, ancestors, names) => {
       if (name === 'trkpt') {
         points++;
-        b.add(readPoint(pt));
+        const p = readPoint(pt);
+        b.add(p);
+        breaks.point(ancestors[names.lastIndexOf('trkseg')], p.ts);
       } else if (name === 'rtept') routePoints++;
     },
   });
@@ -67,7 +71,7 @@ export function parseGpx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
         fileSport,
         name: text(first, 'name') ?? text(child(node, 'metadata'), 'name'),
         samples: b.samples,
-        events: [],
+        events: breaks.events,
         recorded: null,
         dropped: b.dropped,
       },

@@ -7,6 +7,7 @@ import {
   parseIsoTime,
   resolveLimits,
   SampleBuilder,
+  SegmentBreaks,
 } from './common.js';
 import { ImportError } from './errors.js';
 import type { ImportedActivity, ImportLimits, ImportResult, RecordedLap, RecordedSummary } from './types.js';
@@ -32,6 +33,7 @@ export function parseTcx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
   // of the last one seen in each <Lap> is kept to mark the lap's end.
   const builders = new Map<XmlNode, SampleBuilder>();
   const lapLast = new Map<XmlNode, number>();
+  const breaks = new Map<XmlNode, { breaks: SegmentBreaks; lap: XmlNode }>();
   let points = 0;
   const { node } = streamXml(bytes, {
     onRoot: (root) => {
@@ -55,6 +57,14 @@ export function parseTcx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
       const p = readPoint(tp, mapSport(attr(act, 'Sport')));
       b.add(p);
       if (Number.isFinite(p.ts)) lapLast.set(lap, p.ts);
+      // a new <Track> within one <Lap> is a break (the timer stopped); a new lap's first track is not
+      let br = breaks.get(act);
+      if (!br) {
+        br = { breaks: new SegmentBreaks(), lap };
+        breaks.set(act, br);
+      }
+      br.breaks.point(ancestors[4], p.ts, br.lap !== lap);
+      br.lap = lap;
     },
   });
   const activities: ImportedActivity[] = [];
@@ -75,7 +85,7 @@ export function parseTcx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
       fileSport,
       name: text(act, 'Notes'),
       samples: b.samples,
-      events: [],
+      events: breaks.get(act)?.breaks.events ?? [],
       recorded: summarise(lapNodes.map(readLap)),
       dropped: b.dropped,
     });

@@ -64,6 +64,14 @@ export function streamXml(bytes: Uint8Array, opts: StreamOptions): { root: strin
   let recordDepth = -1;
 
   parser.on('error', (err) => {
+    // Entities declared in a DOCTYPE are never expanded (no DTD processing), so a reference to one is
+    // undefined here: the billion-laughs bomb and external entities both end at their first reference.
+    if (err.message.includes('undefined entity'))
+      throw new ImportError(
+        'xml_entity_refused',
+        `an entity reference that is not one of XML's own five (DTD entities are not expanded): ${err.message}`,
+        { cause: err },
+      );
     throw new ImportError('malformed_xml', `not well-formed XML: ${err.message}`, { cause: err });
   });
   parser.on('opentag', (tag) => {
