@@ -397,7 +397,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const liveAll: number[] = [];
     await redis.connect();
     const channelOf = new Map(
-      tracers.map((w) => [liveKeys.sessionChannel(activityIdFor(userId, w.deviceId, w.sessionId)), w.sessionId]),
+      tracers.map((w) => [
+        liveKeys.sessionChannel(activityIdFor(userId, w.deviceId, w.sessionId)),
+        w.sessionId,
+      ]),
     );
     if (channelOf.size > 0) await redis.subscribe(...channelOf.keys());
     redis.on('message', (_channel: string, message: string) => {

@@ -526,6 +526,8 @@ describe('activities', () => {
       version: 2,
       // the worker's camelCase summary, answered in snake_case
       summary: { distance_m: 10_000, splits_km: [] },
+      // no file behind it
+      device_totals: null,
     });
 
     const list = await app.inject({ method: 'GET', url: '/v1/activities?limit=5', headers: owner.auth });

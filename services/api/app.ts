@@ -29,6 +29,7 @@ import { coachGrantRoutes } from './routes/coach-grants.js';
 import { deviceRoutes } from './routes/devices.js';
 import { goalRoutes } from './routes/goals.js';
 import { groupRoutes } from './routes/groups.js';
+import { importRoutes } from './routes/imports.js';
 import { liveRoutes } from './routes/live.js';
 import { progressRoutes } from './routes/progress.js';
 import { problemResponse } from './routes/shared.js';
@@ -256,6 +257,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(groupRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(supportRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(importRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(statsRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(progressRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });

@@ -10,6 +10,7 @@ import {
   positiveInt,
   postgresEnv,
   redisEnv,
+  s3Env,
 } from '../common/config.js';
 
 export const apiEnv = {
@@ -19,6 +20,13 @@ export const apiEnv = {
   ...clickhouseEnv,
   // uploads go to TOPIC_SAMPLES; the stats invalidator reads TOPIC_ACTIVITIES
   ...kafkaEnv,
+  // file imports keep the uploaded bytes in S3 (S3_BUCKET) under API_IMPORT_PREFIX
+  ...s3Env,
+  API_IMPORT_PREFIX: z.string().min(1).default('imports'),
+  /** the imports this API's runner takes (services/api/import-runner.ts); every replica of one deployment shares it */
+  API_IMPORT_QUEUE: z.string().min(1).default('default'),
+  /** how long a runner's claim on an import holds without renewal (renewed per file) */
+  API_IMPORT_LEASE_MS: positiveInt.default(30_000),
   /** the consumer group on activities.v1 that invalidates cached stats (services/api/stats-cache.ts) */
   API_STATS_GROUP_ID: z.string().min(1).default('fitstream-api-stats'),
   API_HOST: z.string().min(1).default('127.0.0.1'),

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { AccessTokens } from './auth/access-tokens.js';
+import type { ImportStore } from './imports-s3.js';
 import type { TelemetryProducer } from './producer-kafka.js';
 
 /** What the routes need from the outside world; built in main.ts, or by tests against the real stack. */
@@ -16,4 +17,9 @@ export interface ApiDeps {
   auth: { tokens: AccessTokens; refreshTokenTtlS: number };
   /** where uploads go (telemetry.samples.v1); absent: POST /v1/activities answers 503 */
   telemetry?: TelemetryProducer;
+  /**
+   * file imports (POST /v1/imports): where uploads are kept, the queue they join, and the runner to wake
+   * (services/api/import-runner.ts); absent: POST /v1/imports answers 503
+   */
+  imports?: { store: ImportStore; queue: string; wake(): void };
 }

@@ -45,6 +45,8 @@ interface Fixture {
   users: Record<Exclude<Caller, 'anonymous'>, SignedIn>;
   activityId: string;
   liveActivityId: string;
+  /** an import of A's (POST /v1/imports; no runner works on it here) */
+  importId: string;
   goalId: string;
   grantId: string;
   challengeId: string;
@@ -60,6 +62,7 @@ interface Fixture {
 interface Request {
   url: string;
   payload?: unknown;
+  headers?: Record<string, string>;
 }
 interface Case {
   request: (f: Fixture, who: Caller) => Request | Promise<Request>;
@@ -240,6 +243,19 @@ const MATRIX: Record<string, Case> = {
       url: `/v1/activities/${f.activityId}/streams?keys=time,latlng,heartrate&resolution=low`,
     }),
     expect: athleteData(200),
+  },
+  // Every caller imports into their own account; an import is its athlete's only (a coach sees the activities).
+  'POST /v1/imports': {
+    request: () => ({
+      url: '/v1/imports',
+      headers: { 'content-type': 'application/octet-stream', 'idempotency-key': randomUUID() },
+      payload: Buffer.from('<gpx></gpx>'),
+    }),
+    expect: self(202),
+  },
+  'GET /v1/imports/:importId': {
+    request: (f) => ({ url: `/v1/imports/${f.importId}` }),
+    expect: ownerOnly(200),
   },
   'GET /v1/users/me/stats': { request: () => ({ url: '/v1/users/me/stats' }), expect: self(200) },
   'GET /v1/users/me/progress': {
@@ -464,6 +480,14 @@ beforeAll(async () => {
     users: { owner, other, coach, revoked, support, admin },
     activityId,
     liveActivityId,
+    importId: (
+      await s.app.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers: { ...owner.auth, 'content-type': 'application/octet-stream' },
+        payload: Buffer.from(`<gpx>${randomUUID()}</gpx>`),
+      })
+    ).json().import_id as string,
     goalId: await goal(),
     grantId,
     challengeId: await freshChallenge(),
@@ -507,7 +531,7 @@ describe('isolation matrix', () => {
         const res = await s.app.inject({
           method,
           url: req.url,
-          headers,
+          headers: { ...headers, ...req.headers },
           ...(req.payload === undefined ? {} : { payload: req.payload as object }),
         });
         got[who] = res.statusCode;

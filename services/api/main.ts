@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -9,6 +10,8 @@ import { onShutdown } from '../common/shutdown.js';
 import { buildApp } from './app.js';
 import { authFromConfig } from './auth/setup.js';
 import { apiEnv, checkApiConfig } from './config.js';
+import { ImportRunner } from './import-runner.js';
+import { s3ImportStore } from './imports-s3.js';
 import { kafkaTelemetryProducer } from './producer-kafka.js';
 import { StatsInvalidator } from './stats-cache.js';
 
@@ -36,6 +39,22 @@ const telemetry = kafkaTelemetryProducer({
   registryUrl: config.SCHEMA_REGISTRY_URL,
   topic: config.TOPIC_SAMPLES,
   logger,
+});
+
+const s3 = new S3Client({
+  endpoint: config.S3_ENDPOINT,
+  region: config.S3_REGION,
+  forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+});
+const importStore = s3ImportStore(s3, config.S3_BUCKET, config.API_IMPORT_PREFIX);
+const importRunner = new ImportRunner({
+  pg: pool,
+  store: importStore,
+  telemetry,
+  logger: logger.child({ component: 'imports' }),
+  queue: config.API_IMPORT_QUEUE,
+  leaseMs: config.API_IMPORT_LEASE_MS,
 });
 
 let auth: Awaited<ReturnType<typeof authFromConfig>>;
@@ -70,6 +89,7 @@ const app = await buildApp({
     mqttPublicUrl: config.MQTT_PUBLIC_URL,
     auth,
     telemetry,
+    imports: { store: importStore, queue: config.API_IMPORT_QUEUE, wake: () => importRunner.wake() },
   },
   checks: [
     { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
@@ -97,12 +117,15 @@ const statsInvalidator = new StatsInvalidator(
 await statsInvalidator.start();
 
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
+importRunner.start();
 
 onShutdown(logger, async () => {
   await app.close();
+  await importRunner.close({ release: true });
   await statsInvalidator.stop();
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
   rateLimitRedis.disconnect();
   await Promise.all([pool.end(), clickhouse.close(), telemetry.close()]);
+  s3.destroy();
 });

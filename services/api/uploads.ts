@@ -195,26 +195,67 @@ export function planUpload(
       lap: false,
     };
   }
-  const records: UploadRecord[] = [control('start', startTs)];
-  for (let i = 0; i < samples.length; i += DEFAULT_LIMITS.maxSamplesPerBatch) {
-    records.push({
-      name: 'TelemetryBatch',
-      value: {
-        ...ids,
-        sport: body.type,
-        samples: samples.slice(i, i + DEFAULT_LIMITS.maxSamplesPerBatch),
-        sets: [],
-        source: 'upload',
-        receivedAt,
-      },
-    });
-  }
+  const marks: SessionMark[] = [];
   for (const [i, lap] of (body.laps ?? []).entries()) {
     const ts = ms(lap.start_time);
     within(ts, `laps[${i}].start_time`);
     // a lap control closes the lap before it: the first lap opens with the activity
-    if (ts > startTs) records.push(control('lap', ts));
+    if (ts > startTs) marks.push({ kind: 'lap', ts });
   }
-  records.push(control('end', lastTs));
+  const records = recordedSessionRecords(
+    { ...ids, sport: body.type, source: 'upload', receivedAt },
+    samples,
+    { startTs, endTs: lastTs, marks },
+  );
   return { ...base, kind: 'recorded', records, points: samples.length };
+}
+
+/** A device-side marker inside a recorded session: a lap end, a pause or a resume (device time, ms UTC). */
+export interface SessionMark {
+  kind: 'lap' | 'pause' | 'resume';
+  ts: number;
+}
+
+/**
+ * The records of one recorded session, as a device would have sent them live: a `start` control,
+ * TelemetryBatch records of at most DEFAULT_LIMITS.maxSamplesPerBatch samples, the session's lap, pause and
+ * resume controls, an `end` control. The one builder of uploads (POST /v1/activities) and file imports
+ * (services/api/imports.ts), so both reach the worker in the same shape.
+ */
+export function recordedSessionRecords(
+  session: {
+    deviceId: string;
+    userId: string;
+    sessionId: string;
+    sport: Sport;
+    source: 'upload' | 'import';
+    receivedAt: number;
+  },
+  samples: readonly Sample[],
+  span: { startTs: number; endTs: number; marks?: readonly SessionMark[] },
+): UploadRecord[] {
+  const { source, ...ids } = session;
+  const control = (kind: SessionControl['kind'], ts: number): UploadRecord => ({
+    name: 'SessionControl',
+    value: { ...ids, kind, ts },
+  });
+  const records: UploadRecord[] = [control('start', span.startTs)];
+  for (let i = 0; i < samples.length; i += DEFAULT_LIMITS.maxSamplesPerBatch) {
+    records.push({
+      name: 'TelemetryBatch',
+      value: {
+        deviceId: ids.deviceId,
+        userId: ids.userId,
+        sessionId: ids.sessionId,
+        sport: ids.sport,
+        samples: samples.slice(i, i + DEFAULT_LIMITS.maxSamplesPerBatch),
+        sets: [],
+        source,
+        receivedAt: ids.receivedAt,
+      },
+    });
+  }
+  for (const m of span.marks ?? []) records.push(control(m.kind, m.ts));
+  records.push(control('end', span.endTs));
+  return records;
 }

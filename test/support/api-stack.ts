@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { S3Client } from '@aws-sdk/client-s3';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -6,8 +7,17 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { buildApp } from '../../services/api/app.js';
+import { ImportRunner } from '../../services/api/import-runner.js';
+import { type ImportStore, s3ImportStore } from '../../services/api/imports-s3.js';
 import { kafkaTelemetryProducer } from '../../services/api/producer-kafka.js';
-import { clickhouseEnv, kafkaEnv, parseEnv, postgresEnv, redisEnv } from '../../services/common/config.js';
+import {
+  clickhouseEnv,
+  kafkaEnv,
+  parseEnv,
+  postgresEnv,
+  redisEnv,
+  s3Env,
+} from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
@@ -37,6 +47,10 @@ export interface ApiStack {
   run: string;
   /** the topic that uploads (POST /v1/activities) go to */
   samplesTopic: string;
+  /** the queue of this stack's imports (POST /v1/imports), and its runner when `imports.run` was asked */
+  importQueue: string;
+  importStore: ImportStore;
+  importRunner: ImportRunner | undefined;
   /** http://127.0.0.1:<port> */
   baseUrl: string;
   /** registers and signs in a user; roles are granted in PostgreSQL first, as the operator script does */
@@ -52,15 +66,33 @@ export interface ApiStack {
  * stack's; an address nobody listens on stands for Kafka being away).
  */
 export async function startApiStack(
-  opts: { samplesTopic?: string; database?: string; kafkaBrokers?: string[] } = {},
+  opts: {
+    samplesTopic?: string;
+    database?: string;
+    kafkaBrokers?: string[];
+    /**
+     * file imports: `run` starts a runner on the stack's queue (`queue`, default one of its own, so that no
+     * other test's runner takes its imports; two stacks given one queue share the work, as replicas do)
+     */
+    imports?: { run?: boolean; queue?: string; leaseMs?: number };
+  } = {},
 ): Promise<ApiStack> {
   const env = {
     ...parseEnv(postgresEnv),
     ...parseEnv(redisEnv),
     ...parseEnv(clickhouseEnv),
     ...parseEnv(kafkaEnv),
+    ...parseEnv(s3Env),
   };
   const run = randomUUID().slice(0, 8);
+  const importQueue = opts.imports?.queue ?? `apitest-${run}`;
+  const s3 = new S3Client({
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    credentials: { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY },
+  });
+  const importStore = s3ImportStore(s3, env.S3_BUCKET, `apitest/imports/${importQueue}`);
   const database = opts.database ?? `api_test_${run}`;
   const samplesTopic = opts.samplesTopic ?? `apitest.samples.${run}`;
   const kafka = new Kafka({
@@ -86,6 +118,17 @@ export async function startApiStack(
   const subs: Redis[] = [];
   const clickhouse = createClient({ url: env.CLICKHOUSE_URL });
   if (!opts.database) await applyWorkerSchema(clickhouse, database);
+  const importRunner = opts.imports?.run
+    ? new ImportRunner({
+        pg: pool,
+        store: importStore,
+        telemetry,
+        logger: createLogger('api-test-imports', 'warn'),
+        queue: importQueue,
+        leaseMs: opts.imports.leaseMs,
+        pollMs: 250,
+      })
+    : undefined;
   const app = await buildApp({
     logger: createLogger('api-test', 'silent'),
     registry: createMetricsRegistry('api_test'),
@@ -108,9 +151,11 @@ export async function startApiStack(
       mqttPublicUrl: 'mqtt://127.0.0.1:1883',
       auth: await testAuth(),
       telemetry,
+      imports: { store: importStore, queue: importQueue, wake: () => importRunner?.wake() },
     },
   });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  importRunner?.start();
 
   const signIn = async (email: string) => {
     const login = await app.inject({
@@ -149,12 +194,17 @@ export async function startApiStack(
     database,
     run,
     samplesTopic,
+    importQueue,
+    importStore,
+    importRunner,
     baseUrl,
     user,
     signIn,
     close: async () => {
       await app.close();
+      await importRunner?.close({ release: true });
       await telemetry.close();
+      s3.destroy();
       if (!opts.samplesTopic) {
         const admin = kafka.admin();
         await admin.connect();

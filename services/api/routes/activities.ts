@@ -185,9 +185,11 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       ),
       // an id that is no UUID names no upload (the column is uuid)
       /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-        ? deps.pg.query<{ user_id: string }>('SELECT user_id FROM activity_uploads WHERE activity_id = $1', [
-            id,
-          ])
+        ? deps.pg.query<{ user_id: string }>(
+            `SELECT user_id FROM activity_uploads WHERE activity_id = $1
+             UNION ALL SELECT user_id FROM imported_activities WHERE activity_id = $1 AND produced_at IS NOT NULL`,
+            [id],
+          )
         : Promise.resolve({ rows: [] }),
     ]);
     const row = rows[0];
@@ -265,6 +267,13 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
               }),
               Type.Null(),
             ]),
+            device_totals: Type.Union([
+              Type.Record(Type.String(), Type.Unknown(), {
+                description:
+                  "an imported activity's totals as its file states them (FIT session, TCX laps: distance_m, timer_s, elapsed_s, ascent_m, descent_m, hr_avg, hr_max, calories, laps), beside Fitstream's own numbers in summary; null for GPX, uploads and live sessions (docs/imports.md)",
+              }),
+              Type.Null(),
+            ]),
           }),
           400: problemResponse('validation_failed'),
           404: problemResponse('not_found'),
@@ -276,10 +285,18 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const [row, owner] = await ownerOf(id);
       if (!owner || !(await visibleAthlete(deps.pg, principalOf(req), owner)))
         throw new ApiError('not_found', `activity ${id} not found`);
-      const details = await deps.pg.query<{ name: string | null; notes: string | null }>(
-        'SELECT name, notes FROM activity_details WHERE activity_id = $1',
-        [id],
-      );
+      const [details, imported] = await Promise.all([
+        deps.pg.query<{ name: string | null; notes: string | null }>(
+          'SELECT name, notes FROM activity_details WHERE activity_id = $1',
+          [id],
+        ),
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+          ? deps.pg.query<{ device_totals: Record<string, unknown> | null }>(
+              'SELECT device_totals FROM imported_activities WHERE activity_id = $1',
+              [id],
+            )
+          : Promise.resolve({ rows: [] as { device_totals: Record<string, unknown> | null }[] }),
+      ]);
       return {
         activity_id: id,
         status: row ? ('ready' as const) : ('processing' as const),
@@ -287,6 +304,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         notes: details.rows[0]?.notes ?? null,
         version: row ? Number(row.version) : null,
         summary: row ? (snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>) : null,
+        device_totals: imported.rows[0]?.device_totals ?? null,
       };
     },
   );
