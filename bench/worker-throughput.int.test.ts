@@ -33,6 +33,13 @@ test('worker-throughput bench, smoke size', () => {
     expect(r.drain.activitiesWritten).toBe(r.drain.sessions);
     expect(r.drain.samplesPerS).toBeGreaterThan(0);
     expect(r.drain.workerCpuMsPer1kSamples).toBeGreaterThan(0);
+    // (a) baseline and (b) worker alternating: every round's baseline stored every sample once
+    expect(r.rounds).toHaveLength(2);
+    for (const x of r.rounds) {
+      expect(x.baseline.rows).toBe(r.drain.samples);
+      expect(x.ratio).toBeGreaterThan(0);
+    }
+    expect(r.drain.storage.samples.filesPerPart).toBeGreaterThan(0);
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toContain('samples/s');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,11 @@
 //                                      [--rate 0] [--workers 1] [--out bench/results/worker-throughput]
 //                                      [--clickhouse-url URL --clickhouse-pid-file FILE]
 //
+// Rounds (--rounds, default 2): over the same prefilled topic, alternating, (a) a bare baseline —
+// kafkajs consume + Avro decode + one RowBinary insert of the raw rows per fetched batch into a plain
+// MergeTree — and (b) the worker below, each in a consumer group (and (b) a database) of its own; the
+// report gives both, their ratio (b)/(a) per round, CPU per 1k samples per process and, from
+// system.parts and the part directories, files per part and bytes on disk per sample.
 // Phase 1 (drain): pre-fills a private topic with --samples synthetic samples (bench/synth, in
 // TelemetryBatch records of 10–60 samples, start + end per session), then starts the worker and
 // times it until every offset is committed and every activity is written: samples/s, CPU ms per
@@ -16,13 +21,15 @@
 // worker; worker CPU is the sum of the children's utime + stime from /proc, from just before they
 // start their workers (modules loaded) to the last commit. No lag phase with child processes.
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../services/common/logger.js';
 import { type RunningWorker, startWorker } from '../services/worker/app.js';
+import { applyWorkerSchema } from '../services/worker/clickhouse-schema.js';
 import { computeActivity } from '../services/worker/compute.js';
 import type { WorkerConfig } from '../services/worker/config.js';
+import { encodeString, RowBinaryWriter } from '../services/worker/rowbinary.js';
 import type { FlushStats } from '../services/worker/worker.js';
 import { isolate, type Outbound, rows } from '../test/support/worker.js';
 import { generateSession } from './synth/index.js';
@@ -47,13 +54,20 @@ const { values } = parseArgs({
     child: { type: 'boolean', default: false },
     // another ClickHouse server (and the file holding its pid, for its CPU figures)
     'clickhouse-url': { type: 'string', default: '' },
-    'clickhouse-pid-file': { type: 'string', default: '.data/run/clickhouse.pid' },
+    'clickhouse-pid-file': {
+      type: 'string',
+      default: `${process.env.FITSTREAM_DATA_DIR ?? '.data'}/run/clickhouse.pid`,
+    },
+    // (a) baseline and (b) worker drains, alternating, over the same prefilled topic
+    rounds: { type: 'string', default: '2' },
   },
 });
 const N = Number(values.samples);
 const SESSION_S = Number(values['session-s']);
 const RATE = Number(values.rate);
 const WORKERS = Number(values.workers);
+const ROUNDS = Number(values.rounds);
+const RUN_DIR = `${process.env.FITSTREAM_DATA_DIR ?? '.data'}/run`;
 const SPAWN = WORKERS > 1 || values.spawn;
 if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error('--workers must be an integer >= 1');
 if (SPAWN && RATE > 0 && !values.child)
@@ -179,9 +193,9 @@ async function closeWorkers(kids: Kid[]): Promise<void> {
 }
 const serverCpu = () => ({
   clickhouse: procCpuMs(values['clickhouse-pid-file']),
-  kafka: procCpuMs('.data/run/kafka.pid'),
-  redis: procCpuMs('.data/run/redis.pid'),
-  s3: procCpuMs('.data/run/s3.pid'),
+  kafka: procCpuMs(`${RUN_DIR}/kafka.pid`),
+  redis: procCpuMs(`${RUN_DIR}/redis.pid`),
+  s3: procCpuMs(`${RUN_DIR}/s3.pid`),
 });
 
 /** Sessions of SESSION_S samples until N samples, split into records of 10–60 samples. */
@@ -237,6 +251,10 @@ function buildRecords(
   return { records, samples: total, sessions: i };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
+};
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
@@ -256,6 +274,41 @@ const iso = await isolate({
 });
 const logger = createLogger('bench', 'warn');
 let kids: Kid[] = [];
+const extraDbs: string[] = [];
+
+/** Active parts of these tables: files per part (listed in the part's directory), bytes on disk per sample. */
+async function storage(database: string, tables: string[], samples: number) {
+  const parts = await rows<{ table: string; path: string; rows: number; bytes: number }>(
+    iso.ch,
+    `SELECT table, path, rows, bytes_on_disk AS bytes FROM system.parts
+     WHERE database = '${database}' AND active AND table IN (${tables.map((t) => `'${t}'`).join(', ')})`,
+  );
+  const out: Record<
+    string,
+    { parts: number; filesPerPart: number | null; rows: number; bytesPerSample: number }
+  > = {};
+  for (const t of tables) {
+    const ps = parts.filter((p) => p.table === t);
+    if (ps.length === 0) continue;
+    let files = 0;
+    let listed = 0;
+    for (const p of ps) {
+      try {
+        files += readdirSync(p.path).length;
+        listed++;
+      } catch {
+        // the server's data directory is not readable from here
+      }
+    }
+    out[t] = {
+      parts: ps.length,
+      filesPerPart: listed ? Number((files / listed).toFixed(1)) : null,
+      rows: ps.reduce((a, p) => a + Number(p.rows), 0),
+      bytesPerSample: Number((ps.reduce((a, p) => a + Number(p.bytes), 0) / samples).toFixed(2)),
+    };
+  }
+  return out;
+}
 try {
   // ---- prefill
   const tag = iso.id;
@@ -277,145 +330,323 @@ try {
     `prefilled ${built.samples} samples in ${built.records.length} records (${(bytes / 1e6).toFixed(1)} MB), ${built.sessions} sessions, ${prefillS.toFixed(1)} s`,
   );
 
-  // ---- drain
-  // (for bench/worker-cpuprofile-top.ts --skip-ms: the profile starts with the process)
-  console.error(`drain starts ${Math.round(performance.now())} ms after the process started`);
-  const flushes: FlushStats[] = [];
-  if (SPAWN) kids = await spawnWorkers(WORKERS, iso.config);
-  const load0 = os.loadavg()[0]!;
-  const cpu0 = process.cpuUsage();
-  const srv0 = serverCpu();
-  const kid0 = kids.map((k) => pidCpuMs(k.proc.pid!));
-  const start = performance.now();
-  let w: RunningWorker | null = null;
-  if (SPAWN) {
-    for (const k of kids) k.proc.send({ type: 'go' });
-  } else {
-    w = await startWorker(iso.config, computeActivity, logger, undefined, {
-      onFlushed: (s) => flushes.push(s),
-    });
-  }
-  const admin = iso.kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(iso.topic);
-  const endOf = new Map(ends.map((e) => [e.partition, e.offset]));
-  let doneAt = 0;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
-    const committed = await admin.fetchOffsets({ groupId: iso.group, topics: [iso.topic] });
-    const all = committed[0]!.partitions.every((p) => p.offset === endOf.get(p.partition));
-    if (all) {
-      doneAt = performance.now();
-      break;
-    }
-    if (kids.some((k) => k.exited)) throw new Error('a worker process exited during the drain');
-    if (performance.now() - start > 30 * 60_000) throw new Error('drain did not finish in 30 min');
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const kid1 = kids.map((k) => pidCpuMs(k.proc.pid!));
-  const load1 = os.loadavg()[0]!;
-  const srv1 = serverCpu();
-  const drainS = (doneAt - start) / 1000;
-  let firstRecordAt = w?.source.firstRecordAt ?? 0;
-  const finaliseInputs = { memory: 0, clickhouse: 0, ...w?.sessions.inputs };
-  const workerProcesses: {
-    cpuMs: number;
-    flushes: number;
-    memory: number;
-    clickhouse: number;
-    peakRssMb: number | null;
-  }[] = [];
-  if (SPAWN) {
-    for (const k of kids) k.proc.send({ type: 'stats' });
-    const stats = await Promise.all(kids.map((k) => k.next('stats')));
-    const firsts = stats.map((s) => s.firstRecordWallMs as number).filter((t) => t > 0);
-    firstRecordAt = firsts.length ? Math.min(...firsts) - performance.timeOrigin : start;
-    stats.forEach((s, i) => {
-      const inputs = s.inputs as { memory: number; clickhouse: number };
-      finaliseInputs.memory += inputs.memory;
-      finaliseInputs.clickhouse += inputs.clickhouse;
-      flushes.push(...(s.flushes as FlushStats[]));
-      const c0 = kid0[i];
-      const c1 = kid1[i];
-      if (c0 == null || c1 == null) throw new Error('no /proc stat for a worker process');
-      workerProcesses.push({
-        cpuMs: c1 - c0,
-        flushes: (s.flushes as FlushStats[]).length,
-        memory: inputs.memory,
-        clickhouse: inputs.clickhouse,
-        peakRssMb: peakRssMb(kids[i]!.proc.pid),
+  // ---- drain: one worker over the prefilled topic, with its own consumer group and database
+  const drainWorker = async (cfg: WorkerConfig) => {
+    // (for bench/worker-cpuprofile-top.ts --skip-ms: the profile starts with the process)
+    console.error(`drain starts ${Math.round(performance.now())} ms after the process started`);
+    const flushes: FlushStats[] = [];
+    if (SPAWN) kids = await spawnWorkers(WORKERS, cfg);
+    const load0 = os.loadavg()[0]!;
+    const cpu0 = process.cpuUsage();
+    const srv0 = serverCpu();
+    const kid0 = kids.map((k) => pidCpuMs(k.proc.pid!));
+    const start = performance.now();
+    let w: RunningWorker | null = null;
+    if (SPAWN) {
+      for (const k of kids) k.proc.send({ type: 'go' });
+    } else {
+      w = await startWorker(cfg, computeActivity, logger, undefined, {
+        onFlushed: (s) => flushes.push(s),
       });
-    });
-  }
-  // from the first record consumed: without the consumer-group join and start-up
-  const flowS = (doneAt - firstRecordAt) / 1000;
-  const [acts] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${iso.database}.activities_v`);
-  const [smp] = await rows<{ n: number; c: number }>(
-    iso.ch,
-    `SELECT count() AS n, sum(cleaned) AS c FROM ${iso.database}.samples_v`,
-  );
-  // in-process: this process (the bench's own polling included); else the sum over the children
-  const workerCpuMs = SPAWN
-    ? workerProcesses.reduce((a, p) => a + p.cpuMs, 0)
-    : (cpu.user + cpu.system) / 1000;
-  const perK = (ms: number | null, ms0: number | null) =>
-    ms === null || ms0 === null ? null : Number((((ms - ms0) / built.samples) * 1000).toFixed(2));
-  const drain = {
-    samples: built.samples,
-    records: built.records.length,
-    sessions: built.sessions,
-    mb: Number((bytes / 1e6).toFixed(1)),
-    seconds: Number(drainS.toFixed(2)),
-    samplesPerS: Math.round(built.samples / drainS),
-    startupS: Number((drainS - flowS).toFixed(2)),
-    samplesPerSFromFirstRecord: Math.round(built.samples / flowS),
-    finaliseInputs,
-    ...(SPAWN ? { workerProcesses } : {}),
-    workerCpuMsPer1kSamples: Number(((workerCpuMs / built.samples) * 1000).toFixed(2)),
-    workerCpuCores: Number((workerCpuMs / 1000 / drainS).toFixed(2)),
-    serverCpuMsPer1kSamples: {
-      clickhouse: perK(srv1.clickhouse, srv0.clickhouse),
-      kafka: perK(srv1.kafka, srv0.kafka),
-      redis: perK(srv1.redis, srv0.redis),
-      s3: perK(srv1.s3, srv0.s3),
-    },
-    flushes: flushes.length,
-    flushP50Ms: Math.round(
-      pct(
-        flushes.map((f) => f.durationMs),
-        50,
+    }
+    const admin = iso.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(iso.topic);
+    const endOf = new Map(ends.map((e) => [e.partition, e.offset]));
+    let doneAt = 0;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250));
+      const committed = await admin.fetchOffsets({ groupId: cfg.WORKER_GROUP_ID, topics: [iso.topic] });
+      // a partition that carries no record has end offset 0 and stays uncommitted (-1): done too
+      // (with few sessions, e.g. --samples 20000, some of the 12 partitions get none: the drain waited forever)
+      const all = committed[0]!.partitions.every(
+        (p) => p.offset === endOf.get(p.partition) || endOf.get(p.partition) === '0',
+      );
+      if (all) {
+        doneAt = performance.now();
+        break;
+      }
+      if (kids.some((k) => k.exited)) throw new Error('a worker process exited during the drain');
+      if (performance.now() - start > 30 * 60_000) throw new Error('drain did not finish in 30 min');
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const kid1 = kids.map((k) => pidCpuMs(k.proc.pid!));
+    const load1 = os.loadavg()[0]!;
+    const srv1 = serverCpu();
+    const drainS = (doneAt - start) / 1000;
+    let firstRecordAt = w?.source.firstRecordAt ?? 0;
+    const finaliseInputs = { memory: 0, clickhouse: 0, ...w?.sessions.inputs };
+    const workerProcesses: {
+      cpuMs: number;
+      flushes: number;
+      memory: number;
+      clickhouse: number;
+      peakRssMb: number | null;
+    }[] = [];
+    if (SPAWN) {
+      for (const k of kids) k.proc.send({ type: 'stats' });
+      const stats = await Promise.all(kids.map((k) => k.next('stats')));
+      const firsts = stats.map((s) => s.firstRecordWallMs as number).filter((t) => t > 0);
+      firstRecordAt = firsts.length ? Math.min(...firsts) - performance.timeOrigin : start;
+      stats.forEach((s, i) => {
+        const inputs = s.inputs as { memory: number; clickhouse: number };
+        finaliseInputs.memory += inputs.memory;
+        finaliseInputs.clickhouse += inputs.clickhouse;
+        flushes.push(...(s.flushes as FlushStats[]));
+        const c0 = kid0[i];
+        const c1 = kid1[i];
+        if (c0 == null || c1 == null) throw new Error('no /proc stat for a worker process');
+        workerProcesses.push({
+          cpuMs: c1 - c0,
+          flushes: (s.flushes as FlushStats[]).length,
+          memory: inputs.memory,
+          clickhouse: inputs.clickhouse,
+          peakRssMb: peakRssMb(kids[i]!.proc.pid),
+        });
+      });
+    }
+    // from the first record consumed: without the consumer-group join and start-up
+    const flowS = (doneAt - firstRecordAt) / 1000;
+    const [acts] = await rows<{ n: number }>(
+      iso.ch,
+      `SELECT count() AS n FROM ${cfg.CLICKHOUSE_DATABASE}.activities_v`,
+    );
+    const [smp] = await rows<{ n: number; c: number }>(
+      iso.ch,
+      `SELECT count() AS n, sum(cleaned) AS c FROM ${cfg.CLICKHOUSE_DATABASE}.samples_v`,
+    );
+    // in-process: this process (the bench's own polling included); else the sum over the children
+    const workerCpuMs = SPAWN
+      ? workerProcesses.reduce((a, p) => a + p.cpuMs, 0)
+      : (cpu.user + cpu.system) / 1000;
+    const perK = (ms: number | null, ms0: number | null) =>
+      ms === null || ms0 === null ? null : Number((((ms - ms0) / built.samples) * 1000).toFixed(2));
+    const drain = {
+      samples: built.samples,
+      records: built.records.length,
+      sessions: built.sessions,
+      mb: Number((bytes / 1e6).toFixed(1)),
+      seconds: Number(drainS.toFixed(2)),
+      samplesPerS: Math.round(built.samples / drainS),
+      startupS: Number((drainS - flowS).toFixed(2)),
+      samplesPerSFromFirstRecord: Math.round(built.samples / flowS),
+      finaliseInputs,
+      ...(SPAWN ? { workerProcesses } : {}),
+      workerCpuMsPer1kSamples: Number(((workerCpuMs / built.samples) * 1000).toFixed(2)),
+      workerCpuCores: Number((workerCpuMs / 1000 / drainS).toFixed(2)),
+      serverCpuMsPer1kSamples: {
+        clickhouse: perK(srv1.clickhouse, srv0.clickhouse),
+        kafka: perK(srv1.kafka, srv0.kafka),
+        redis: perK(srv1.redis, srv0.redis),
+        s3: perK(srv1.s3, srv0.s3),
+      },
+      flushes: flushes.length,
+      flushP50Ms: Math.round(
+        pct(
+          flushes.map((f) => f.durationMs),
+          50,
+        ),
       ),
-    ),
-    flushP99Ms: Math.round(
-      pct(
-        flushes.map((f) => f.durationMs),
-        99,
+      flushP99Ms: Math.round(
+        pct(
+          flushes.map((f) => f.durationMs),
+          99,
+        ),
       ),
-    ),
-    flushSinksP50Ms: Math.round(
-      pct(
-        flushes.map((f) => f.sinksMs),
-        50,
+      flushSinksP50Ms: Math.round(
+        pct(
+          flushes.map((f) => f.sinksMs),
+          50,
+        ),
       ),
-    ),
-    flushWaitP50Ms: Math.round(
-      pct(
-        flushes.map((f) => f.waitMs),
-        50,
+      flushWaitP50Ms: Math.round(
+        pct(
+          flushes.map((f) => f.waitMs),
+          50,
+        ),
       ),
-    ),
-    flushFinaliseP50Ms: Math.round(
-      pct(
-        flushes.map((f) => f.finaliseMs),
-        50,
+      flushFinaliseP50Ms: Math.round(
+        pct(
+          flushes.map((f) => f.finaliseMs),
+          50,
+        ),
       ),
-    ),
-    flushPerSinkMs: flushes.map((f) => f.sinkMs),
-    activitiesWritten: Number(acts!.n),
-    sampleRows: Number(smp!.n),
-    cleanedRows: Number(smp!.c),
+      flushPerSinkMs: flushes.map((f) => f.sinkMs),
+      activitiesWritten: Number(acts!.n),
+      sampleRows: Number(smp!.n),
+      cleanedRows: Number(smp!.c),
+    };
+    console.error(JSON.stringify(drain));
+    const stored = await storage(cfg.CLICKHOUSE_DATABASE, ['samples', 'activity_streams'], built.samples);
+    console.error(JSON.stringify({ ...drain, flushPerSinkMs: undefined, storage: stored }));
+    return { drain: { ...drain, storage: stored }, w, admin, flushes, load0, load1, workerProcesses };
   };
-  console.error(JSON.stringify(drain));
+
+  // ---- (a) the bare baseline: kafkajs consume + Avro decode + one RowBinary insert of the raw rows per
+  // fetched batch into a plain MergeTree (no dedupe, no archive, no live state, no finalisation): the
+  // floor for "every sample lands in ClickHouse", measured in this process like the in-process worker
+  const drainBaseline = async (round: number) => {
+    const table = `${iso.database}.baseline_${round}`;
+    await iso.ch.command({
+      query: `CREATE TABLE ${table} (user_id String, device_id String, session_id String, sport String,
+        sample_key UInt64, ts Int64, lat Float64, lon Float64, alt Float32, acc Float32, speed Float32,
+        dist Float32, hr UInt8, cadence UInt16, power UInt16, present UInt16)
+        ENGINE = MergeTree PARTITION BY toYYYYMM(toDate(toDateTime(intDiv(ts, 1000))))
+        ORDER BY (user_id, device_id, session_id, sample_key)`,
+    });
+    const groupId = `${iso.group}-baseline-${round}`;
+    const consumer = iso.kafka.consumer({
+      groupId,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      maxWaitTimeInMs: 200,
+    });
+    const admin = iso.kafka.admin();
+    await admin.connect();
+    const endOf = new Map((await admin.fetchTopicOffsets(iso.topic)).map((e) => [e.partition, e.offset]));
+    const load0 = os.loadavg()[0]!;
+    const cpu0 = process.cpuUsage();
+    const srv0 = serverCpu();
+    const start = performance.now();
+    let firstAt = 0;
+    let inserts = 0;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [iso.topic], fromBeginning: true });
+    const n = (v: number | null | undefined) =>
+      v === null || v === undefined || !Number.isFinite(v) ? null : v;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (!firstAt) firstAt = performance.now();
+        const w = new RowBinaryWriter(1 << 20);
+        for (const m of batch.messages) {
+          const d = await iso.codec.decode(m.value);
+          if (d.kind !== 'batch') continue;
+          const b = d.batch;
+          const ident = Buffer.concat([b.userId, b.deviceId, b.sessionId, b.sport].map(encodeString));
+          for (const x of b.samples) {
+            w.raw(ident);
+            w.u64(x.seq ?? x.ts);
+            w.u64(x.ts);
+            const v = [
+              n(x.lat),
+              n(x.lon),
+              n(x.alt),
+              n(x.acc),
+              n(x.speed),
+              n(x.dist),
+              n(x.hr),
+              n(x.cadence),
+              n(x.power),
+            ];
+            let present = x.seq === null || x.seq === undefined ? 0 : 1;
+            v.forEach((y, i) => {
+              if (y !== null) present |= 2 << i;
+            });
+            w.f64(v[0] ?? 0);
+            w.f64(v[1] ?? 0);
+            w.f32(v[2] ?? 0);
+            w.f32(v[3] ?? 0);
+            w.f32(v[4] ?? 0);
+            w.f32(v[5] ?? 0);
+            w.u8(Math.min(255, Math.max(0, Math.round(v[6] ?? 0))));
+            w.u16(Math.min(65535, Math.max(0, Math.round(v[7] ?? 0))));
+            w.u16(Math.min(65535, Math.max(0, Math.round(v[8] ?? 0))));
+            w.u16(present);
+            w.rows++;
+          }
+        }
+        if (w.rows > 0) {
+          const r = await iso.ch.exec({ query: `INSERT INTO ${table} FORMAT RowBinary`, values: w.stream() });
+          for await (const _ of r.stream) {
+            // drain
+          }
+          inserts++;
+        }
+        const last = batch.messages.at(-1);
+        if (last) {
+          resolveOffset(last.offset);
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },
+          ]);
+        }
+        await heartbeat();
+      },
+    });
+    let doneAt = 0;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250));
+      const committed = await admin.fetchOffsets({ groupId, topics: [iso.topic] });
+      if (
+        committed[0]!.partitions.every(
+          (p) => p.offset === endOf.get(p.partition) || endOf.get(p.partition) === '0',
+        )
+      ) {
+        doneAt = performance.now();
+        break;
+      }
+      if (performance.now() - start > 30 * 60_000) throw new Error('baseline drain did not finish in 30 min');
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const srv1 = serverCpu();
+    const load1 = os.loadavg()[0]!;
+    await consumer.disconnect();
+    await admin.disconnect();
+    const seconds = (doneAt - start) / 1000;
+    const perK = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : Number((((a - b) / built.samples) * 1000).toFixed(2));
+    const [c] = await rows<{ n: number }>(iso.ch, `SELECT count() AS n FROM ${table}`);
+    const out = {
+      seconds: Number(seconds.toFixed(2)),
+      samplesPerS: Math.round(built.samples / seconds),
+      samplesPerSFromFirstRecord: Math.round(built.samples / ((doneAt - firstAt) / 1000)),
+      inserts,
+      rows: Number(c!.n),
+      workerCpuMsPer1kSamples: Number((((cpu.user + cpu.system) / 1000 / built.samples) * 1000).toFixed(2)),
+      serverCpuMsPer1kSamples: {
+        clickhouse: perK(srv1.clickhouse, srv0.clickhouse),
+        kafka: perK(srv1.kafka, srv0.kafka),
+      },
+      loadAvg1m: [Number(load0.toFixed(2)), Number(load1.toFixed(2))],
+      storage: await storage(iso.database, [`baseline_${round}`], built.samples),
+    };
+    console.error(JSON.stringify({ baseline: out }));
+    return out;
+  };
+
+  // ---- rounds: (a) baseline and (b) the worker, alternating, each (b) in a database and group of its own
+  const rounds: {
+    round: number;
+    baseline: Awaited<ReturnType<typeof drainBaseline>>;
+    worker: Awaited<ReturnType<typeof drainWorker>>['drain'];
+    ratio: number;
+  }[] = [];
+  let last: Awaited<ReturnType<typeof drainWorker>> | null = null;
+  for (let r = 1; r <= ROUNDS; r++) {
+    const baseline = await drainBaseline(r);
+    if (last) {
+      await last.admin.disconnect();
+      await last.w?.close();
+      await closeWorkers(kids);
+      kids = [];
+    }
+    const db = `${iso.database}_r${r}`;
+    await applyWorkerSchema(iso.ch, db);
+    extraDbs.push(db);
+    last = await drainWorker({
+      ...iso.config,
+      CLICKHOUSE_DATABASE: db,
+      WORKER_GROUP_ID: `${iso.group}-r${r}`,
+      WORKER_ARCHIVE_PREFIX: `${iso.prefix}/r${r}`,
+    });
+    const ratio = Number((last.drain.samplesPerS / baseline.samplesPerS).toFixed(3));
+    rounds.push({ round: r, baseline, worker: last.drain, ratio });
+    console.error(
+      `round ${r}: baseline ${baseline.samplesPerS}/s, worker ${last.drain.samplesPerS}/s, ratio ${ratio}`,
+    );
+  }
+  const { drain, w, admin, flushes, load0, load1, workerProcesses } = last!;
 
   // ---- steady-rate lag
   let lag: Record<string, number> | null = null;
@@ -473,6 +704,8 @@ try {
       batchRows: Number(values['batch-rows']),
       ...(SPAWN ? { workers: WORKERS, workerProcessesSpawned: true } : {}),
     },
+    rounds,
+    medianRatio: median(rounds.map((r) => r.ratio)),
     drain,
     lag,
   };
@@ -500,16 +733,40 @@ try {
     `| Kafka CPU per 1k samples | ${drain.serverCpuMsPer1kSamples.kafka ?? 'n/a'} ms |`,
     `| flushes (p50 / p99 duration) | ${drain.flushes} (${drain.flushP50Ms} / ${drain.flushP99Ms} ms) |`,
     `| activities written / sample rows / cleaned | ${drain.activitiesWritten} / ${drain.sampleRows} / ${drain.cleanedRows} |`,
+    `| files per part / bytes per sample on disk (active parts after the drain) | ${Object.entries(
+      drain.storage,
+    )
+      .map(
+        ([t, v]) =>
+          `${t}: ${v.parts} parts, ${v.filesPerPart ?? '?'} files/part, ${v.bytesPerSample} B/sample`,
+      )
+      .join('; ')} |`,
     ...(lag
       ? [
           `| end-to-end lag at ${lag.rateSamplesPerS} samples/s (p50 / p99 / max) | ${lag.p50Ms} / ${lag.p99Ms} / ${lag.maxMs} ms |`,
         ]
       : []),
     '',
+    `## (a) bare baseline vs (b) worker, alternating in this run (${ROUNDS} rounds)`,
+    '',
+    "(a): kafkajs consume + Avro decode + one RowBinary insert of the raw rows per fetched batch into a plain MergeTree, in this process. (b): the worker with every sink and finalisation, in this process, its own database and consumer group per round. CPU per 1k samples: this process (the bench's polling included), ClickHouse and Kafka from /proc.",
+    '',
+    '| round | (a) samples/s | (a) CPU ms/1k: bench, ClickHouse, Kafka | (a) files/part, B/sample | (b) samples/s | (b) CPU ms/1k: worker, ClickHouse, Kafka | (b) samples: files/part, B/sample | (b) activity_streams: files/part, B/sample | (b)/(a) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rounds.map((r) => {
+      const bs = Object.values(r.baseline.storage)[0];
+      const s1 = r.worker.storage.samples;
+      const s2 = r.worker.storage.activity_streams;
+      return `| ${r.round} | ${r.baseline.samplesPerS} | ${r.baseline.workerCpuMsPer1kSamples}, ${r.baseline.serverCpuMsPer1kSamples.clickhouse}, ${r.baseline.serverCpuMsPer1kSamples.kafka} | ${bs?.filesPerPart ?? '?'}, ${bs?.bytesPerSample ?? '?'} | ${r.worker.samplesPerS} | ${r.worker.workerCpuMsPer1kSamples}, ${r.worker.serverCpuMsPer1kSamples.clickhouse}, ${r.worker.serverCpuMsPer1kSamples.kafka} | ${s1?.filesPerPart ?? '?'}, ${s1?.bytesPerSample ?? '?'} | ${s2 ? `${s2.filesPerPart}, ${s2.bytesPerSample}` : '–'} | ${r.ratio} |`;
+    }),
+    '',
+    `Median (b)/(a): ${median(rounds.map((r) => r.ratio))}`,
+    '',
   ].join('\n');
   writeFileSync(`${values.out}.md`, md);
   console.log(md);
 } finally {
   for (const k of kids) if (!k.exited) k.proc.kill('SIGKILL');
+  for (const db of extraDbs) await iso.ch.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => {});
   await iso.cleanup();
 }
