@@ -260,18 +260,31 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
 };
 
-const iso = await isolate({
-  partitions: Number(values.partitions),
-  env: {
-    WORKER_FLUSH_INTERVAL_MS: values['flush-ms'],
-    WORKER_BATCH_ROWS: values['batch-rows'],
-    WORKER_SESSION_TIMEOUT_S: '3600',
-    WORKER_SWEEP_INTERVAL_MS: '60000',
-    WORKER_FROM_BEGINNING: 'true',
-    WORKER_FINALISE_MEMORY_MB: values['image-mb'],
-    ...(values['clickhouse-url'] ? { CLICKHOUSE_URL: values['clickhouse-url'] } : {}),
-  },
-});
+// the shared broker sometimes answers a fresh topic's metadata with UNKNOWN_TOPIC_OR_PARTITION while
+// other tests create and delete topics: try again rather than lose the run
+async function isolateRetrying(): Promise<Awaited<ReturnType<typeof isolate>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await isolate({
+        partitions: Number(values.partitions),
+        env: {
+          WORKER_FLUSH_INTERVAL_MS: values['flush-ms'],
+          WORKER_BATCH_ROWS: values['batch-rows'],
+          WORKER_SESSION_TIMEOUT_S: '3600',
+          WORKER_SWEEP_INTERVAL_MS: '60000',
+          WORKER_FROM_BEGINNING: 'true',
+          WORKER_FINALISE_MEMORY_MB: values['image-mb'],
+          ...(values['clickhouse-url'] ? { CLICKHOUSE_URL: values['clickhouse-url'] } : {}),
+        },
+      });
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      console.error(`isolate failed (${(err as Error).message}), attempt ${attempt}; retrying`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+const iso = await isolateRetrying();
 const logger = createLogger('bench', 'warn');
 let kids: Kid[] = [];
 const extraDbs: string[] = [];
