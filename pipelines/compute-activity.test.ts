@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../schemas/types.js';
-import { northLine, T0 } from '../test/support/samples.js';
+import { northLine, sample, T0 } from '../test/support/samples.js';
 import { activityIdFor, computeActivity } from './compute-activity.js';
 import { ALGORITHM_VERSION, UnknownAlgorithmVersionError } from './config.js';
 import { type ComputeInput, FLAG_LAP } from './types.js';
@@ -73,10 +73,10 @@ describe('roll-up', () => {
     const bump = northLine(500, 4).map((s, i) => ({ ...s, alt: 300 + 3.5 * Math.sin((Math.PI * i) / 500) }));
     expect(computeActivity(input(bump), { version: '2026.11-1' }).summary.elevGainM).toBeGreaterThan(3);
     expect(computeActivity(input(bump), { version: '2026.11-3' }).summary.elevGainM).toBe(0);
-    // 2026.12-1: a noise-free profile is quiet (its estimated noise is far under 1 m), so it is
+    // 2026.12-1 on: a noise-free profile is quiet (its estimated noise is far under 1 m), so it is
     // counted with the 2 m hysteresis and the 3.5 m rise is a climb
     const now = computeActivity(input(bump)).summary;
-    expect(now.algorithmVersion).toBe('2026.12-1');
+    expect(now.algorithmVersion).toBe(ALGORITHM_VERSION);
     expect(now.elevGainM).toBeGreaterThan(3.4);
     expect(now.elevGainM).toBeLessThan(3.6);
   });
@@ -150,5 +150,38 @@ describe('roll-up: 2026.12-1', () => {
     // a counter on fewer than half the rows is not followed
     const sparse = samples.map((s, i) => (i % 3 === 0 ? s : { ...s, dist: null }));
     expect(Math.abs(computeActivity(input(sparse)).summary.distanceM - 2000)).toBeLessThan(1);
+  });
+});
+
+describe('roll-up: 2026.12-2', () => {
+  // a phone-like track: fixes 4 s apart at 2.5 m/s (10 m chords) through S-bends of 25 m radius
+  // (the heading turns 0.4 rad per fix, the turn flips every 4 fixes), no reported accuracy, the
+  // fixes exactly on the path: the track itself shows them clean (estimated noise under 2 m)
+  function sBends(): Sample[] {
+    const m = 111_320;
+    const kx = m * Math.cos((45 * Math.PI) / 180);
+    const out: Sample[] = [];
+    let x = 0;
+    let y = 0;
+    let h = 0;
+    for (let i = 0; i < 100; i++) {
+      out.push(sample(4 * i, { seq: i, lat: 45 + y / m, lon: 13 + x / kx }));
+      h += (Math.floor(i / 4) % 2 ? -1 : 1) * 0.4;
+      x += 10 * Math.sin(h);
+      y += 10 * Math.cos(h);
+    }
+    return out;
+  }
+
+  it('smooths a clean track without reported accuracy as its estimated noise, under the 2 m floor', () => {
+    const samples = sBends();
+    const now = computeActivity(input(samples));
+    const raw = now.summary.rawDistanceM;
+    expect(raw).toBeGreaterThan(980);
+    // 2026.12-1 floored the estimate at 2 m and cut the bends between the fixes (−1.5 %)
+    const old = computeActivity(input(samples), { version: '2026.12-1' }).summary;
+    expect((raw - old.distanceM) / raw).toBeGreaterThan(0.012);
+    expect((raw - now.summary.distanceM) / raw).toBeLessThan(0.01);
+    expect(now.summary.distanceM).toBeGreaterThan(old.distanceM);
   });
 });

@@ -88,7 +88,12 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   if (cfg.gps) {
     const counts = cleanGps(c, cfg, flags);
     const sigma = cfg.estimateFixSigma ? estimateFixSigma(c, cfg, flags) : Number.NaN;
-    sm = smoothGps(c, Number.isNaN(sigma) ? cfg : { ...cfg, defaultAccuracyM: sigma }, flags, odometer);
+    // no row reports an accuracy here, so every row is smoothed as the estimate (2026.12-2: it may
+    // sit under minAccuracyM, the floor for reported accuracies; before, the estimate never did)
+    const est = Number.isNaN(sigma)
+      ? cfg
+      : { ...cfg, defaultAccuracyM: sigma, minAccuracyM: Math.min(cfg.minAccuracyM, sigma) };
+    sm = smoothGps(c, est, flags, odometer);
     rejectedCount = counts.invalid + counts.jumps + sm.gated;
   } else {
     sm = {

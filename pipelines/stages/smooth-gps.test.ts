@@ -122,6 +122,20 @@ describe('smooth-gps: 2026.12-1', () => {
     expect(estimateFixSigma(reported.columns, cfg12, reported.flags)).toBeNaN();
   });
 
+  it('2026.12-2: the estimate is floored at estimatedSigmaMinM (0.5 m), not the 2 m for reported accuracy', () => {
+    const cfg122 = sportConfig('running', '2026.12-2');
+    expect(cfg122.estimatedSigmaMinM).toBe(0.5);
+    expect(cfg122.minAccuracyM).toBe(2);
+    const clean = prepared(northLine(300, 3, { acc: null }));
+    expect(estimateFixSigma(clean.columns, cfg122, clean.flags)).toBe(0.5);
+    const one = prepared(noisy(1));
+    const est = estimateFixSigma(one.columns, cfg122, one.flags);
+    expect(est).toBeGreaterThan(0.85);
+    expect(est).toBeLessThan(1.15);
+    // 2026.12-1 gave the 2 m floor for the same fixes
+    expect(estimateFixSigma(one.columns, cfg12, one.flags)).toBe(2);
+  });
+
   it('fixTrack: positions of the positions-only pass, speed of the aided passes', () => {
     const samples = noisy(3);
     const a = prepared(samples);

@@ -248,7 +248,7 @@ function replayAidedPass(
 /**
  * The fixes' noise (m, 1σ) when none of them reports an accuracy (`estimateFixSigma`): the
  * NoiseEstimator over both axes of consecutive accepted fixes up to `maxGapS` apart, between
- * `minAccuracyM` and `defaultAccuracyM`. Device tracks are already filtered (Garmin fenix 6 run,
+ * `estimatedSigmaMinM` and `defaultAccuracyM`. Device tracks are already filtered (Garmin fenix 6 run,
  * Edge 810 ride: under 1 m), so assuming 10 m there made the smoother cut their corners. NaN: the
  * fixes report accuracy, or too few triples (the sport's default applies).
  */
@@ -286,7 +286,7 @@ export function estimateFixSigma(cols: SampleColumns, cfg: SportConfig, flags: U
   }
   const sigma = est.sigma(20);
   if (Number.isNaN(sigma)) return Number.NaN;
-  return Math.min(Math.max(sigma, cfg.minAccuracyM), cfg.defaultAccuracyM);
+  return Math.min(Math.max(sigma, cfg.estimatedSigmaMinM), cfg.defaultAccuracyM);
 }
 
 const scratch = new ScratchPool();
