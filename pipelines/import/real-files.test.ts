@@ -100,10 +100,10 @@ const KNOWN_SHORTFALLS = new Set<string>([
   // between the fixes (My Tracks −1.15 %, Nike Run Club −1.42 %, Strava export −2.68 % of the raw
   // haversine); 2026.12-2 smooths them as their estimated noise (0.76–0.82 m, was floored at 2 m):
   // −0.73 / −0.89 / −1.98 %. The Strava run still misses: raw 35 m over 399 s paused, 165 m of raw
-  // around its 6 rejected fixes, and −1.60 % over the moving intervals. Not a physical limit: its fixes
-  // sit a median 1.05 m from the midpoint of their neighbours and the raw haversine over every second
-  // fix loses 2.00 %, a path that bends between fixes; the noise estimate (second differences) counts
-  // those bends as noise and the smoother still cuts them.
+  // around its 6 rejected fixes (two of them moves of 64 m in 1 s and 33 m in 3 s), and −1.60 % over the
+  // moving intervals. Cause not established: its fixes are 7.4 m apart and sit a median 1.05 m from the
+  // midpoint of their neighbours, which as white noise (σ ≈ 0.73 m) alone inflates the raw haversine by
+  // ≈ 1.0 %; a third-difference noise estimate (blind to steady bends) moves it only to −1.93 %.
   'strava-export-run-distance vs raw',
   // Heart rate is not issue 16's: the device's average over 21 records 1–5 s apart (fenix 5 run:
   // 90 vs 85.0 bpm) and the FR 110's smart recording (147 vs 148.1 bpm) weight time differently.
