@@ -30,7 +30,9 @@ import { deviceRoutes } from './routes/devices.js';
 import { goalRoutes } from './routes/goals.js';
 import { groupRoutes } from './routes/groups.js';
 import { importRoutes } from './routes/imports.js';
+import { leaderboardRoutes } from './routes/leaderboards.js';
 import { liveRoutes } from './routes/live.js';
+import { pointsRulesRoutes } from './routes/points-rules.js';
 import { progressRoutes } from './routes/progress.js';
 import { problemResponse } from './routes/shared.js';
 import { statsRoutes } from './routes/stats.js';
@@ -263,6 +265,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(goalRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(streakRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(challengeRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(pointsRulesRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(leaderboardRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(liveRoutes, { deps: opts.deps, tickets });
   return app;
 }

@@ -29,6 +29,8 @@ export const apiEnv = {
   API_IMPORT_LEASE_MS: positiveInt.default(30_000),
   /** the consumer group on activities.v1 that invalidates cached stats (services/api/stats-cache.ts) */
   API_STATS_GROUP_ID: z.string().min(1).default('fitstream-api-stats'),
+  /** the consumer group on activities.v1 that keeps points in step with activities (services/api/points-store.ts) */
+  API_POINTS_GROUP_ID: z.string().min(1).default('fitstream-api-points'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   /** per caller on authenticated routes, per client address on anonymous ones (counted in Redis) */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { liveKeys } from '../../schemas/live-keys.js';
 import { type ApiStack, openStream, type SignedIn, startApiStack } from '../../test/support/api-stack.js';
+import { PointsStore } from './points-store.js';
 
 /**
  * The isolation matrix (issue 12): every route of `app.routeTable()` × every kind of caller → the status
@@ -332,6 +333,36 @@ const MATRIX: Record<string, Case> = {
     expect: role(200, 'admin'),
   },
 
+  'GET /v1/points-rules': { request: () => ({ url: '/v1/points-rules' }), expect: self(200) },
+  'POST /v1/points-rules': {
+    request: () => ({
+      url: '/v1/points-rules',
+      payload: {
+        sports: [
+          {
+            sport: 'walking',
+            per_km: 12,
+            per_minute: 0,
+            per_activity: 0,
+            min_distance_m: 0,
+            min_moving_s: 0,
+          },
+        ],
+      },
+    }),
+    expect: role(201, 'admin'),
+  },
+  // a group board: its members only (A created the group); anyone else gets 404, as for no such group
+  'GET /v1/leaderboards': {
+    request: (f) => ({ url: `/v1/leaderboards?period=week&group_id=${f.groupId}` }),
+    expect: ownerOnly(200),
+  },
+  'GET /v1/leaderboards/stream': {
+    request: (f) => ({ url: `/v1/leaderboards/stream?period=week&group_id=${f.groupId}` }),
+    expect: ownerOnly(200),
+    sse: true,
+  },
+
   'GET /v1/support/users/:userId': {
     request: (f) => ({ url: `/v1/support/users/${f.users.owner.id}` }),
     expect: role(200, 'support', 'admin'),
@@ -376,7 +407,10 @@ let s: ApiStack;
 let f: Fixture;
 
 beforeAll(async () => {
-  s = await startApiStack();
+  // a database of its own: the points rules and their current version are global state
+  s = await startApiStack({ privatePg: true });
+  // the boards rank by a computed version of the points rules
+  await new PointsStore(s.pool, s.clickhouse, s.database, s.redis).catchUp();
   const [owner, other, coach, revoked, support, admin] = [
     await s.user({ name: 'Owner' }),
     await s.user(),
@@ -523,7 +557,8 @@ describe('isolation matrix', () => {
         stream.close();
         if (who !== 'anonymous') {
           const t = await s.app.inject({ method: 'POST', url: '/v1/live/tickets', headers });
-          const byTicket = await openStream(`${s.baseUrl}${req.url}?ticket=${t.json().ticket}`, {});
+          const sep = req.url.includes('?') ? '&' : '?';
+          const byTicket = await openStream(`${s.baseUrl}${req.url}${sep}ticket=${t.json().ticket}`, {});
           byTicket.close();
           expect([who, 'ticket', byTicket.status]).toEqual([who, 'ticket', stream.status]);
         }

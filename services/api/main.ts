@@ -12,6 +12,7 @@ import { authFromConfig } from './auth/setup.js';
 import { apiEnv, checkApiConfig } from './config.js';
 import { ImportRunner } from './import-runner.js';
 import { s3ImportStore } from './imports-s3.js';
+import { PointsConsumer, PointsStore } from './points-store.js';
 import { kafkaTelemetryProducer } from './producer-kafka.js';
 import { StatsInvalidator } from './stats-cache.js';
 
@@ -116,6 +117,23 @@ const statsInvalidator = new StatsInvalidator(
 );
 await statsInvalidator.start();
 
+// One group for every replica too: points rows live in ClickHouse, one rewrite per record is enough. It
+// also finishes a published rules version this store does not serve yet (a crash mid-recompute).
+const pointsConsumer = new PointsConsumer(
+  new Kafka({
+    clientId: `${config.KAFKA_CLIENT_ID}-api-points`,
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+  }),
+  new PointsStore(pool, clickhouse, config.CLICKHOUSE_DATABASE, redis, registry),
+  {
+    topic: config.TOPIC_ACTIVITIES,
+    groupId: config.API_POINTS_GROUP_ID,
+    onError: (err) => logger.error({ err }, 'points catch-up failed'),
+  },
+);
+await pointsConsumer.start();
+
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 importRunner.start();
 
@@ -123,6 +141,7 @@ onShutdown(logger, async () => {
   await app.close();
   await importRunner.close({ release: true });
   await statsInvalidator.stop();
+  await pointsConsumer.stop();
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
   rateLimitRedis.disconnect();

@@ -6,7 +6,8 @@ import { type ApiStack, startApiStack } from '../../test/support/api-stack.js';
 // every check, a fixed seed, a size that fits CI. The first run installs it into the data folder.
 let s: ApiStack;
 beforeAll(async () => {
-  s = await startApiStack();
+  // a PostgreSQL database of its own: what it publishes (points rules) stays its own
+  s = await startApiStack({ privatePg: true });
 });
 afterAll(async () => s?.close());
 

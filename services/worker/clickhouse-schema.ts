@@ -11,7 +11,8 @@ import { ident, str } from '../common/clickhouse-sql.js';
  * belong to the one-time run that infra/clickhouse/migrate.ts records; re-applied here they would,
  * for instance, mark a stored-but-never-announced activity as announced. Each file is applied once
  * per database (recorded in its `worker_schema_files`), since some DDL runs only once: 0021 renames
- * `samples` (18.16 has no conditional DDL).
+ * `samples` (18.16 has no conditional DDL). `owner` picks the files: the worker's (`*_worker_*.sql`) or the
+ * API's (`*_api_*.sql`: activity_points), which the API's tests and benches need beside the worker's.
  */
 export const WORKER_MIGRATIONS_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -27,9 +28,12 @@ export interface SchemaClient {
   query(params: { query: string; format: 'JSONEachRow' }): Promise<{ json<T>(): Promise<T[]> }>;
 }
 
-function workerFiles(): string[] {
+export type SchemaOwner = 'worker' | 'api';
+
+function workerFiles(owner: SchemaOwner = 'worker'): string[] {
+  const pattern = new RegExp(`^\\d{4,}_${owner}_.*\\.sql$`);
   return readdirSync(WORKER_MIGRATIONS_DIR)
-    .filter((f) => /^\d{4,}_worker_.*\.sql$/.test(f))
+    .filter((f) => pattern.test(f))
     .sort();
 }
 
@@ -58,7 +62,11 @@ export function workerSchemaStatements(database: string): string[] {
 }
 
 /** Applies the worker's DDL to `database`, each migration file once (recorded in `worker_schema_files`). */
-export async function applyWorkerSchema(client: SchemaClient, database: string): Promise<void> {
+export async function applyWorkerSchema(
+  client: SchemaClient,
+  database: string,
+  owner: SchemaOwner = 'worker',
+): Promise<void> {
   const db = ident(database);
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
   await client.command({
@@ -69,7 +77,7 @@ export async function applyWorkerSchema(client: SchemaClient, database: string):
     format: 'JSONEachRow',
   });
   const applied = new Set((await rs.json<{ file: string }>()).map((r) => r.file));
-  for (const f of workerFiles()) {
+  for (const f of workerFiles(owner)) {
     if (applied.has(f)) continue;
     for (const query of fileStatements(f, database)) await client.command({ query });
     await client.command({ query: `INSERT INTO ${db}.worker_schema_files (file) VALUES (${str(f)})` });

@@ -22,6 +22,7 @@ import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
 import { testAuth } from './api-auth.js';
+import { privateDatabase } from './engagement-stack.js';
 
 /** A registered, signed-in user: their id, e-mail and the Authorization header of their access token. */
 export interface SignedIn {
@@ -75,6 +76,8 @@ export async function startApiStack(
      * other test's runner takes its imports; two stacks given one queue share the work, as replicas do)
      */
     imports?: { run?: boolean; queue?: string; leaseMs?: number };
+    /** a PostgreSQL database of its own with every migration applied (global state such as the points rules) */
+    privatePg?: boolean;
   } = {},
 ): Promise<ApiStack> {
   const env = {
@@ -113,7 +116,10 @@ export async function startApiStack(
     topic: samplesTopic,
     logger: createLogger('api-test-kafka', 'silent'),
   });
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  // privatePg: a PostgreSQL database of its own with every migration applied (global state such as the
+  // points rules stays the test's own); otherwise the stack's
+  const privatePg = opts.privatePg ? await privateDatabase() : null;
+  const pool = privatePg?.pool ?? new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
   const redis = new Redis(env.REDIS_URL);
   const subs: Redis[] = [];
   const clickhouse = createClient({ url: env.CLICKHOUSE_URL });
@@ -129,6 +135,8 @@ export async function startApiStack(
         pollMs: 250,
       })
     : undefined;
+  // the API's own tables (activity_points) beside the worker's, in whichever database it reads
+  await applyWorkerSchema(clickhouse, database, 'api');
   const app = await buildApp({
     logger: createLogger('api-test', 'silent'),
     registry: createMetricsRegistry('api_test'),
@@ -212,7 +220,7 @@ export async function startApiStack(
         await admin.disconnect();
       }
       if (!opts.database) await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      await Promise.all([pool.end(), clickhouse.close()]);
+      await Promise.all([privatePg ? privatePg.drop() : pool.end(), clickhouse.close()]);
       redis.disconnect();
       for (const s of subs) s.disconnect();
     },
