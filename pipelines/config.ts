@@ -278,4 +278,8 @@ export const SESSION_DEFAULTS = Object.freeze({
 
 /** Best-effort targets. */
 export const RUN_BEST_EFFORTS_M: readonly number[] = [400, 1000, 1609.344, 5000, 10000, 21097.5, 42195];
-export const RIDE_BEST_EFFORTS_S: readonly number[] = [300, 1200, 3600];
+/**
+ * Ride windows, ascending. 5 s and 60 s came after 2026.12-1 without a new algorithm version: they add
+ * entries and change none of the 300/1200/3600 s ones (docs/algorithms.md, best efforts).
+ */
+export const RIDE_BEST_EFFORTS_S: readonly number[] = [5, 60, 300, 1200, 3600];

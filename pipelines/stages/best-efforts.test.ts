@@ -34,8 +34,8 @@ describe('best efforts', () => {
     const speeds = [...repeat(8, 600), ...repeat(12, 300), ...repeat(8, 600)];
     const power = [0, ...repeat(200, 600), ...repeat(300, 300), ...repeat(200, 600)];
     const e = bestEfforts(trackFromSpeeds(speeds, { power }), 'cycling');
-    expect(e.map((x) => x.name)).toEqual(['5 min', '20 min']);
-    const [five, twenty] = e;
+    expect(e.map((x) => x.name)).toEqual(['5 s', '1 min', '5 min', '20 min']);
+    const [, , five, twenty] = e;
     expect(five).toMatchObject({ kind: 'duration', durationS: 300, distanceM: 3600, avgSpeedMps: 12 });
     expect(five!.avgPowerW).toBe(300);
     expect(five!.startTs).toBe(T0 + 600_000);
@@ -43,10 +43,34 @@ describe('best efforts', () => {
     expect(twenty!.avgPowerW).toBe((300 * 300 + 900 * 200) / 1200);
   });
 
+  it('cycling: best 5 s and 1 min (a sprint), the longer windows as before', () => {
+    // 5 min at 8 m/s / 200 W, a 10 s sprint at 15 m/s / 900 W, 5 min at 8 m/s / 200 W
+    const speeds = [...repeat(8, 300), ...repeat(15, 10), ...repeat(8, 300)];
+    const power = [0, ...repeat(200, 300), ...repeat(900, 10), ...repeat(200, 300)];
+    const e = bestEfforts(trackFromSpeeds(speeds, { power }), 'cycling');
+    expect(e.map((x) => x.name)).toEqual(['5 s', '1 min', '5 min']);
+    const [sprint, minute, five] = e;
+    expect(sprint).toMatchObject({
+      kind: 'duration',
+      durationS: 5,
+      distanceM: 75,
+      avgSpeedMps: 15,
+      avgPowerW: 900,
+    });
+    expect(sprint!.startTs).toBeGreaterThanOrEqual(T0 + 300_000);
+    expect(sprint!.endTs).toBeLessThanOrEqual(T0 + 310_000);
+    expect(minute!.durationS).toBe(60);
+    expect(minute!.distanceM).toBeCloseTo(10 * 15 + 50 * 8, 9);
+    expect(minute!.avgPowerW).toBeCloseTo((10 * 900 + 50 * 200) / 60, 9);
+    expect(five!.distanceM).toBeCloseTo(10 * 15 + 290 * 8, 9);
+  });
+
   it('cycling without a power meter reports no power', () => {
     const e = bestEfforts(trackFromSpeeds(repeat(8, 400)), 'cycling');
-    expect(e).toHaveLength(1);
-    expect(e[0]!.avgPowerW).toBeNull();
-    expect(e[0]!.avgSpeedMps).toBe(8);
+    expect(e.map((x) => x.name)).toEqual(['5 s', '1 min', '5 min']);
+    for (const x of e) {
+      expect(x.avgPowerW).toBeNull();
+      expect(x.avgSpeedMps).toBe(8);
+    }
   });
 });

@@ -105,7 +105,7 @@ function durationEfforts(t: Track): BestEffort[] {
     }
     out.push({
       kind: 'duration',
-      name: `${W / 60} min`,
+      name: W < 60 ? `${W} s` : `${W / 60} min`,
       distanceM: bestD,
       durationS: W,
       startTs: bestEnd - wMs,

@@ -243,14 +243,24 @@ describe('GET /v1/users/me/stats', () => {
       startTs: t1,
       distanceM: 40_000,
       movingS: 3600,
-      bestEfforts: [effort('5 min', 300, 3300, 210, t1), effort('60 min', 3600, 40_000, 180, t1)],
+      bestEfforts: [
+        effort('5 s', 5, 80, 850, t1),
+        effort('1 min', 60, 800, 400, t1),
+        effort('5 min', 300, 3300, 210, t1),
+        effort('60 min', 3600, 40_000, 180, t1),
+      ],
     });
     const strong = await insertActivity(user, {
       sport: 'cycling',
       startTs: t2,
       distanceM: 30_000,
       movingS: 3600,
-      bestEfforts: [effort('5 min', 300, 3000, 320, t2), effort('60 min', 3600, 30_000, null, t2)],
+      bestEfforts: [
+        effort('5 s', 5, 70, 1100, t2),
+        effort('1 min', 60, 700, 380, t2),
+        effort('5 min', 300, 3000, 320, t2),
+        effort('60 min', 3600, 30_000, null, t2),
+      ],
     });
     const today = localDay(Date.now(), 'UTC');
     await s.pool.query(
@@ -274,8 +284,12 @@ describe('GET /v1/users/me/stats', () => {
         b.kind === 'power' ? b.avg_power_w : b.avg_speed_mps,
       ]),
     ).toEqual([
+      ['speed', '5 s', fast, 16],
+      ['speed', '1 min', fast, 800 / 60],
       ['speed', '5 min', fast, 11],
       ['speed', '60 min', fast, 40_000 / 3600],
+      ['power', '5 s', strong, 1100],
+      ['power', '1 min', fast, 400],
       ['power', '5 min', strong, 320],
       ['power', '60 min', fast, 180],
     ]);

@@ -61,7 +61,8 @@ const PersonalBest = Type.Object({
       'time: the shortest time over a distance (foot sports); speed, power: the best average over a duration (cycling)',
   }),
   name: Type.String({
-    description: '400 m, 1 km, 1 mile, 5 km, 10 km, half marathon, marathon; 5 min, 20 min, 60 min',
+    description:
+      '400 m, 1 km, 1 mile, 5 km, 10 km, half marathon, marathon; 5 s, 1 min, 5 min, 20 min, 60 min',
   }),
   distance_m: Type.Number(),
   duration_s: Type.Number(),
