@@ -6,12 +6,15 @@ import { ident, str } from '../common/clickhouse-sql.js';
 import { revokeDeviceToken } from '../common/device-tokens.js';
 import { ACCESS_REVOKED_CHANNEL, type AccessRevoked } from './access.js';
 import { ApiError } from './errors.js';
+import type { ImportStore } from './imports-s3.js';
 
 export interface DeletionDeps {
   pg: pg.Pool;
   redis: Redis;
   clickhouse: ClickHouseClient;
   clickhouseDatabase: string;
+  /** where imports keep their uploads: removed before the rows that name them */
+  imports?: { store: ImportStore };
 }
 
 /**
@@ -48,7 +51,7 @@ export async function purgeClickhouse(ch: ClickHouseClient, database: string, us
  *    refuses them within seconds, so no new samples arrive);
  * 2. ClickHouse: `ALTER TABLE … DELETE WHERE user_id = …` on every per-user table (a mutation: the rows
  *    leave as it runs, seconds on these tables; works on 18.16 and current ClickHouse);
- * 3. Redis: the live sessions (hashes and the active set);
+ * 3. S3: the uploaded files of the athlete's imports; Redis: the live sessions (hashes and the active set);
  * 4. PostgreSQL in one transaction: grants and invitations addressed to the e-mail, ownership of groups the
  *    account was the last owner of handed to the longest-standing member, then the users row (everything
  *    else cascades), and the tombstone marked purged;
@@ -65,6 +68,18 @@ export async function deleteAccount(deps: DeletionDeps, userId: string): Promise
     await purgeClickhouse(deps.clickhouse, deps.clickhouseDatabase, userId);
   } catch (err) {
     throw new ApiError('dependency_unavailable', 'ClickHouse did not answer; try again', { cause: err });
+  }
+
+  if (deps.imports) {
+    const uploads = await deps.pg.query<{ object_key: string }>(
+      'SELECT object_key FROM imports WHERE user_id = $1',
+      [userId],
+    );
+    try {
+      for (const u of uploads.rows) await deps.imports.store.remove(u.object_key);
+    } catch (err) {
+      throw new ApiError('dependency_unavailable', 'S3 did not answer; try again', { cause: err });
+    }
   }
 
   const active = await deps.redis.zrange(liveKeys.active(userId), 0, -1);

@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 /**
  * Where an import's uploaded bytes are kept (S3, `{prefix}/{user_id}/{import_id}`), written before the 202 so
@@ -7,6 +7,8 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 export interface ImportStore {
   put(key: string, bytes: Buffer): Promise<void>;
   get(key: string): Promise<Buffer>;
+  /** gone with the account (services/api/account-deletion.ts); removing what is not there is no error */
+  remove(key: string): Promise<void>;
   keyFor(userId: string, importId: string): string;
 }
 
@@ -24,6 +26,9 @@ export function s3ImportStore(s3: S3Client, bucket: string, prefix: string): Imp
           ContentType: 'application/octet-stream',
         }),
       );
+    },
+    async remove(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async get(key) {
       const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -15,7 +15,7 @@ import { snakeKeys } from '../../services/api/routes/shared.js';
 import { createLogger } from '../../services/common/logger.js';
 import { type RunningWorker, startWorker } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
-import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
+import { type ApiStack, type SignedIn, startApiStack, TEST_PASSWORD } from '../support/api-stack.js';
 import { fixture } from '../support/import-fixtures.js';
 import {
   batchOf,
@@ -267,6 +267,28 @@ describe('POST /v1/imports of a zip: real files of each format, duplicates, brok
     const r = await postImport(s, zip.subarray(0, zip.length - 40), athlete);
     const v = await finished(s, r.json().import_id, athlete);
     expect(v).toMatchObject({ status: 'failed', reason: 'archive_corrupt', files_total: null, files: [] });
+  }, 60_000);
+});
+
+describe('account deletion', () => {
+  test("removes the uploaded files of the athlete's imports from S3", async () => {
+    const gone = await s.user();
+    const r = await postImport(s, Buffer.from(fixture('garmin-fenix-5-walk.fit')), gone);
+    expect(r.statusCode).toBe(202);
+    const { rows: job } = await s.pool.query('SELECT object_key FROM imports WHERE id = $1', [
+      r.json().import_id,
+    ]);
+    expect((await s.importStore.get(job[0].object_key)).length).toBeGreaterThan(0);
+    const del = await s.app.inject({
+      method: 'DELETE',
+      url: '/v1/users/me',
+      headers: gone.auth,
+      payload: { password: TEST_PASSWORD },
+    });
+    expect(del.statusCode).toBe(204);
+    await expect(s.importStore.get(job[0].object_key)).rejects.toMatchObject({ name: 'NoSuchKey' });
+    const { rows: left } = await s.pool.query('SELECT 1 FROM imports WHERE user_id = $1', [gone.id]);
+    expect(left).toEqual([]);
   }, 60_000);
 });
 
