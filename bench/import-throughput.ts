@@ -1,0 +1,269 @@
+// Import throughput (issue 13): parse + publish of (a) one large FIT (a synthetic 24 h ride written with
+// fit-file-parser's FitEncoder, 86 400 records) and (b) a zip of 500 files built from the real-recordings
+// corpus (test/fixtures/import, .fit / .fit.gz / .tcx.gz / .gpx / .gpx.gz as they are stored), against the
+// bare parse (the parser alone) in the same run. "publish" is what the import runner does per file:
+// unzip/gunzip (services/api/imports.ts openUpload), parse, plan the records (planImportedActivity, the
+// upload's record builder), and send them to a private telemetry topic of the local stack's Kafka through
+// the API's idempotent acks=all producer (Avro through the schema registry). Target: ≥ 500 000 points/s.
+// Writes bench/results/import-throughput.{json,md}.
+//   flock /tmp/fitstream-bench.lock npx tsx bench/import-throughput.ts
+//   SMOKE=1 npx tsx bench/import-throughput.ts   (small: 50 files, a 1 h FIT, one round)
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { FitBaseType, FitEncoder } from 'fit-file-parser/encoder';
+import { Kafka, logLevel } from 'kafkajs';
+import { parseActivityFile } from '../pipelines/import/index.js';
+import { openUpload, planImportedActivity } from '../services/api/imports.js';
+import { kafkaTelemetryProducer } from '../services/api/producer-kafka.js';
+import { kafkaEnv, parseEnv } from '../services/common/config.js';
+import { createLogger } from '../services/common/logger.js';
+import { zipOf } from '../test/support/zips.js';
+
+const SMOKE = process.env.SMOKE === '1';
+const ROUNDS = SMOKE ? 1 : 2;
+const ZIP_FILES = SMOKE ? 50 : 500;
+const FIT_SECONDS = SMOKE ? 3600 : 86_400;
+const TARGET = 500_000;
+const here = dirname(fileURLToPath(import.meta.url));
+const FIXTURES = join(here, '..', 'test', 'fixtures', 'import');
+
+/** A 1 Hz ride as a device writes it: file_id, one record per second (position, altitude, HR, cadence, distance, speed, power), session. */
+function syntheticFit(seconds: number): Uint8Array {
+  const start = Date.UTC(2026, 5, 1, 6, 0, 0);
+  const t0 = FitEncoder.toFitTimestamp(new Date(start));
+  const e = new FitEncoder();
+  e.writeMessage(0, [
+    { number: 0, size: 1, baseType: FitBaseType.Enum, value: 4 }, // type: activity
+    { number: 1, size: 2, baseType: FitBaseType.Uint16, value: 1 }, // manufacturer: garmin
+    { number: 4, size: 4, baseType: FitBaseType.Uint32, value: t0 },
+  ]);
+  const semi = (deg: number) => Math.round((deg * 2 ** 31) / 180);
+  let dist = 0;
+  for (let i = 0; i < seconds; i++) {
+    const speed = 8 + 2 * Math.sin(i / 300);
+    dist += speed;
+    const a = i / 2000;
+    e.writeMessage(
+      20,
+      [
+        { number: 253, size: 4, baseType: FitBaseType.Uint32, value: t0 + i },
+        { number: 0, size: 4, baseType: FitBaseType.Sint32, value: semi(47.3 + 0.05 * Math.sin(a)) },
+        { number: 1, size: 4, baseType: FitBaseType.Sint32, value: semi(8.5 + 0.05 * Math.cos(a)) },
+        {
+          number: 2,
+          size: 2,
+          baseType: FitBaseType.Uint16,
+          value: Math.round((450 + 30 * Math.sin(i / 900) + 500) * 5),
+        },
+        { number: 3, size: 1, baseType: FitBaseType.Uint8, value: 130 + (i % 30) },
+        { number: 4, size: 1, baseType: FitBaseType.Uint8, value: 85 + (i % 7) },
+        { number: 5, size: 4, baseType: FitBaseType.Uint32, value: Math.round(dist * 100) },
+        { number: 6, size: 2, baseType: FitBaseType.Uint16, value: Math.round(speed * 1000) },
+        { number: 7, size: 2, baseType: FitBaseType.Uint16, value: 180 + (i % 50) },
+      ],
+      1,
+    );
+  }
+  e.writeMessage(18, [
+    { number: 253, size: 4, baseType: FitBaseType.Uint32, value: t0 + seconds },
+    { number: 2, size: 4, baseType: FitBaseType.Uint32, value: t0 }, // start_time
+    { number: 5, size: 1, baseType: FitBaseType.Enum, value: 2 }, // sport: cycling
+    { number: 7, size: 4, baseType: FitBaseType.Uint32, value: seconds * 1000 }, // total_elapsed_time
+    { number: 8, size: 4, baseType: FitBaseType.Uint32, value: seconds * 1000 }, // total_timer_time
+    { number: 9, size: 4, baseType: FitBaseType.Uint32, value: Math.round(dist * 100) }, // total_distance
+  ]);
+  return e.close();
+}
+
+/** The corpus as stored (gzip'd where the repository keeps it so), 500 entries in ten folders. */
+async function corpusZip(n: number): Promise<{ zip: Buffer; files: { name: string; bytes: Buffer }[] }> {
+  const names = readdirSync(FIXTURES).filter((f) => /\.(fit|tcx|gpx)(\.gz)?$/.test(f));
+  const files = Array.from({ length: n }, (_, i) => {
+    const f = names[i % names.length]!;
+    return { name: `export/${String(i % 10)}/${i}-${f}`, bytes: readFileSync(join(FIXTURES, f)) };
+  });
+  return { zip: await zipOf(files), files };
+}
+
+const own = (b: Buffer) => (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b);
+
+interface Row {
+  scenario: string;
+  what: string;
+  files: number;
+  points: number;
+  bytes: number;
+  roundsMs: number[];
+  medianMs: number;
+  pointsPerSec: number;
+  vsBareParse: number | null;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** ROUNDS timed rounds, after one warm-up round when asked (the zip's rounds are long enough to warm themselves). */
+async function timed(fn: () => Promise<number>, warmUp = true): Promise<{ ms: number[]; points: number }> {
+  let points = warmUp ? await fn() : 0;
+  const ms: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = performance.now();
+    points = await fn();
+    ms.push(performance.now() - t);
+  }
+  return { ms, points };
+}
+
+async function main() {
+  const env = parseEnv(kafkaEnv);
+  const topic = `bench.import.${Date.now()}`;
+  const kafka = new Kafka({ clientId: 'bench-import', brokers: env.KAFKA_BROKERS, logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+  const producer = kafkaTelemetryProducer({
+    brokers: env.KAFKA_BROKERS,
+    clientId: 'bench-import',
+    registryUrl: env.SCHEMA_REGISTRY_URL,
+    topic,
+    logger: createLogger('bench', 'warn'),
+  });
+  const rows: Row[] = [];
+  const load0 = loadavg()[0]!;
+  try {
+    const fit = Buffer.from(syntheticFit(FIT_SECONDS));
+    const { zip, files } = await corpusZip(ZIP_FILES);
+    let round = 0;
+    const publishFile = async (bytes: Buffer, user: string, send: boolean) => {
+      const parsed = parseActivityFile(bytes);
+      let points = 0;
+      for (const [i, a] of parsed.activities.entries()) {
+        let plan: ReturnType<typeof planImportedActivity>;
+        try {
+          plan = planImportedActivity(user, `${round}-${i}-${bytes.length}`, i, a, 'running', Date.now());
+        } catch {
+          continue; // a file the import refuses (times going back) publishes nothing
+        }
+        if (send) await producer.send(plan.sessionId, plan.records);
+        points += plan.points;
+      }
+      return points;
+    };
+    const scenarios: {
+      scenario: string;
+      files: number;
+      bytes: number;
+      warmUp: boolean;
+      bare: () => Promise<number>;
+      steps: [string, () => Promise<number>][];
+    }[] = [
+      {
+        scenario: `large FIT (${FIT_SECONDS} records, synthetic ride)`,
+        files: 1,
+        bytes: fit.length,
+        warmUp: true,
+        bare: async () => parseActivityFile(fit).activities.reduce((n, a) => n + a.samples.length, 0),
+        steps: [
+          ['parse + plan records', () => publishFile(fit, `u-plan-${round++}`, false)],
+          ['parse + plan + publish to Kafka', () => publishFile(fit, `u-pub-${round++}`, true)],
+        ],
+      },
+      {
+        scenario: `zip of ${ZIP_FILES} corpus files`,
+        files: ZIP_FILES,
+        bytes: zip.length,
+        warmUp: false,
+        bare: async () => {
+          let n = 0;
+          for (const f of files)
+            for (const a of parseActivityFile(own(f.bytes)).activities) n += a.samples.length;
+          return n;
+        },
+        steps: [
+          [
+            'unzip + parse + plan records',
+            async () => {
+              const u = await openUpload(zip);
+              let n = 0;
+              const user = `u-zplan-${round++}`;
+              for (const e of u.entries) n += await publishFile(await e.read(), user, false);
+              u.close();
+              return n;
+            },
+          ],
+          [
+            'unzip + parse + plan + publish to Kafka',
+            async () => {
+              const u = await openUpload(zip);
+              let n = 0;
+              const user = `u-zpub-${round++}`;
+              for (const e of u.entries) n += await publishFile(await e.read(), user, true);
+              u.close();
+              return n;
+            },
+          ],
+        ],
+      },
+    ];
+    for (const s of scenarios) {
+      const bare = await timed(s.bare, s.warmUp);
+      const bareRate = (bare.points / median(bare.ms)) * 1000;
+      const row = (what: string, t: { ms: number[]; points: number }): Row => ({
+        scenario: s.scenario,
+        what,
+        files: s.files,
+        points: t.points,
+        bytes: s.bytes,
+        roundsMs: t.ms.map((x) => Math.round(x)),
+        medianMs: Math.round(median(t.ms)),
+        pointsPerSec: Math.round((t.points / median(t.ms)) * 1000),
+        vsBareParse: what === 'bare parse (parser alone)' ? null : 0,
+      });
+      rows.push(row('bare parse (parser alone)', bare));
+      for (const [what, fn] of s.steps) {
+        const r = row(what, await timed(fn, s.warmUp));
+        r.vsBareParse = Number((r.pointsPerSec / bareRate).toFixed(2));
+        rows.push(r);
+      }
+    }
+  } finally {
+    await producer.close();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  }
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavg1mStart: load0,
+    loadavg1mEnd: loadavg()[0],
+    rounds: ROUNDS,
+    targetPointsPerSec: TARGET,
+    smoke: SMOKE,
+  };
+  const out = join(here, 'results', SMOKE ? 'import-throughput.smoke' : 'import-throughput');
+  writeFileSync(`${out}.json`, `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+  const md = [
+    '# Import throughput',
+    '',
+    `${meta.date}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load (1 min) ${load0.toFixed(2)} → ${meta.loadavg1mEnd!.toFixed(2)}; median of ${ROUNDS} rounds (the FIT after one warm-up round). Target ≥ ${TARGET.toLocaleString('en')} points/s. Command: \`flock /tmp/fitstream-bench.lock npx tsx bench/import-throughput.ts\`.`,
+    '',
+    '| scenario | step | files | points | bytes | rounds ms | median ms | points/s | vs bare parse |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.what} | ${r.files} | ${r.points} | ${r.bytes} | ${r.roundsMs.join(', ')} | ${r.medianMs} | ${r.pointsPerSec.toLocaleString('en')} | ${r.vsBareParse ?? '—'} |`,
+    ),
+    '',
+  ].join('\n');
+  writeFileSync(`${out}.md`, md);
+  process.stdout.write(md);
+}
+
+await main();
