@@ -71,7 +71,10 @@ const KNOWN_SHORTFALLS = new Set<string>([
   // auto-pause counts standing; Fitstream's moving time does not. The Wahoo ELEMNT auto-pauses
   // itself (113 timer events), but later than Fitstream: 590 s of its 1 Hz records inside the
   // timer are under the cycling pause speed of 1 m/s (Fitstream −4.8 %, plain −6.2 %, gpxpy +12.2 %).
+  // vívoactive HR walk (added 2026-12-02): its laps' timer (4 495 s) equals the whole recording, stops
+  // included; 100 gaps over 10 s (1 503 s) in its smart recording; Fitstream 4 117 s, plain 4 045 s.
   'fr110-run-moving',
+  'vivoactive-walk-moving',
   'elemnt-ride-moving',
   'fenix2-multi-run-moving',
   'coros-ride-moving',
@@ -86,6 +89,9 @@ const KNOWN_SHORTFALLS = new Set<string>([
   'fenix2-multi-ride-gain',
   'coros-ride-gain',
   'edge500-smart-gain',
+  // FR 645 Music run (added 2026-12-02): the device's ascent 234 m; on its records (0.2 m steps, ~2 s
+  // smart recording) a 1 m hysteresis gives 213 m, 3 m 207 m, gpxpy's uphill 216 m; Fitstream 214 m.
+  'fr645m-run-gain',
   // GPX logs without totals: the raw haversine counts what the track does while the athlete stands
   // (GPSBabel lake loop: 495 m over 2 952 s of gaps whose displacement is under the pause speed;
   // GPSMAP 64s: 1 380 m over 11 141 s; korita hike: 297 m over 6 095 s). Over the intervals that

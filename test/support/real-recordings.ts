@@ -254,6 +254,21 @@ export const REAL_RECORDINGS: readonly RealRecording[] = [
     altimeter: 'gps',
     sport: 'running',
   },
+  {
+    id: 'vivoactive-walk',
+    file: 'vivoactive-hr-walk.tcx.gz',
+    activity: 0,
+    device: 'Garmin vívoactive HR',
+    altimeter: 'barometric',
+    sport: 'walking',
+  },
+  {
+    id: 'fr645m-run',
+    file: 'fr645m-run.fit',
+    activity: 0,
+    device: 'Garmin Forerunner 645 Music',
+    altimeter: 'barometric',
+  },
 ];
 
 /**
