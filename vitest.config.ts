@@ -9,7 +9,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{schemas,pipelines,services,bench,test}/**/*.test.ts'],
+          include: ['{schemas,pipelines,services,bench,test,web}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', 'node_modules/**', 'dist/**'],
         },
       },

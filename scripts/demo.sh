@@ -72,7 +72,7 @@ coach=""
 if [ -n "$user" ]; then
   # A coach whom the simulated athlete grants access, signed up and accepted through the API.
   coach=$(node_modules/.bin/tsx scripts/demo-coach.ts "$user" http://127.0.0.1:3000 2>>"$LOGS/loadgen.log" || true)
-  echo "Watch it live: http://127.0.0.1:3000/live — sign in as the coach:"
+  echo "Watch it live: http://127.0.0.1:3000/app/#/board — sign in as the coach:"
   echo "${coach:-  (the coach could not be set up; see $LOGS/loadgen.log)}"
 fi
 wait "$loadgen" || { echo "load generator failed; see $LOGS/loadgen.log" >&2; tail -n 20 "$LOGS/loadgen.log" >&2; exit 1; }
@@ -86,7 +86,7 @@ Fitstream is running.
                        TOKEN=\$(curl -s http://127.0.0.1:3000/v1/auth/login -H 'content-type: application/json' \\
                          -d '{"email":"<coach e-mail>","password":"<coach password>"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
                        curl -H "authorization: Bearer \$TOKEN" 'http://127.0.0.1:3000/v1/activities?user_id=$user&limit=5'
-  Live page (coaches)  http://127.0.0.1:3000/live, signed in as the coach:
+  Web app              http://127.0.0.1:3000/app/ (coach board: #/board), signed in as the coach:
 $(echo "$coach" | sed 's/^/                       /')
   Metrics              http://127.0.0.1:9401/metrics (gateway)  :9402/metrics (worker)  :9403/metrics (engagement)  :3000/metrics (api)
   ClickHouse           clickhouse-client --port 9000 -q "SELECT sport, count(), round(sum(distance_m)/1000,1) AS km FROM fitstream.activities FINAL GROUP BY sport"

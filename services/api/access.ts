@@ -70,6 +70,16 @@ export async function visibleAthlete(db: pg.Pool, principal: Principal, athleteI
   return (rowCount ?? 0) > 0;
 }
 
+/** The athletes other than the caller whom `principal` may see (visibleAthlete's rule, as a list). */
+export async function athletesVisibleTo(db: pg.Pool, principal: Principal): Promise<string[]> {
+  const { rows } = await db.query<{ athlete_id: string }>(
+    `SELECT DISTINCT athlete_id FROM coach_grants
+     WHERE coach_id = $1 AND accepted_at IS NOT NULL AND revoked_at IS NULL`,
+    [principal.user_id],
+  );
+  return rows.map((r) => r.athlete_id);
+}
+
 /** visibleAthlete or 404, the same answer as for an athlete that does not exist. */
 export async function requireVisibleAthlete(
   db: pg.Pool,

@@ -39,6 +39,7 @@ import { statsRoutes } from './routes/stats.js';
 import { streakRoutes } from './routes/streaks.js';
 import { supportRoutes } from './routes/support.js';
 import { userRoutes } from './routes/users.js';
+import { DEFAULT_WEB_ROOT, type WebAppOptions, webAppRoutes } from './web-app.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -57,6 +58,8 @@ export interface AppOptions {
   /** addresses or CIDRs of the proxies whose X-Forwarded-For is believed; none by default */
   trustedProxies?: readonly string[];
   bodyLimitBytes: number;
+  /** the web app under /app (web/): where its build is, and the base map's tile URL; default: beside the code, no tiles */
+  web?: Partial<WebAppOptions>;
 }
 
 /** Seconds a client is asked to wait before retrying when a backing service is away. */
@@ -268,5 +271,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(pointsRulesRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(leaderboardRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(liveRoutes, { deps: opts.deps, tickets });
+  await app.register(webAppRoutes, {
+    root: opts.web?.root ?? DEFAULT_WEB_ROOT,
+    tileUrl: opts.web?.tileUrl ?? null,
+  });
   return app;
 }

@@ -74,6 +74,21 @@ export const apiEnv = {
   /** access token lifetime; also how long a token outlives a logout or a role change */
   API_ACCESS_TOKEN_TTL_S: positiveInt.max(3600).default(900),
   API_REFRESH_TOKEN_TTL_S: positiveInt.default(30 * 24 * 3600),
+  /** the built web app served under /app (docs/web-app.md); '' = the build beside the code (web/dist) */
+  API_WEB_ROOT: z.string().default(''),
+  /**
+   * a raster tile URL template with {z}, {x}, {y} (e.g. https://tile.example.org/{z}/{x}/{y}.png) that gives
+   * the web app's maps a base map (Leaflet); '' = routes on a plain canvas, no network needed
+   */
+  API_WEB_TILE_URL: z
+    .string()
+    .refine(
+      (s) => s === '' || (/^https?:\/\//.test(s) && ['{z}', '{x}', '{y}'].every((p) => s.includes(p))),
+      {
+        message: "'' or an http(s) URL with {z}, {x} and {y}",
+      },
+    )
+    .default(''),
 };
 export type ApiConfig = EnvOf<typeof apiEnv>;
 

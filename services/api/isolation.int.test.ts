@@ -92,6 +92,10 @@ const MATRIX: Record<string, Case> = {
   'GET /readyz': { request: () => ({ url: '/readyz' }), expect: open(200) },
   'GET /metrics': { request: () => ({ url: '/metrics' }), expect: open(200) },
   'GET /live': { request: () => ({ url: '/live' }), expect: open(200) },
+  // the web app's static files: public (its data comes from the routes below, with the user's token)
+  'GET /app': { request: () => ({ url: '/app' }), expect: open(301) },
+  'GET /app/config.json': { request: () => ({ url: '/app/config.json' }), expect: open(200) },
+  'GET /app/*': { request: () => ({ url: '/app/assets/not-built-here.js' }), expect: open(404) },
 
   'POST /v1/users': {
     request: () => ({
@@ -389,6 +393,12 @@ const MATRIX: Record<string, Case> = {
   'GET /v1/live/users/:userId/stream': {
     request: (f) => ({ url: `/v1/live/users/${f.users.owner.id}/stream` }),
     expect: athleteData(200),
+    sse: true,
+  },
+  // every caller has a board: the sessions of the athletes who granted them access (none for most)
+  'GET /v1/live/board/stream': {
+    request: () => ({ url: '/v1/live/board/stream' }),
+    expect: self(200),
     sse: true,
   },
 };

@@ -77,6 +77,10 @@ const app = await buildApp({
   rateLimitRedis,
   trustedProxies: config.API_TRUSTED_PROXIES,
   bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+  web: {
+    ...(config.API_WEB_ROOT ? { root: config.API_WEB_ROOT } : {}),
+    tileUrl: config.API_WEB_TILE_URL || null,
+  },
   deps: {
     pg: pool,
     redis,

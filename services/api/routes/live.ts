@@ -3,7 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { liveKeys } from '../../../schemas/live-keys.js';
-import { ACCESS_REVOKED_CHANNEL, type AccessRevoked, principalOf, visibleAthlete } from '../access.js';
+import {
+  ACCESS_REVOKED_CHANNEL,
+  type AccessRevoked,
+  athletesVisibleTo,
+  principalOf,
+  visibleAthlete,
+} from '../access.js';
 import { STREAM_TICKET_TTL_S, type StreamTickets } from '../auth/stream-tickets.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -72,8 +78,32 @@ const EventStream = {
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
-const livePage = readFileSync(new URL('../live-page.html', import.meta.url), 'utf8');
 const HEARTBEAT_MS = 15_000;
+
+/** Starts a server-sent event stream on the raw response, with a heartbeat until it closes. */
+function openEventStream(reply: FastifyReply): FastifyReply['raw'] {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  // Flush the headers now (an idle athlete has no snapshot to send yet) and set the retry delay.
+  res.write('retry: 3000\n\n');
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  res.on('close', () => clearInterval(heartbeat));
+  return res;
+}
+
+/** A stored snapshot (the worker's JSON) as the API's `event: snapshot`. */
+const writeSnapshot = (res: FastifyReply['raw'], json: string) =>
+  res.write(
+    `event: snapshot\ndata: ${JSON.stringify(toApiSnapshot(JSON.parse(json) as StoredSnapshot))}\n\n`,
+  );
+
+const livePage = readFileSync(new URL('../live-page.html', import.meta.url), 'utf8');
 
 /** `?ticket=`: how a browser's EventSource authenticates (POST /v1/live/tickets). */
 const StreamQuery = Type.Object({
@@ -114,21 +144,9 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
     admit: (json: string) => Promise<boolean> | boolean = () => true,
   ) => {
     const principal = principalOf(req);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    // Flush the headers now (an idle athlete has no snapshot to send yet) and set the retry delay.
-    res.write('retry: 3000\n\n');
+    const res = openEventStream(reply);
     let held: string[] | null = [];
-    const write = (json: string) =>
-      res.write(
-        `event: snapshot\ndata: ${JSON.stringify(toApiSnapshot(JSON.parse(json) as StoredSnapshot))}\n\n`,
-      );
+    const write = (json: string) => writeSnapshot(res, json);
     // In publication order, also when admitting one has to wait for a look-up.
     let queue = Promise.resolve();
     const send = (json: string) => {
@@ -149,14 +167,50 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
         res.end();
       });
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     res.on('close', () => {
-      clearInterval(heartbeat);
       void stop();
       void stopRevoked();
     });
     for (const s of await loadInitial()) send(JSON.stringify(s));
     for (const m of held) send(m);
+    held = null;
+  };
+
+  /**
+   * The coach's board: every live session of every athlete who granted the caller access, on ONE stream
+   * (a browser opens at most 6 connections per host over HTTP/1.1, so one stream per athlete cannot show
+   * 300). The athletes are those visible when the stream opens; a grant that ends drops its athlete with
+   * `event: revoked` (the stream goes on for the others), and a client that learns of a new grant reopens.
+   * Same order rule as `stream`: subscribed before the current state is read, updates held until it is sent.
+   */
+  const boardStream = async (req: FastifyRequest, reply: FastifyReply) => {
+    const principal = principalOf(req);
+    const athletes = await athletesVisibleTo(deps.pg, principal);
+    const res = openEventStream(reply);
+    let held: string[] | null = [];
+    const stops = new Map<string, Promise<() => Promise<void>>>();
+    const onSnapshot = (message: string) => (held ? held.push(message) : writeSnapshot(res, message));
+    for (const a of athletes) stops.set(a, hub.listen(liveKeys.userChannel(a), onSnapshot));
+    let queue = Promise.resolve();
+    const stopRevoked = hub.listen(ACCESS_REVOKED_CHANNEL, (message) => {
+      const r = JSON.parse(message) as AccessRevoked;
+      const stop = stops.get(r.athlete_id);
+      if (!stop || (r.viewer_id !== null && r.viewer_id !== principal.user_id)) return;
+      queue = queue.then(async () => {
+        if (await visibleAthlete(deps.pg, principal, r.athlete_id).catch(() => false)) return;
+        if (!stops.delete(r.athlete_id)) return;
+        await (await stop)();
+        res.write(`event: revoked\ndata: ${JSON.stringify({ athlete_id: r.athlete_id })}\n\n`);
+      });
+    });
+    res.on('close', () => {
+      for (const stop of stops.values()) void stop.then((f) => f());
+      void stopRevoked.then((f) => f());
+    });
+    await Promise.all([...stops.values(), stopRevoked]);
+    const initial = await Promise.all(athletes.map(activeSnapshots));
+    for (const s of initial.flat()) writeSnapshot(res, JSON.stringify(s));
+    for (const m of held) writeSnapshot(res, m);
     held = null;
   };
 
@@ -280,6 +334,21 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
         () => activeSnapshots(userId),
       );
     },
+  );
+
+  app.get(
+    '/v1/live/board/stream',
+    {
+      config: { access: 'stream' },
+      schema: {
+        querystring: StreamQuery,
+        tags: ['live'],
+        summary:
+          'Server-sent events with every live session of every athlete who granted the caller access (a coach\'s board, on one connection): `event: snapshot` as on the other streams, `event: revoked` with `{"athlete_id"}` when one of them ends the grant',
+        response: { 200: EventStream },
+      },
+    },
+    boardStream,
   );
 
   app.post(
