@@ -342,6 +342,10 @@ describe('web app in Chromium', () => {
     await p.getByRole('heading', { name: 'Lunch run' }).waitFor();
     await p.getByRole('img', { name: 'Route of the activity' }).waitFor();
     await p.getByRole('table', { name: 'Splits' }).waitFor();
+    // elevation, pace and HR over the distance, from the activity's streams
+    await p.getByRole('heading', { name: 'Over the distance' }).waitFor();
+    await p.getByRole('img', { name: 'Elevation profile' }).waitFor();
+    await p.getByRole('img', { name: 'Heart rate over the distance' }).waitFor();
     expect(await p.locator('.chart canvas').count()).toBeGreaterThanOrEqual(3);
     await shot(p, 'activity', true);
 

@@ -106,7 +106,10 @@ async function refresh(): Promise<void> {
 
 export interface CallOptions {
   method?: string;
+  /** sent as JSON */
   body?: unknown;
+  /** sent as they are (a file), with the content type in `headers` */
+  bytes?: Blob;
   headers?: Record<string, string>;
 }
 
@@ -122,7 +125,7 @@ export async function api<T = unknown>(path: string, opts: CallOptions = {}): Pr
     const res = await fetch(path, {
       method: opts.method ?? 'GET',
       headers,
-      body: opts.body === undefined ? null : JSON.stringify(opts.body),
+      body: opts.bytes ?? (opts.body === undefined ? null : JSON.stringify(opts.body)),
     });
     if (res.status === 401 && attempt === 0) {
       await refresh();

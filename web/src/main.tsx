@@ -6,6 +6,7 @@ import { Register, SignIn } from './pages/auth';
 import { Board } from './pages/board';
 import { Challenges } from './pages/challenges';
 import { Goals } from './pages/goals';
+import { Leaderboards } from './pages/leaderboards';
 import { Progress } from './pages/progress';
 import { Stats } from './pages/stats';
 import { Streaks } from './pages/streaks';
@@ -40,6 +41,7 @@ const NAV: [string, string][] = [
   ['challenges', 'Challenges'],
   ['stats', 'Stats'],
   ['progress', 'Progress'],
+  ['leaderboards', 'Leaderboards'],
 ];
 
 function Page({ route }: { route: string[] }) {
@@ -61,6 +63,8 @@ function Page({ route }: { route: string[] }) {
       return <Stats />;
     case 'progress':
       return <Progress />;
+    case 'leaderboards':
+      return <Leaderboards />;
     default:
       return <ActivityList />;
   }

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { useUnits } from '../profile';
 import type { LatLon } from '../projection';
 import { Chart, RouteMap, Status, useApi } from '../ui';
-import { distance, distanceUnit, duration, elevation, pace, paceOrSpeed, speed } from '../units';
+import { distance, distanceUnit, duration, elevation, pace, paceOrSpeed, showsPace, speed } from '../units';
 
 interface ListItem {
   activity_id: string;
@@ -178,7 +178,17 @@ export function ActivityDetail({ id }: { id: string }) {
   const units = useUnits();
   const { data, error } = useApi<Detail>(`/v1/activities/${encodeURIComponent(id)}`);
   const s = data?.summary ?? null;
-  const points = useMemo(() => (s?.polyline ? decode(s.polyline) : []), [s?.polyline]);
+  // the cleaned samples (GET /v1/activities/{id}/streams, ~1000 points); the splits stand in while there are none
+  const streams = useApi<StreamsResponse>(
+    data?.status === 'ready'
+      ? `/v1/activities/${encodeURIComponent(id)}/streams?keys=distance,altitude,heartrate,velocity_smooth,latlng&resolution=medium`
+      : null,
+  );
+  const series = useMemo(() => (streams.data ? streamSeries(streams.data) : null), [streams.data]);
+  const points = useMemo(
+    () => (series && series.latlng.length > 1 ? series.latlng : s?.polyline ? decode(s.polyline) : []),
+    [series, s?.polyline],
+  );
   const splits = s ? (units === 'imperial' ? s.splits_mile : s.splits_km) : [];
   const unit = distanceUnit(units);
   // where each split ends, in the athlete's unit (the last one may be short)
@@ -246,48 +256,100 @@ export function ActivityDetail({ id }: { id: string }) {
             </table>
           )}
           {points.length > 1 && <RouteMap points={points} label="Route of the activity" />}
-          {splits.length > 0 && (
+          {series && series.distance.length > 1 && (
             <>
-              <h2>Per {unit.name}</h2>
+              <h2>Over the distance</h2>
               <Chart
-                label={`Elevation profile from the splits' gain and loss, per ${unit.name}`}
+                label="Elevation profile"
                 xLabel={unit.name}
-                xSteps={[1, 2, 5, 10, 20, 50]}
-                x={[0, ...splitEnds]}
+                x={series.distance.map((d) => d / unit.m)}
                 series={[
                   {
-                    label: `elevation from the start (${units === 'imperial' ? 'ft' : 'm'})`,
-                    values: [0, ...cumulativeElevation(splits)].map((m) =>
-                      units === 'imperial' ? m / 0.3048 : m,
+                    label: `elevation (${units === 'imperial' ? 'ft' : 'm'})`,
+                    values: series.altitude.map((a) =>
+                      a === null ? null : units === 'imperial' ? a / 0.3048 : a,
                     ),
                     color: '#2f9e44',
                   },
                 ]}
               />
               <Chart
-                label={`Pace per ${unit.name}`}
+                label={`${showsPace(s.sport) ? 'Pace' : 'Speed'} over the distance`}
                 xLabel={unit.name}
-                xSteps={[1, 2, 5, 10, 20, 50]}
-                x={splitEnds}
-                yFormat={duration}
+                x={series.distance.map((d) => d / unit.m)}
+                {...(showsPace(s.sport) ? { yFormat: duration } : {})}
                 series={[
-                  {
-                    label: `pace (/${unit.name})`,
-                    values: splits.map((p) =>
-                      p.pace_s_per_km === null ? null : (p.pace_s_per_km * unit.m) / 1000,
-                    ),
-                    color: '#1971c2',
-                  },
+                  showsPace(s.sport)
+                    ? {
+                        label: `pace (/${unit.name})`,
+                        values: series.speed.map((v) => (v === null || v < 1 ? null : unit.m / v)),
+                        color: '#1971c2',
+                      }
+                    : {
+                        label: `speed (${units === 'imperial' ? 'mph' : 'km/h'})`,
+                        values: series.speed.map((v) =>
+                          v === null ? null : units === 'imperial' ? v * 2.236936 : v * 3.6,
+                        ),
+                        color: '#1971c2',
+                      },
                 ]}
               />
-              {splits.some((p) => p.avg_hr !== null) && (
+              {series.heartrate.some((h) => h !== null) && (
                 <Chart
-                  label={`Heart rate per ${unit.name}`}
+                  label="Heart rate over the distance"
                   xLabel={unit.name}
-                  xSteps={[1, 2, 5, 10, 20, 50]}
-                  x={splitEnds}
-                  series={[{ label: 'HR (bpm)', values: splits.map((p) => p.avg_hr), color: '#c92a2a' }]}
+                  x={series.distance.map((d) => d / unit.m)}
+                  series={[{ label: 'HR (bpm)', values: series.heartrate, color: '#c92a2a' }]}
                 />
+              )}
+            </>
+          )}
+          {splits.length > 0 && (
+            <>
+              <h2>Per {unit.name}</h2>
+              {!series && (
+                <>
+                  <Chart
+                    label={`Elevation profile from the splits' gain and loss, per ${unit.name}`}
+                    xLabel={unit.name}
+                    xSteps={[1, 2, 5, 10, 20, 50]}
+                    x={[0, ...splitEnds]}
+                    series={[
+                      {
+                        label: `elevation from the start (${units === 'imperial' ? 'ft' : 'm'})`,
+                        values: [0, ...cumulativeElevation(splits)].map((m) =>
+                          units === 'imperial' ? m / 0.3048 : m,
+                        ),
+                        color: '#2f9e44',
+                      },
+                    ]}
+                  />
+                  <Chart
+                    label={`Pace per ${unit.name}`}
+                    xLabel={unit.name}
+                    xSteps={[1, 2, 5, 10, 20, 50]}
+                    x={splitEnds}
+                    yFormat={duration}
+                    series={[
+                      {
+                        label: `pace (/${unit.name})`,
+                        values: splits.map((p) =>
+                          p.pace_s_per_km === null ? null : (p.pace_s_per_km * unit.m) / 1000,
+                        ),
+                        color: '#1971c2',
+                      },
+                    ]}
+                  />
+                  {splits.some((p) => p.avg_hr !== null) && (
+                    <Chart
+                      label={`Heart rate per ${unit.name}`}
+                      xLabel={unit.name}
+                      xSteps={[1, 2, 5, 10, 20, 50]}
+                      x={splitEnds}
+                      series={[{ label: 'HR (bpm)', values: splits.map((p) => p.avg_hr), color: '#c92a2a' }]}
+                    />
+                  )}
+                </>
               )}
               <table class="list">
                 <caption>Splits</caption>
@@ -401,4 +463,35 @@ export function cumulativeElevation(splits: { elev_gain_m: number; elev_loss_m: 
     alt += p.elev_gain_m - p.elev_loss_m;
     return alt;
   });
+}
+
+interface StreamsResponse {
+  streams: {
+    distance?: { data: (number | null)[] };
+    altitude?: { data: (number | null)[] };
+    heartrate?: { data: (number | null)[] };
+    velocity_smooth?: { data: (number | null)[] };
+    latlng?: { data: ([number, number] | null)[] };
+  };
+}
+
+/** The streams as chart series over the distance: samples without a distance are left out. */
+export function streamSeries(r: StreamsResponse) {
+  const d = r.streams.distance?.data ?? [];
+  const out = {
+    distance: [] as number[],
+    altitude: [] as (number | null)[],
+    heartrate: [] as (number | null)[],
+    speed: [] as (number | null)[],
+    latlng: [] as LatLon[],
+  };
+  d.forEach((m, i) => {
+    if (m === null) return;
+    out.distance.push(m);
+    out.altitude.push(r.streams.altitude?.data[i] ?? null);
+    out.heartrate.push(r.streams.heartrate?.data[i] ?? null);
+    out.speed.push(r.streams.velocity_smooth?.data[i] ?? null);
+  });
+  for (const p of r.streams.latlng?.data ?? []) if (p) out.latlng.push({ lat: p[0], lon: p[1] });
+  return out;
 }
