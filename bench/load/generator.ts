@@ -29,6 +29,11 @@ export interface GeneratorInput {
   /** devices per connection; > 1 needs bridge mode (connections.ts) */
   mux: number;
   faults: FaultRates;
+  /**
+   * wall-clock ms after which no workout starts and running ones send no more samples (they end their session
+   * after what was sent, and the ledger says so): a run on an overloaded machine still stops in time
+   */
+  stopAt: number;
   workouts: Array<{ plan: WorkoutPlan; deviceId: string; token: string; sessionId: string }>;
 }
 
@@ -51,6 +56,8 @@ export interface GeneratorCounters {
   maxSockets: number;
   workoutsStarted: number;
   workoutsFinished: number;
+  /** workouts not started or stopped early at the run's deadline */
+  workoutsCut: number;
 }
 
 export interface WorkoutLedger {
@@ -73,6 +80,8 @@ export interface WorkoutLedger {
   truthDistanceM: number;
   /** the end message was acknowledged */
   finished: boolean;
+  /** stopped before its planned end at the run's deadline (seqs 0..lastSeq were sent) */
+  cut?: boolean;
   error?: string;
 }
 
@@ -144,6 +153,7 @@ export async function runGenerator(
     maxSockets: 0,
     workoutsStarted: 0,
     workoutsFinished: 0,
+    workoutsCut: 0,
   };
   const aggregators: Aggregator[] = [];
   if (input.mux > 1) {
@@ -188,6 +198,11 @@ export async function runGenerator(
     // device time of seq 0 is planned, so the monitor knows every sample's send time without asking
     const t0 = input.runStart + p.startOffsetMs;
     await sleepUntil(t0);
+    if (Date.now() > input.stopAt) {
+      L.error = 'not started: the run was past its deadline';
+      c.workoutsCut++;
+      return L;
+    }
     c.workoutsStarted++;
     L.t0 = t0;
     const synth = generateSession({
@@ -279,6 +294,11 @@ export async function runGenerator(
     for (let first = 0; first <= D; first += input.perMessage) {
       const last = Math.min(D, first + input.perMessage - 1);
       await sleepUntil(t0 + last * 1000);
+      if (Date.now() > input.stopAt) {
+        L.cut = true;
+        c.workoutsCut++;
+        break;
+      }
       const samples = unpack(packed, t0, first, last);
       L.lastSeq = last;
       const drop = p.dropout;

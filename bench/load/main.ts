@@ -33,6 +33,7 @@ const { values: a } = parseArgs({
     'baseline-s': { type: 'string', default: '0' },
     tracers: { type: 'string', default: '200' },
     'settle-s': { type: 'string', default: '180' },
+    'grace-s': { type: 'string', default: '60' },
     'no-faults': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/load' },
@@ -79,6 +80,7 @@ const opts = defaultLoadOptions({
   baselineS: int('baseline-s', a['baseline-s'], 0),
   tracers: Math.min(workouts, int('tracers', a.tracers, 0)),
   settleS: int('settle-s', a['settle-s'], 1),
+  graceS: int('grace-s', a['grace-s'], 0),
   faults: a['no-faults'] ? { dropout: 0, duplicate: 0, reorder: 0 } : DEFAULT_FAULTS,
   keep: a.keep,
 });

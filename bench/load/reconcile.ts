@@ -218,3 +218,15 @@ export async function activityCount(ch: ClickHouseClient, db: string, userId: st
   );
   return num(r?.n ?? 0);
 }
+
+/** Compressed bytes and rows of the run's `samples` parts (system.parts: active parts, before or after merges). */
+export async function samplesStorage(
+  ch: ClickHouseClient,
+  db: string,
+): Promise<{ rows: number; bytes: number }> {
+  const [r] = await rows<{ r: string; b: string }>(
+    ch,
+    `SELECT sum(rows) AS r, sum(bytes) AS b FROM system.parts WHERE active AND database = ${q(db)} AND table = 'samples'`,
+  );
+  return { rows: num(r?.r ?? 0), bytes: num(r?.b ?? 0) };
+}

@@ -229,7 +229,7 @@ export function summaryMarkdown(
     `# Load run ${r.runId}: ${scenarioOf(r)}`,
     '',
     `Started ${r.startedAt}, ${f0(r.elapsedS)} s. Commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''}, ` +
-      `Node ${m.node}, ${m.cores} × ${m.cpus}, ${m.memGiB} GiB, Linux ${m.kernel}. Every server, service and the generator on this machine.`,
+      `Node ${m.node}, ${m.cores} × ${m.cpus}, ${m.memGiB} GiB, Linux ${m.kernel}. Every server, service and the generator on this machine; 1-minute load average in steady state ${r.steady.load1.mean} (max ${r.steady.load1.max}) on ${m.cores} cores.`,
     '',
     `Command: \`${command}\``,
     '',
@@ -259,6 +259,7 @@ export function summaryMarkdown(
     `| MQTT sockets held at once | ${f0(r.maxSockets)} (${r.options.mux > 1 ? `${r.options.mux} devices per connection, bridge mode` : 'one per device'}) |${rat ? ' |' : ''}`,
     `| samples sent (duplicates and replays included) / distinct / acknowledged | ${f0(r.generator.samplesSent)} / ${f0(r.generator.samplesUnique)} / ${f0(r.generator.samplesAcked)} |${rat ? ' |' : ''}`,
     `| duplicate messages / held back (out of order) / samples replayed after a dropout | ${f0(r.generator.duplicatesSent)} / ${f0(r.generator.reordered)} / ${f0(r.generator.replayedSamples)} |${rat ? ' |' : ''}`,
+    `| workouts cut at the deadline (not started or stopped early, \`--grace-s\`) | ${f0(r.generator.workoutsCut)} |${rat ? ' |' : ''}`,
     `| errors / connect errors | ${f0(r.generator.errors)} / ${f0(r.generator.connectErrors)} |${rat ? ' |' : ''}`,
     '',
     baseline
@@ -288,6 +289,8 @@ export function summaryMarkdown(
             ),
         ]
       : []),
+    '',
+    `ClickHouse \`samples\` at the end: ${f0(r.storage.rows)} rows in active parts, ${f0(r.storage.bytes / 1048576)} MiB compressed, ${r.storage.bytesPerSample} bytes per sample.`,
     '',
     `DLQ by reason: ${
       Object.keys(r.dlq).length

@@ -18,7 +18,14 @@ import type { GeneratorCounters, GeneratorInput, GeneratorMessage, WorkoutLedger
 import { runGenerator } from './generator.js';
 import { DEFAULT_FAULTS, type FaultRates, planWorkout } from './plan.js';
 import { readProc, readProcTree, stackPids } from './procstat.js';
-import { activityCount, newestStored, type Reconciliation, reconcile, storedRows } from './reconcile.js';
+import {
+  activityCount,
+  newestStored,
+  type Reconciliation,
+  reconcile,
+  samplesStorage,
+  storedRows,
+} from './reconcile.js';
 import {
   type RunNames,
   type Service,
@@ -53,6 +60,8 @@ export interface LoadOptions {
   faults: FaultRates;
   /** seconds to wait after the generator for the pipeline to catch up */
   settleS: number;
+  /** seconds past the planned end (ramp + duration) after which the generator stops sending */
+  graceS: number;
   tickMs: number;
   dataDir: string;
   logDir: string;
@@ -78,6 +87,7 @@ export const defaultLoadOptions = (o: Partial<LoadOptions> = {}): LoadOptions =>
   tracers: 100,
   faults: DEFAULT_FAULTS,
   settleS: 120,
+  graceS: 60,
   tickMs: 2000,
   dataDir: process.env.FITSTREAM_DATA_DIR ?? '.data',
   logDir: os.tmpdir(),
@@ -111,6 +121,8 @@ export interface SeriesPoint {
   lag: number;
   sockets: number;
   errors: number;
+  /** the machine's 1-minute load average (runnable threads; this box has 2 cores) */
+  load1: number;
   ch: Percentiles;
   live: Percentiles;
   /** CPU % of one core per process over the tick */
@@ -136,6 +148,8 @@ export interface LoadResult {
     /** lag at the end minus lag at the start of steady state, per minute */
     lagGrowthPerMin: number;
     maxLag: number;
+    /** mean and max 1-minute load average over the steady state */
+    load1: { mean: number; max: number };
     /** CPU seconds per second, per process */
     cpu: Record<string, number>;
     maxRssMiB: Record<string, number>;
@@ -144,6 +158,8 @@ export interface LoadResult {
   /** CPU ms per 1k messages (gateways) and per 1k samples (workers), steady state */
   costs: { gatewayCpuMsPer1kMessages: number; workerCpuMsPer1kSamples: number };
   dlq: Record<string, number>;
+  /** the run's samples table at the end: active parts' rows and compressed bytes */
+  storage: { rows: number; bytes: number; bytesPerSample: number };
   reconciliation: Reconciliation;
   baselines: { bareAedes?: BareAedesBaseline };
   series: SeriesPoint[];
@@ -183,6 +199,7 @@ const zeroCounters = (): GeneratorCounters => ({
   maxSockets: 0,
   workoutsStarted: 0,
   workoutsFinished: 0,
+  workoutsCut: 0,
 });
 
 interface GeneratorHandle {
@@ -420,6 +437,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       {
         runId,
         runStart,
+        stopAt: runStart + (o.rampS + durationS + o.graceS) * 1000,
         url,
         protocolVersion: bridge ? 5 : 4,
         anonymous: bridge,
@@ -526,6 +544,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         lag,
         sockets: c.sockets,
         errors: c.errors + c.connectErrors,
+        load1: Math.round(os.loadavg()[0]! * 10) / 10,
         ch: percentiles(chWindow),
         live: percentiles(liveWindow),
         cpu,
@@ -542,7 +561,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       if (print)
         o.progress(
           `[${p.t.toFixed(0)}s ${p.phase}] sent ${fmtK(p.sentPerS)}/s acked ${fmtK(p.ackedPerS)}/s stored ${fmtK(p.storedPerS)}/s ` +
-            `lag ${fmtK(lag)} p99 ch ${fmtS(p.ch.p99)} live ${fmtS(p.live.p99)} sockets ${c.sockets} errors ${p.errors} | cpu ${top}`,
+            `lag ${fmtK(lag)} load ${p.load1} p99 ch ${fmtS(p.ch.p99)} live ${fmtS(p.live.p99)} sockets ${c.sockets} errors ${p.errors} | cpu ${top}`,
         );
       return p;
     };
@@ -571,6 +590,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const finalLedger: WorkoutLedger[] = ledger ?? [];
     const counters = sumCounters(gen.counters);
     const reconciliation = await reconcile(ch, n.database, userId, finalLedger, 1);
+    const st0 = await samplesStorage(ch, n.database).catch(() => ({ rows: 0, bytes: 0 }));
+    const storage = {
+      ...st0,
+      bytesPerSample: reconciliation.expectedSamples
+        ? Math.round((st0.bytes / reconciliation.expectedSamples) * 10) / 10
+        : 0,
+    };
     const dlq = await dlqByReason(
       kafka,
       n.dlq,
@@ -618,6 +644,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         storedPerS,
         lagGrowthPerMin,
         maxLag: Math.max(0, ...series.map((p) => p.lag)),
+        load1: {
+          mean: Math.round(mean((p) => p.load1) * 10) / 10,
+          max: Math.max(0, ...st.map((p) => p.load1)),
+        },
         cpu: cpuSteady,
         maxRssMiB: maxRss,
       },
@@ -627,6 +657,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         workerCpuMsPer1kSamples: storedPerS > 0 ? (sum('worker') * 1000 * 1000) / storedPerS : 0,
       },
       dlq,
+      storage,
       reconciliation,
       baselines: {},
       series,
@@ -675,7 +706,8 @@ async function bareAedesBaseline(
   const aedes = await startBareAedes(logDir);
   try {
     const durationS = o.baselineS;
-    const ramp = Math.min(o.rampS, durationS / 2);
+    // a quarter of the phase to ramp up, the middle half measured
+    const ramp = Math.min(o.rampS, durationS / 4);
     const plans = workouts.map((w, i) => ({
       ...w,
       plan: planWorkout(
@@ -689,6 +721,7 @@ async function bareAedesBaseline(
       {
         runId: `${runId}b`,
         runStart,
+        stopAt: runStart + (ramp + durationS + 30) * 1000,
         url: aedes.mqttUrl!,
         protocolVersion: 4,
         anonymous: false,
