@@ -145,14 +145,13 @@ export class Aggregator {
       clientId,
       clean: true,
       reconnectPeriod: 500,
-      connectTimeout: 10_000,
+      connectTimeout: 30_000,
       keepalive: 60,
     });
     this.client.on('error', () => {});
-    this.ready = new Promise((resolve, reject) => {
-      this.client.once('connect', () => resolve());
-      this.client.once('error', reject);
-    });
+    // a CONNACK timeout or a refused connection is retried by mqtt.js (reconnectPeriod): wait for the first
+    // connect whatever happens before it, as a deployed aggregator would
+    this.ready = new Promise((resolve) => this.client.once('connect', () => resolve()));
   }
 
   publish(topic: string, payload: Buffer): Promise<void> {

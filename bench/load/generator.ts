@@ -1,5 +1,5 @@
 // One generator thread (worker_threads): runs its share of the planned workouts against the gateway and
-// reports counters every second and a ledger per workout at the end (what a reconciliation compares with).
+// keeps its counters in shared memory and reports a ledger per workout at the end (what a reconciliation compares with).
 //
 // A workout: session start; 1 Hz samples of a bench/synth session (sport speeds and stops, GPS noise and
 // jumps, altitude, HR following effort) sent in messages of `perMessage` samples at the device time of the
@@ -34,6 +34,8 @@ export interface GeneratorInput {
    * after what was sent, and the ledger says so): a run on an overloaded machine still stops in time
    */
   stopAt: number;
+  /** COUNTER_KEYS.length float64 slots the thread keeps its counters in (countersOver) */
+  shared?: SharedArrayBuffer;
   workouts: Array<{ plan: WorkoutPlan; deviceId: string; token: string; sessionId: string }>;
 }
 
@@ -58,6 +60,43 @@ export interface GeneratorCounters {
   workoutsFinished: number;
   /** workouts not started or stopped early at the run's deadline */
   workoutsCut: number;
+}
+
+export const COUNTER_KEYS = [
+  'samplesSent',
+  'samplesUnique',
+  'samplesAcked',
+  'messagesSent',
+  'messagesAcked',
+  'duplicatesSent',
+  'reordered',
+  'replayedSamples',
+  'errors',
+  'connectErrors',
+  'sockets',
+  'maxSockets',
+  'workoutsStarted',
+  'workoutsFinished',
+  'workoutsCut',
+] as const satisfies ReadonlyArray<keyof GeneratorCounters>;
+
+/**
+ * The counters as properties over a (shared) Float64Array: the thread writes them where it counts, the
+ * monitor reads them at its own pace. A progress message per second was not enough: on a machine at load
+ * 20 a busy thread's timers ran late, and the progress line showed 0 sent for many seconds, then a burst.
+ */
+export function countersOver(a: Float64Array): GeneratorCounters {
+  const c = {} as GeneratorCounters;
+  COUNTER_KEYS.forEach((k, i) => {
+    Object.defineProperty(c, k, {
+      enumerable: true,
+      get: () => a[i]!,
+      set: (v: number) => {
+        a[i] = v;
+      },
+    });
+  });
+  return c;
 }
 
 export interface WorkoutLedger {
@@ -85,9 +124,13 @@ export interface WorkoutLedger {
   error?: string;
 }
 
-export type GeneratorMessage =
-  | { type: 'progress'; thread: number; counters: GeneratorCounters }
-  | { type: 'done'; thread: number; counters: GeneratorCounters; ledger: WorkoutLedger[] };
+/** the thread's last word; its counters live in `shared` all along */
+export type GeneratorMessage = {
+  type: 'done';
+  thread: number;
+  counters: GeneratorCounters;
+  ledger: WorkoutLedger[];
+};
 
 const FIELDS = 9; // lat lon alt acc speed dist hr cadence power
 function pack(samples: Sample[]): Float64Array {
@@ -138,23 +181,7 @@ export async function runGenerator(
   input: GeneratorInput,
   report: (m: GeneratorMessage) => void,
 ): Promise<void> {
-  const c: GeneratorCounters = {
-    samplesSent: 0,
-    samplesUnique: 0,
-    samplesAcked: 0,
-    messagesSent: 0,
-    messagesAcked: 0,
-    duplicatesSent: 0,
-    reordered: 0,
-    replayedSamples: 0,
-    errors: 0,
-    connectErrors: 0,
-    sockets: 0,
-    maxSockets: 0,
-    workoutsStarted: 0,
-    workoutsFinished: 0,
-    workoutsCut: 0,
-  };
+  const c = countersOver(new Float64Array(input.shared ?? new SharedArrayBuffer(COUNTER_KEYS.length * 8)));
   const aggregators: Aggregator[] = [];
   if (input.mux > 1) {
     for (let i = 0; i < input.workouts.length; i += input.mux) {
@@ -165,10 +192,6 @@ export async function runGenerator(
     c.sockets = aggregators.length;
     c.maxSockets = aggregators.length;
   }
-  const timer = setInterval(
-    () => report({ type: 'progress', thread: input.threadIndex, counters: { ...c } }),
-    1000,
-  );
   const sockets = (d: number) => {
     c.sockets += d;
     if (c.sockets > c.maxSockets) c.maxSockets = c.sockets;
@@ -347,7 +370,6 @@ export async function runGenerator(
   const ledger = await Promise.all(input.workouts.map((_, k) => runWorkout(k)));
   await Promise.all(aggregators.map((a) => a.close().catch(() => {})));
   c.sockets = 0;
-  clearInterval(timer);
   report({ type: 'done', thread: input.threadIndex, counters: { ...c }, ledger });
 }
 

@@ -15,7 +15,7 @@ import { decodeConfluent } from '../../schemas/wire.js';
 import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
 import { createFleet, type DeviceFleet } from '../loadgen/devices.js';
 import type { GeneratorCounters, GeneratorInput, GeneratorMessage, WorkoutLedger } from './generator.js';
-import { runGenerator } from './generator.js';
+import { COUNTER_KEYS, countersOver, runGenerator } from './generator.js';
 import { DEFAULT_FAULTS, type FaultRates, planWorkout } from './plan.js';
 import { readProc, readProcTree, stackPids } from './procstat.js';
 import {
@@ -184,24 +184,6 @@ function sumCounters(list: GeneratorCounters[]): GeneratorCounters {
   return out;
 }
 
-const zeroCounters = (): GeneratorCounters => ({
-  samplesSent: 0,
-  samplesUnique: 0,
-  samplesAcked: 0,
-  messagesSent: 0,
-  messagesAcked: 0,
-  duplicatesSent: 0,
-  reordered: 0,
-  replayedSamples: 0,
-  errors: 0,
-  connectErrors: 0,
-  sockets: 0,
-  maxSockets: 0,
-  workoutsStarted: 0,
-  workoutsFinished: 0,
-  workoutsCut: 0,
-});
-
 interface GeneratorHandle {
   counters: GeneratorCounters[];
   done: Promise<WorkoutLedger[]>;
@@ -209,19 +191,19 @@ interface GeneratorHandle {
 
 /** Runs the planned workouts over `threads` worker threads (or this thread for 0). */
 function launchGenerator(
-  base: Omit<GeneratorInput, 'threadIndex' | 'workouts'>,
+  base: Omit<GeneratorInput, 'threadIndex' | 'workouts' | 'shared'>,
   all: GeneratorInput['workouts'],
   threads: number,
 ): GeneratorHandle {
   const n = Math.max(1, threads);
-  const counters = Array.from({ length: n }, zeroCounters);
+  const shared = Array.from({ length: n }, () => new SharedArrayBuffer(COUNTER_KEYS.length * 8));
+  const counters = shared.map((b) => countersOver(new Float64Array(b)));
   const parts = Array.from({ length: n }, (_, t) => all.filter((_, i) => i % n === t));
   const runs = parts.map(
     (workouts, t) =>
       new Promise<WorkoutLedger[]>((resolve, reject) => {
-        const input: GeneratorInput = { ...base, threadIndex: t, workouts };
+        const input: GeneratorInput = { ...base, threadIndex: t, workouts, shared: shared[t] };
         const onMessage = (m: GeneratorMessage) => {
-          counters[t] = m.counters;
           if (m.type === 'done') resolve(m.ledger);
         };
         if (threads === 0) {
