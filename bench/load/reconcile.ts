@@ -1,5 +1,6 @@
 // Reconciliation of a load run against ClickHouse: every acknowledged sample stored exactly once (by its
-// identity: device id, client session id, seq — docs/analytics.md), every finished workout one activity
+// identity: device id, client session id, sample_key — the seq, which every generated sample has;
+// docs/analytics.md), every finished workout one activity
 // with its distance near the ground truth. All the run's ClickHouse queries are in this one file, against
 // the documented identity columns only, so a change of the worker's tables touches nothing else.
 // SQL for ClickHouse 18.16 and current (no query parameters: the values are the run's own ids, quoted).
@@ -100,7 +101,7 @@ export async function reconcile(
     (
       await rows<{ s: string; n: string; u: string; lo: string; hi: string }>(
         ch,
-        `SELECT session_id AS s, count() AS n, uniqExact(seq) AS u, min(seq) AS lo, max(seq) AS hi
+        `SELECT session_id AS s, count() AS n, uniqExact(sample_key) AS u, min(sample_key) AS lo, max(sample_key) AS hi
          FROM ${db}.samples FINAL WHERE user_id = ${u} GROUP BY session_id`,
       )
     ).map((r) => [r.s, r]),
@@ -145,7 +146,7 @@ export async function reconcile(
       (
         await rows<{ seq: string }>(
           ch,
-          `SELECT DISTINCT seq FROM ${db}.samples WHERE user_id = ${u} AND session_id = ${q(m.sessionId)}`,
+          `SELECT DISTINCT sample_key AS seq FROM ${db}.samples WHERE user_id = ${u} AND session_id = ${q(m.sessionId)}`,
         )
       ).map((r) => num(r.seq)),
     );
