@@ -1,0 +1,205 @@
+// HTTP benchmark of the API's read routes over the loader's data (bench/api/loader.ts, issue 15):
+// autocannon at fixed request rates (overallRate: requests are sent on schedule, not after the previous
+// answer), each route alone at rising rates and all of them mixed, signed in as 200 different athletes.
+// The API runs as its own process (services/api/main.ts) on the bench databases; this process only
+// drives the load. Reports req/s, p50/p99 and the CPU share of the API process and of ClickHouse over
+// each run (what saturates first), as JSON and markdown in bench/results/.
+//
+//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800]
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
+import autocannon from 'autocannon';
+import { testAuth, tokenFor } from '../../test/support/api-auth.js';
+import { BENCH_DB, benchPgUrl } from './loader.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rates: { type: 'string', default: '50,100,200,400,800' },
+    mixed: { type: 'string', default: '100,250,500' },
+    port: { type: 'string', default: '3999' },
+    users: { type: 'string', default: '10000' },
+    groups: { type: 'string', default: '100' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const PORT = Number(values.port);
+const BASE = `http://127.0.0.1:${PORT}`;
+const ATHLETES = 200;
+
+const md5uuid = (s: string) => {
+  const h = createHash('md5').update(s).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+
+/** CPU seconds (user + system) of a process so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(parts[11]) + Number(parts[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function clickhousePid(): number {
+  const dir = process.env.FITSTREAM_DATA_DIR ?? '.data';
+  try {
+    return Number(readFileSync(`${dir}/run/clickhouse.pid`, 'utf8').trim());
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function main() {
+  const auth = await testAuth();
+  const userIdx = Array.from({ length: ATHLETES }, (_, k) =>
+    Math.floor((k * Number(values.users)) / ATHLETES),
+  );
+  const athletes = await Promise.all(
+    userIdx.map(async (i) => ({
+      i,
+      id: md5uuid(`bench-user-${i}`),
+      group: md5uuid(`bench-group-${(i * i) % Number(values.groups)}`),
+      token: await tokenFor(auth.tokens, md5uuid(`bench-user-${i}`)),
+      activity: '',
+    })),
+  );
+  const ch = createClient({ url: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123' });
+  const rs = await ch.query({
+    query: `SELECT user_id, any(activity_id) AS activity_id FROM ${BENCH_DB}.activities
+            WHERE user_id IN (${athletes.map((a) => `'${a.id}'`).join(', ')}) GROUP BY user_id`,
+    format: 'JSONEachRow',
+  });
+  const ids = new Map(
+    (await rs.json<{ user_id: string; activity_id: string }>()).map((r) => [r.user_id, r.activity_id]),
+  );
+  for (const a of athletes) a.activity = ids.get(a.id) ?? '';
+  await ch.close();
+
+  const api = spawn(process.execPath, ['--import', 'tsx', 'services/api/main.ts'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: benchPgUrl(),
+      CLICKHOUSE_DATABASE: BENCH_DB,
+      API_PORT: String(PORT),
+      API_RATE_LIMIT_PER_MIN: '100000000',
+      API_STATS_GROUP_ID: 'bench-api-stats',
+      API_POINTS_GROUP_ID: 'bench-api-points',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${BASE}/readyz`)).ok) break;
+    } catch {}
+    if (Date.now() > until) throw new Error('API did not start');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  const month = new Date();
+  const from = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() - 5, 1))
+    .toISOString()
+    .slice(0, 10);
+  const to = new Date().toISOString().slice(0, 10);
+  const routes: Record<string, (a: (typeof athletes)[number]) => string> = {
+    'activity detail': (a) => `/v1/activities/${a.activity}`,
+    'activity list': () => '/v1/activities?limit=20',
+    stats: () => '/v1/users/me/stats',
+    progress: () => `/v1/users/me/progress?metric=distance&period=week&from=${from}&to=${to}`,
+    goals: () => '/v1/goals',
+    leaderboard: (a) => `/v1/leaderboards?period=month&group_id=${a.group}`,
+  };
+  // warm each route once per athlete (caches that a real app's repeat visits would hit)
+  for (const a of athletes)
+    await Promise.all(
+      Object.values(routes).map((r) =>
+        fetch(`${BASE}${r(a)}`, { headers: { authorization: `Bearer ${a.token}` } }),
+      ),
+    );
+
+  const chPid = clickhousePid();
+  const run = async (name: string, paths: ((a: (typeof athletes)[number]) => string)[], rate: number) => {
+    let n = 0;
+    const cpu0 = { api: cpuSeconds(api.pid!), ch: cpuSeconds(chPid) };
+    const r = await autocannon({
+      url: BASE,
+      connections: Math.min(100, Math.max(10, Math.ceil(rate / 10))),
+      overallRate: rate,
+      duration: SECONDS,
+      requests: [
+        {
+          setupRequest: (req) => {
+            const a = athletes[n % athletes.length]!;
+            const path = paths[n % paths.length]!(a);
+            n++;
+            return { ...req, path, headers: { ...req.headers, authorization: `Bearer ${a.token}` } };
+          },
+        },
+      ],
+    });
+    const row = {
+      scenario: name,
+      target_rps: rate,
+      rps: Math.round(r.requests.average),
+      p50_ms: r.latency.p50,
+      p99_ms: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      api_cpu: Math.round(((cpuSeconds(api.pid!) - cpu0.api) / SECONDS) * 100) / 100,
+      clickhouse_cpu: Math.round(((cpuSeconds(chPid) - cpu0.ch) / SECONDS) * 100) / 100,
+    };
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+    return row;
+  };
+
+  const rows = [];
+  const rates = values.rates.split(',').map(Number);
+  for (const [name, path] of Object.entries(routes))
+    for (const rate of rates) {
+      const row = await run(name, [path], rate);
+      rows.push(row);
+      if (row.p99_ms > 100 || row.rps < rate * 0.9 || row.non2xx > 0) break;
+    }
+  for (const rate of values.mixed.split(',').map(Number))
+    rows.push(await run('mixed', Object.values(routes), rate));
+  api.kill('SIGTERM');
+
+  const best = new Map<string, number>();
+  for (const r of rows)
+    if (r.p99_ms < 100 && r.non2xx === 0 && r.rps >= r.target_rps * 0.9)
+      best.set(r.scenario, Math.max(best.get(r.scenario) ?? 0, r.target_rps));
+  const stamp = new Date().toISOString();
+  writeFileSync(
+    'bench/results/api-http.json',
+    `${JSON.stringify({ at: stamp, seconds: SECONDS, rows, best: Object.fromEntries(best) }, null, 2)}\n`,
+  );
+  const md = [
+    `# API read routes under fixed-rate load (${stamp})`,
+    '',
+    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS}\` over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; autocannon overallRate; API and every server on this 2-core machine. CPU = cores used by the process over the run.`,
+    '',
+    '| scenario | target req/s | req/s | p50 ms | p99 ms | non-2xx | errors | API CPU | ClickHouse CPU |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.target_rps} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non2xx} | ${r.errors} | ${r.api_cpu} | ${r.clickhouse_cpu} |`,
+    ),
+    '',
+    'Highest tested rate with p99 < 100 ms, no errors and ≥ 90 % of the target served:',
+    '',
+    ...[...Object.keys(routes), 'mixed'].map((k) => `- ${k}: ${best.get(k) ?? 'none of the tested rates'}`),
+    '',
+  ].join('\n');
+  writeFileSync('bench/results/api-http.md', md);
+  process.stdout.write(md);
+}
+
+await main();
+process.exit(0);
