@@ -16,7 +16,7 @@ import {
 import { encodeAvro } from './avro.js';
 import { DEFAULT_LIMITS, type PayloadLimits, parseDeviceSession, parseDeviceTelemetry } from './payload.js';
 import type { DeviceTelemetry } from './types.gen.js';
-import { SESSION_CONTROL_KINDS, SPORTS } from './vocabulary.js';
+import { DEVICE_CONTROL_KINDS, SPORTS } from './vocabulary.js';
 
 const telemetrySchema = JSON.parse(
   readFileSync(new URL('./device-telemetry.schema.json', import.meta.url), 'utf8'),
@@ -228,7 +228,7 @@ describe('refusal reasons', () => {
 describe('parseDeviceSession', () => {
   const sessionArb = fc.record({
     sessionId: sessionIdArb,
-    kind: fc.constantFrom(...SESSION_CONTROL_KINDS),
+    kind: fc.constantFrom(...DEVICE_CONTROL_KINDS),
     sport: fc.constantFrom(...SPORTS),
     ts: tsArb,
   });

@@ -16,7 +16,7 @@ import { avroTypes } from './avro.js';
 import { avroWellFormed } from './avro-bounds.js';
 import { SAMPLE_FIELDS } from './sample.js';
 import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from './types.gen.js';
-import { type DlqReason, isSessionControlKind, isSport, SPORTS } from './vocabulary.js';
+import { type DlqReason, isDeviceControlKind, isSport, SPORTS } from './vocabulary.js';
 
 export type PayloadFormat = 'json' | 'avro';
 
@@ -477,7 +477,7 @@ export function parseDeviceSession(
   const o = decoded.value;
   const r =
     checkSessionId(o.sessionId) ??
-    (isSessionControlKind(o.kind)
+    (isDeviceControlKind(o.kind)
       ? undefined
       : reject('schema_violation', 'kind must be one of start, pause, resume, end, lap')) ??
     checkSport(o.sport) ??

@@ -9,8 +9,16 @@
 export const SPORTS = ['running', 'cycling', 'walking', 'hiking', 'strength'] as const;
 export type Sport = (typeof SPORTS)[number];
 
-export const SESSION_CONTROL_KINDS = ['start', 'pause', 'resume', 'end', 'lap'] as const;
+/**
+ * `sport`: the athlete changed the activity's sport (PATCH /v1/activities/{id}, sent by the API only: the
+ * gateway's payload schema does not take it); the worker computes the session as the sport of its last
+ * `sport` control from then on.
+ */
+export const SESSION_CONTROL_KINDS = ['start', 'pause', 'resume', 'end', 'lap', 'sport'] as const;
 export type SessionControlKind = (typeof SESSION_CONTROL_KINDS)[number];
+
+/** The kinds a device may send (docs/payloads.md); `sport` comes from the API only. */
+export const DEVICE_CONTROL_KINDS = ['start', 'pause', 'resume', 'end', 'lap'] as const;
 
 /**
  * Why a message went to telemetry.dlq.v1. Closed list: code branches on these, never on message
@@ -47,6 +55,12 @@ export function isSport(v: unknown): v is Sport {
 
 export function isSessionControlKind(v: unknown): v is SessionControlKind {
   return typeof v === 'string' && kindSet.has(v);
+}
+
+const deviceKindSet: ReadonlySet<string> = new Set(DEVICE_CONTROL_KINDS);
+
+export function isDeviceControlKind(v: unknown): v is (typeof DEVICE_CONTROL_KINDS)[number] {
+  return typeof v === 'string' && deviceKindSet.has(v);
 }
 
 export function isDlqReason(v: unknown): v is DlqReason {

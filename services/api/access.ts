@@ -80,6 +80,24 @@ export async function athletesVisibleTo(db: pg.Pool, principal: Principal): Prom
   return rows.map((r) => r.athlete_id);
 }
 
+export type ActivityVisibility = 'private' | 'followers' | 'public';
+
+/**
+ * Whether `principal` may see one activity of athlete `athleteId` with `visibility` (activity_details;
+ * `followers` when it has none): `private` the athlete only, `followers` whoever visibleAthlete admits,
+ * `public` any signed-in caller.
+ */
+export async function visibleActivity(
+  db: pg.Pool,
+  principal: Principal,
+  athleteId: string,
+  visibility: ActivityVisibility,
+): Promise<boolean> {
+  if (principal.user_id === athleteId || visibility === 'public') return true;
+  if (visibility === 'private') return false;
+  return visibleAthlete(db, principal, athleteId);
+}
+
 /** visibleAthlete or 404, the same answer as for an athlete that does not exist. */
 export async function requireVisibleAthlete(
   db: pg.Pool,

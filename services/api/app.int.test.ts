@@ -523,6 +523,7 @@ describe('activities', () => {
       status: 'ready',
       name: null,
       notes: null,
+      visibility: 'followers',
       version: 2,
       // the worker's camelCase summary, answered in snake_case
       summary: { distance_m: 10_000, splits_km: [] },

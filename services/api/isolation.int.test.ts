@@ -54,6 +54,7 @@ interface Fixture {
   groupId: string;
   /** a fresh thing of A's, for routes that use one up */
   freshDevice(): Promise<string>;
+  freshActivity(): Promise<string>;
   freshGoal(): Promise<string>;
   freshChallenge(joinedBy?: SignedIn): Promise<string>;
   freshGroup(member?: SignedIn): Promise<{ id: string; join_code: string }>;
@@ -262,6 +263,11 @@ const MATRIX: Record<string, Case> = {
     request: (f) => ({ url: `/v1/imports/${f.importId}` }),
     expect: ownerOnly(200),
   },
+  // A coach sees the activity but may not delete it.
+  'DELETE /v1/activities/:activityId': {
+    request: async (f) => ({ url: `/v1/activities/${await f.freshActivity()}` }),
+    expect: { ...athleteData(204), coach: 403 },
+  },
   'GET /v1/users/me/stats': { request: () => ({ url: '/v1/users/me/stats' }), expect: self(200) },
   'GET /v1/users/me/progress': {
     request: () => ({
@@ -439,22 +445,28 @@ beforeAll(async () => {
   const grantId = await grantTo(coach);
   expect((await as(owner, 'DELETE', `/v1/coach-grants/${await grantTo(revoked)}`)).statusCode).toBe(204);
 
-  const activityId = `act-${randomUUID()}`;
-  await s.clickhouse.insert({
-    table: `${s.database}.activities`,
-    format: 'JSONEachRow',
-    values: [
-      {
-        activity_id: activityId,
-        user_id: owner.id,
-        version: 1,
-        sport: 'running',
-        start_ts: Date.parse(`${today()}T06:00:00Z`),
-        end_ts: Date.parse(`${today()}T07:00:00Z`),
-        summary: JSON.stringify({ distanceM: 10_000 }),
-      },
-    ],
-  });
+  const activity = async () => {
+    const id = `act-${randomUUID()}`;
+    await s.clickhouse.insert({
+      table: `${s.database}.activities`,
+      format: 'JSONEachRow',
+      values: [
+        {
+          activity_id: id,
+          user_id: owner.id,
+          device_id: `d-${id}`,
+          session_id: `s-${id}`,
+          version: 1,
+          sport: 'running',
+          start_ts: Date.parse(`${today()}T06:00:00Z`),
+          end_ts: Date.parse(`${today()}T07:00:00Z`),
+          summary: JSON.stringify({ distanceM: 10_000 }),
+        },
+      ],
+    });
+    return id;
+  };
+  const activityId = await activity();
   await s.clickhouse.insert({
     table: `${s.database}.activity_streams`,
     format: 'JSONEachRow',
@@ -535,6 +547,7 @@ beforeAll(async () => {
     goalId: await goal(),
     grantId,
     challengeId: await freshChallenge(),
+    freshActivity: activity,
     freshDevice: async () => (await as(owner, 'POST', '/v1/devices', { name: 'spare' })).json().device_id,
     freshGoal: goal,
     freshChallenge,

@@ -7,6 +7,7 @@ import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { onShutdown } from '../common/shutdown.js';
+import { ActivityDeletionRelay } from './activity-deletion.js';
 import { buildApp } from './app.js';
 import { authFromConfig } from './auth/setup.js';
 import { apiEnv, checkApiConfig } from './config.js';
@@ -39,6 +40,7 @@ const telemetry = kafkaTelemetryProducer({
   clientId: `${config.KAFKA_CLIENT_ID}-api`,
   registryUrl: config.SCHEMA_REGISTRY_URL,
   topic: config.TOPIC_SAMPLES,
+  activitiesTopic: config.TOPIC_ACTIVITIES,
   logger,
 });
 
@@ -138,12 +140,20 @@ const pointsConsumer = new PointsConsumer(
 );
 await pointsConsumer.start();
 
+// Finishes deletions that a request left half-done (ClickHouse or Kafka away, the client gone).
+const deletionRelay = new ActivityDeletionRelay(
+  { pg: pool, redis, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE, telemetry },
+  logger.child({ component: 'deletion-relay' }),
+);
+deletionRelay.start();
+
 await app.listen({ host: config.API_HOST, port: config.API_PORT });
 importRunner.start();
 
 onShutdown(logger, async () => {
   await app.close();
   await importRunner.close({ release: true });
+  await deletionRelay.stop();
   await statsInvalidator.stop();
   await pointsConsumer.stop();
   for (const s of subscribers) s.disconnect();

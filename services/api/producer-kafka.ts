@@ -3,13 +3,19 @@ import { Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
 import { avroTypes } from '../../schemas/avro.js';
 import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
 import { encodeTelemetryBatch } from '../../schemas/telemetry-record.js';
+import type { ActivityDeleted } from '../../schemas/types.js';
 import { encodeConfluent } from '../../schemas/wire.js';
 import type { Logger } from '../common/logger.js';
 import type { UploadRecord } from './uploads.js';
 
-/** Sends an upload's records to telemetry.samples.v1; resolves when the brokers acknowledged all of them. */
+/**
+ * Sends an upload's records to telemetry.samples.v1, and the API's own activity events (ActivityDeleted) to
+ * activities.v1; each resolves when the brokers acknowledged all of it.
+ */
 export interface TelemetryProducer {
   send(sessionId: string, records: readonly UploadRecord[]): Promise<void>;
+  /** ActivityDeleted on activities.v1, key = userId like every producer of that topic (schemas/*.avsc) */
+  announceDeleted(event: ActivityDeleted): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -18,6 +24,8 @@ export interface KafkaTelemetryOptions {
   clientId: string;
   registryUrl: string;
   topic: string;
+  /** activities.v1 (TOPIC_ACTIVITIES); absent: announceDeleted fails (a producer of uploads only) */
+  activitiesTopic?: string;
   logger: Logger;
 }
 
@@ -84,6 +92,16 @@ export function kafkaTelemetryProducer(opts: KafkaTelemetryOptions): TelemetryPr
         bytes += value.length;
       }
       await flush();
+    },
+    async announceDeleted(event) {
+      if (!opts.activitiesTopic) throw new Error('this producer has no activities topic');
+      const ids = await readyOnce();
+      const value = encodeConfluent(ids.ActivityDeleted, avroTypes.ActivityDeleted, event);
+      await producer.send({
+        topic: opts.activitiesTopic,
+        acks: -1,
+        messages: [{ key: event.userId, value }],
+      });
     },
     async close() {
       await producer.disconnect();

@@ -9,6 +9,7 @@ import type { ReadinessCheck } from '../common/ops-server.js';
 import { PgAthleteProfiles } from './athletes.js';
 import { createRecordCodec } from './codec.js';
 import type { WorkerConfig } from './config.js';
+import { pgDeletedActivities } from './deleted-activities.js';
 import { LiveTracker } from './live.js';
 import { finaliseDeadLetter, KafkaPublisher } from './publisher-kafka.js';
 import { type ComputeActivity, Sessions } from './sessions.js';
@@ -42,7 +43,7 @@ export function createS3(c: WorkerConfig): S3Client {
   });
 }
 
-/** PostgreSQL for athlete profiles: one batched read per flush needs few connections. */
+/** PostgreSQL for athlete profiles and activity tombstones: a batched read or two per flush needs few connections. */
 export function createPostgres(c: WorkerConfig): pg.Pool {
   return new pg.Pool({ connectionString: c.DATABASE_URL, max: 2, connectionTimeoutMillis: 5000 });
 }
@@ -89,6 +90,7 @@ export async function startWorker(
   const live = new RedisLiveStore(redis, c.WORKER_LIVE_TTL_S);
   const publisher = new KafkaPublisher(kafka, codec, { activities: c.TOPIC_ACTIVITIES, dlq: c.TOPIC_DLQ });
   await publisher.connect();
+  const deletedActivities = pgDeletedActivities(pool);
   const sessions = new Sessions(
     store,
     publisher,
@@ -98,6 +100,7 @@ export async function startWorker(
       recoveryWindowMs: c.WORKER_RECOVERY_WINDOW_H * 3600 * 1000,
       athletes: new PgAthleteProfiles(pool, { ttlMs: c.WORKER_PROFILE_TTL_S * 1000 }),
       imageBytes: c.WORKER_FINALISE_MEMORY_MB * 1024 * 1024,
+      deletedActivities,
       deadLetter: (failures) => {
         const now = Date.now();
         return publisher.deadLetter(
@@ -118,6 +121,7 @@ export async function startWorker(
     logger,
     registry,
     retryMaxMs: c.WORKER_RETRY_MAX_MS,
+    deletedActivities,
     onFlushed: hooks.onFlushed,
   });
   const source = new KafkaSource(

@@ -61,6 +61,8 @@ export class LiveTracker {
     const now = this.now();
     for (const r of batch.records) {
       const d = r.decoded;
+      // a change of sport of a finished activity (the API's PATCH) is no live data
+      if (d.kind === 'control' && d.control.kind === 'sport') continue;
       const s = d.kind === 'batch' ? d.batch : d.control;
       const k = sessionKey(s.deviceId, s.sessionId);
       let e = this.sessions.get(k);

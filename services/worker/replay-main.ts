@@ -13,6 +13,7 @@ import { applyWorkerSchema } from './clickhouse-schema.js';
 import { createRecordCodec } from './codec.js';
 import { computeActivity } from './compute.js';
 import { checkWorkerConfig, workerEnv } from './config.js';
+import { allDeletedSessions } from './deleted-activities.js';
 import { pgDeletedUsers } from './deleted-users.js';
 import { KafkaPublisher } from './publisher-kafka.js';
 import { progressLine, replay } from './replay.js';
@@ -83,6 +84,7 @@ const result = await replay(
     publisher,
     athletes: new PgAthleteProfiles(pool, { ttlMs: config.WORKER_PROFILE_TTL_S * 1000 }),
     deletedUsers: pgDeletedUsers(pool),
+    deletedSessions: () => allDeletedSessions(pool),
   },
   {
     from: time(values.from, 'from'),

@@ -38,7 +38,7 @@ export interface ReplayResult extends ReplayProgress {
   updated: number;
   unchanged: number;
   skippedUndecodable: number;
-  /** records of deleted accounts, left out */
+  /** records of deleted accounts and deleted activities, left out */
   skippedDeleted: number;
 }
 
@@ -74,6 +74,8 @@ export async function replay(
      * archived records are skipped so that a replay does not bring their data back
      */
     deletedUsers?: () => Promise<ReadonlySet<string>>;
+    /** the session keys of deleted activities (PostgreSQL's deleted_activities), skipped likewise */
+    deletedSessions?: () => Promise<ReadonlySet<string>>;
   },
   opts: ReplayOptions = {},
 ): Promise<ReplayResult> {
@@ -114,6 +116,7 @@ export async function replay(
   let skipped = 0;
   let skippedDeleted = 0;
   const deleted = (await deps.deletedUsers?.()) ?? new Set<string>();
+  const deletedSessions = (await deps.deletedSessions?.()) ?? new Set<string>();
   const flush = async () => {
     if (pending.length === 0) return;
     await deps.store.writeBatch({ raw: pendingRaw, records: pending });
@@ -145,7 +148,7 @@ export async function replay(
       }
       const s = decoded.kind === 'batch' ? decoded.batch : decoded.control;
       if (opts.userId !== undefined && s.userId !== opts.userId) continue;
-      if (deleted.has(s.userId)) {
+      if (deleted.has(s.userId) || deletedSessions.has(sessionKey(s.deviceId, s.sessionId))) {
         skippedDeleted++;
         continue;
       }

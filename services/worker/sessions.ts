@@ -4,6 +4,7 @@ import type { ActivityCreated, ActivityUpdated, SessionControl } from '../../sch
 import type { Logger } from '../common/logger.js';
 import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
 import { type AthleteProfiles, noProfiles } from './athletes.js';
+import type { DeletedActivities } from './deleted-activities.js';
 import { SinkRejectedError } from './errors.js';
 import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
@@ -58,6 +59,8 @@ export interface SessionsOptions {
    * without `--publish` turns it off, since it has nowhere to announce.
    */
   reannounce?: boolean;
+  /** the tombstones of deleted activities: such a session is never finalised again (outcome `deleted`) */
+  deletedActivities?: DeletedActivities;
 }
 
 const DEFAULT_RECOVERY_WINDOW_MS = 7 * 24 * 3600 * 1000;
@@ -76,7 +79,7 @@ interface OpenSession {
  */
 const FINALISE_CHUNK = 500;
 
-export type FinaliseOutcome = 'created' | 'updated' | 'unchanged' | 'empty' | 'failed';
+export type FinaliseOutcome = 'created' | 'updated' | 'unchanged' | 'empty' | 'failed' | 'deleted';
 
 /** A session whose activity could not be computed: what a DLQ record says about it. */
 export interface FinaliseFailure {
@@ -117,7 +120,7 @@ export class Sessions {
   private owned = new Set<number>();
   private recoverPending = false;
   private readonly now: () => number;
-  readonly stats = { created: 0, updated: 0, unchanged: 0, empty: 0, failed: 0 };
+  readonly stats = { created: 0, updated: 0, unchanged: 0, empty: 0, failed: 0, deleted: 0 };
   /** where finalisations took their input from */
   readonly inputs = { memory: 0, clickhouse: 0 };
   readonly images: SessionImages;
@@ -306,11 +309,13 @@ export class Sessions {
     profiles?: ReadonlyMap<string, AthleteProfile>,
   ): Promise<FinaliseOutcome[]> {
     if (refs.length === 0) return [];
+    const deleted = this.opts.deletedActivities ? await this.opts.deletedActivities(refs) : new Set<string>();
     const inputs = new Map<string, StoredSession>();
     const readBack: SessionRef[] = [];
     for (const ref of refs) {
       const k = sessionKey(ref.deviceId, ref.sessionId);
       const image = this.images.take(k);
+      if (deleted.has(k)) continue;
       if (!image) {
         readBack.push(ref);
         continue;
@@ -355,10 +360,15 @@ export class Sessions {
       at: number;
     }[] = [];
     const failures: FinaliseFailure[] = [];
-    for (const ref of refs) {
-      const k = sessionKey(ref.deviceId, ref.sessionId);
-      const stored = inputs.get(k)!;
+    for (const asSent of refs) {
+      const k = sessionKey(asSent.deviceId, asSent.sessionId);
       this.open.delete(k);
+      if (deleted.has(k)) {
+        outcomes.push('deleted');
+        continue;
+      }
+      const stored = inputs.get(k)!;
+      const ref = withSport(asSent, stored.controls);
       if (stored.samples.length === 0 && stored.sets.length === 0) {
         // An end (or start) without any data: nothing to compute. Late samples re-open it.
         outcomes.push('empty');
@@ -493,6 +503,16 @@ export class Sessions {
     await go(writes);
     return refused;
   }
+}
+
+/**
+ * The session as the sport its athlete chose last (a `sport` control, sent by the API when the athlete
+ * changes the activity's type), else as its records name it: every row and event of the version follows it.
+ */
+function withSport(ref: SessionRef, controls: readonly SessionControl[]): SessionRef {
+  let last: SessionControl | undefined;
+  for (const c of controls) if (c.kind === 'sport' && (!last || c.ts >= last.ts)) last = c;
+  return last && last.sport !== ref.sport ? { ...ref, sport: last.sport } : ref;
 }
 
 function eventFor(

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import type { RecordCodec } from './codec.js';
+import type { DeletedActivities } from './deleted-activities.js';
 import { RecordInvalidError, SinkRejectedError, WorkerError } from './errors.js';
 import type { LiveTracker } from './live.js';
 import type { FlushBatch, Sink } from './ports.js';
@@ -25,6 +26,8 @@ export interface WorkerDeps {
   logger: Logger;
   registry?: Registry;
   retryMaxMs: number;
+  /** the tombstones of deleted activities: their sessions' records are dropped before any sink (absent: none) */
+  deletedActivities?: DeletedActivities;
   /** called after each flush is durable (before the commit): for benches and tests */
   onFlushed?: (s: FlushStats) => void;
 }
@@ -113,6 +116,11 @@ export function createWorkerMetrics(registry?: Registry) {
     imageBytes: new Gauge({
       name: 'fitstream_worker_session_image_bytes',
       help: 'bytes held by in-memory session images (WORKER_FINALISE_MEMORY_MB bounds it)',
+      registers,
+    }),
+    deletedRecords: new Counter({
+      name: 'fitstream_worker_deleted_activity_records_total',
+      help: 'records dropped because their activity was deleted (late data for a deleted activity)',
       registers,
     }),
     liveBytes: new Gauge({
@@ -236,6 +244,7 @@ export class Worker {
    * written in order, one at a time; the next job's write may overlap this one's complete().
    */
   async write(job: FlushJob, heartbeat: () => Promise<void>): Promise<void> {
+    if (this.d.deletedActivities) await this.dropDeleted(job, heartbeat);
     const { batch, dead } = job;
     job.endTimer = this.metrics.flushSeconds.startTimer();
     const t0 = performance.now();
@@ -264,6 +273,36 @@ export class Worker {
     ]);
     if (rejected.length > 0) await this.setAside(job, rejected, heartbeat);
     job.sinksMs = Math.round(performance.now() - t0);
+  }
+
+  /**
+   * Takes the records of deleted activities out of the job (one tombstone look-up per flush), so that no
+   * sink stores them and no finalisation sees them: a late sample does not bring a deleted activity back.
+   * The raw records stay in the job (the archive keeps what was consumed; the replay skips them too).
+   */
+  private async dropDeleted(job: FlushJob, heartbeat: () => Promise<void>): Promise<void> {
+    const records = job.batch.records;
+    if (records.length === 0) return;
+    const keys = new Map<InboundRecord, string>();
+    const refs = new Map<string, { deviceId: string; sessionId: string }>();
+    for (const r of records) {
+      const s = sessionOf(r.decoded);
+      const k = sessionKey(s.deviceId, s.sessionId);
+      keys.set(r, k);
+      refs.set(k, s);
+    }
+    let deleted: ReadonlySet<string> = new Set();
+    await this.retry(
+      'tombstones',
+      async () => {
+        deleted = await this.d.deletedActivities!([...refs.values()]);
+      },
+      heartbeat,
+    );
+    if (deleted.size === 0) return;
+    const kept = records.filter((r) => !deleted.has(keys.get(r)!));
+    this.metrics.deletedRecords.inc(records.length - kept.length);
+    job.batch = { raw: job.batch.raw, records: kept };
   }
 
   /**

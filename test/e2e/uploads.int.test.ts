@@ -229,8 +229,14 @@ describe('POST /v1/activities', () => {
       });
     const p1 = await patch({ notes: 'legs heavy' });
     expect(p1.statusCode).toBe(200);
-    expect(p1.json()).toEqual({ activity_id: id, name: 'Morning run', notes: 'legs heavy' });
-    expect((await patch({ notes: 'legs heavy' })).json()).toEqual(p1.json());
+    // (type: null while the upload is processing, its sport once it is stored)
+    expect(p1.json()).toMatchObject({
+      activity_id: id,
+      name: 'Morning run',
+      notes: 'legs heavy',
+      visibility: 'followers',
+    });
+    expect((await patch({ notes: 'legs heavy' })).json()).toMatchObject(p1.json());
     expect((await post(body, key)).statusCode).toBe(202);
     const a = await ready(id);
     expect([a.name, a.notes]).toEqual(['Morning run', 'legs heavy']);
@@ -238,6 +244,8 @@ describe('POST /v1/activities', () => {
       activity_id: id,
       name: null,
       notes: 'legs heavy',
+      visibility: 'followers',
+      type: 'running',
     });
     expect((await patch({})).statusCode).toBe(400);
     const other = await s.user();
@@ -249,6 +257,109 @@ describe('POST /v1/activities', () => {
     });
     expect(theirs.statusCode).toBe(404);
     expect((await get(id)).json().name).toBeNull();
+  }, 90_000);
+
+  test('PATCH of the type recomputes the activity under that sport, as a higher version', async () => {
+    const samples = run(18, 900);
+    const asRun = await post(recorded(samples), `retype-${rid()}`);
+    const asRide = await post(recorded(samples, { type: 'cycling' }), `ride-${rid()}`);
+    const before = await ready(asRun.json().activity_id);
+    const ride = await ready(asRide.json().activity_id);
+    expect(before.summary.sport).toBe('running');
+    const id = before.activity_id as string;
+    const patch = (payload: object) =>
+      s.app.inject({ method: 'PATCH', url: `/v1/activities/${id}`, headers: athlete.auth, payload });
+    const p = await patch({ type: 'cycling' });
+    expect(p.statusCode, p.body).toBe(200);
+    expect(p.json()).toMatchObject({ activity_id: id, type: 'cycling' });
+    const after = await waitFor(async () => {
+      const r = (await get(id)).json();
+      return r.summary?.sport === 'cycling' ? r : null;
+    }, 60_000);
+    expect(after.version).toBeGreaterThan(before.version);
+    // the same numbers as the same samples uploaded as a ride
+    const strip = ({ activity_id, device_id, session_id, ...rest }: Record<string, unknown>) => rest;
+    expect(strip(after.summary)).toEqual(strip(ride.summary));
+    const [row] = await rows<{ sport: string }>(
+      iso.ch,
+      `SELECT sport FROM ${iso.database}.activities FINAL WHERE activity_id = '${id}'`,
+    );
+    expect(row!.sport).toBe('cycling');
+    // the same type again changes nothing; a strength session has no other type
+    expect((await patch({ type: 'cycling' })).json().type).toBe('cycling');
+    const gym = await post(
+      { type: 'strength', start_time: '2026-11-30T18:00:00Z', sets: [{ exercise: 'squat', reps: 5 }] },
+      `gym-${rid()}`,
+    );
+    await ready(gym.json().activity_id);
+    const no = await s.app.inject({
+      method: 'PATCH',
+      url: `/v1/activities/${gym.json().activity_id}`,
+      headers: athlete.auth,
+      payload: { type: 'running' },
+    });
+    expect(no.statusCode).toBe(409);
+    expect(no.json().code).toBe('conflict');
+  }, 120_000);
+
+  test('PATCH of the visibility: private hides it from the coach, public shows it to anyone signed in', async () => {
+    const coach = await s.user();
+    const stranger = await s.user();
+    const grant = await s.app.inject({
+      method: 'POST',
+      url: '/v1/coach-grants',
+      headers: athlete.auth,
+      payload: { coach_email: coach.email },
+    });
+    expect(grant.statusCode, grant.body).toBe(201);
+    const accept = await s.app.inject({
+      method: 'POST',
+      url: `/v1/coach-grants/${grant.json().id}/accept`,
+      headers: coach.auth,
+    });
+    expect(accept.statusCode).toBe(200);
+    const id = (await ready((await post(recorded(run(19, 120)), `vis-${rid()}`)).json().activity_id))
+      .activity_id as string;
+    const patch = (visibility: string) =>
+      s.app.inject({
+        method: 'PATCH',
+        url: `/v1/activities/${id}`,
+        headers: athlete.auth,
+        payload: { visibility },
+      });
+    const listed = async (who: SignedIn) =>
+      (
+        await s.app.inject({
+          method: 'GET',
+          url: `/v1/activities?user_id=${athlete.id}&limit=200`,
+          headers: who.auth,
+        })
+      )
+        .json()
+        .items.map((a: { activity_id: string }) => a.activity_id)
+        .includes(id);
+    // followers (the default): the coach sees it, a stranger does not
+    expect((await get(id, coach)).statusCode).toBe(200);
+    expect((await get(id, stranger)).statusCode).toBe(404);
+    expect(await listed(coach)).toBe(true);
+    expect((await patch('private')).json().visibility).toBe('private');
+    expect((await get(id, coach)).statusCode).toBe(404);
+    expect(await listed(coach)).toBe(false);
+    expect(await listed(athlete)).toBe(true);
+    expect((await get(id)).json().visibility).toBe('private');
+    expect((await patch('public')).json().visibility).toBe('public');
+    const seen = await get(id, stranger);
+    expect(seen.statusCode).toBe(200);
+    expect(seen.json().visibility).toBe('public');
+    // seen is not changeable: 403 for the stranger now
+    const edit = await s.app.inject({
+      method: 'PATCH',
+      url: `/v1/activities/${id}`,
+      headers: stranger.auth,
+      payload: { name: 'mine' },
+    });
+    expect(edit.statusCode).toBe(403);
+    expect((await patch('bogus')).statusCode).toBe(400);
   }, 90_000);
 
   test('the same key with another body is refused with 409', async () => {

@@ -52,6 +52,8 @@ export interface ApiStack {
   importQueue: string;
   importStore: ImportStore;
   importRunner: ImportRunner | undefined;
+  /** where the API's ActivityDeleted events go */
+  activitiesTopic: string;
   /** http://127.0.0.1:<port> */
   baseUrl: string;
   /** registers and signs in a user; roles are granted in PostgreSQL first, as the operator script does */
@@ -62,13 +64,14 @@ export interface ApiStack {
 
 /**
  * `samplesTopic`: where uploads go (a worker of the test may read it); default a private topic created here
- * and deleted on close. `database`: the ClickHouse database to read (a worker's, which owns it); default a
+ * and deleted on close; `activitiesTopic` likewise for the API's ActivityDeleted events. `database`: the ClickHouse database to read (a worker's, which owns it); default a
  * private one with the worker's tables, dropped on close. `kafkaBrokers`: where uploads are produced (default the
  * stack's; an address nobody listens on stands for Kafka being away).
  */
 export async function startApiStack(
   opts: {
     samplesTopic?: string;
+    activitiesTopic?: string;
     database?: string;
     kafkaBrokers?: string[];
     /**
@@ -98,15 +101,23 @@ export async function startApiStack(
   const importStore = s3ImportStore(s3, env.S3_BUCKET, `apitest/imports/${importQueue}`);
   const database = opts.database ?? `api_test_${run}`;
   const samplesTopic = opts.samplesTopic ?? `apitest.samples.${run}`;
+  const activitiesTopic = opts.activitiesTopic ?? `apitest.activities.${run}`;
   const kafka = new Kafka({
     clientId: `apitest-${run}`,
     brokers: env.KAFKA_BROKERS,
     logLevel: logLevel.ERROR,
   });
-  if (!opts.samplesTopic) {
+  const own = [
+    ...(opts.samplesTopic ? [] : [samplesTopic]),
+    ...(opts.activitiesTopic ? [] : [activitiesTopic]),
+  ];
+  if (own.length > 0) {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: samplesTopic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: own.map((topic) => ({ topic, numPartitions: 1 })),
+      waitForLeaders: true,
+    });
     await admin.disconnect();
   }
   const telemetry = kafkaTelemetryProducer({
@@ -114,6 +125,7 @@ export async function startApiStack(
     clientId: `apitest-${run}`,
     registryUrl: env.SCHEMA_REGISTRY_URL,
     topic: samplesTopic,
+    activitiesTopic,
     logger: createLogger('api-test-kafka', 'silent'),
   });
   // privatePg: a PostgreSQL database of its own with every migration applied (global state such as the
@@ -205,6 +217,7 @@ export async function startApiStack(
     importQueue,
     importStore,
     importRunner,
+    activitiesTopic,
     baseUrl,
     user,
     signIn,
@@ -213,10 +226,10 @@ export async function startApiStack(
       await importRunner?.close({ release: true });
       await telemetry.close();
       s3.destroy();
-      if (!opts.samplesTopic) {
+      if (own.length > 0) {
         const admin = kafka.admin();
         await admin.connect();
-        await admin.deleteTopics({ topics: [samplesTopic] }).catch(() => {});
+        await admin.deleteTopics({ topics: own }).catch(() => {});
         await admin.disconnect();
       }
       if (!opts.database) await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });

@@ -2,16 +2,33 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
-import { principalOf, requireVisibleAthlete, visibleAthlete } from '../access.js';
+import { type ActivityVisibility, principalOf, requireVisibleAthlete, visibleActivity } from '../access.js';
+import { deleteActivity, finishDeletion, tombstoneOf } from '../activity-deletion.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { buildStreams, STREAM_KEYS, type StreamKey, type StreamsRow } from '../streams.js';
-import { planUpload, UPLOAD_LIMITS, type UploadBody, uploadActivityId } from '../uploads.js';
+import {
+  planUpload,
+  UPLOAD_DEVICE_ID,
+  UPLOAD_LIMITS,
+  type UploadBody,
+  uploadActivityId,
+  uploadSessionId,
+} from '../uploads.js';
 import { isoTime, problemResponse, selectRows, snakeKeys } from './shared.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
 const Sport = Type.Union(['running', 'cycling', 'walking', 'hiking', 'strength'].map((s) => Type.Literal(s)));
 const RecordedSport = Type.Union(['running', 'cycling', 'walking', 'hiking'].map((s) => Type.Literal(s)));
+const Visibility = Type.Union([Type.Literal('private'), Type.Literal('followers'), Type.Literal('public')], {
+  description:
+    'private: its athlete only; followers (the default): also the coaches they granted access; public: any signed-in caller with its id',
+});
+interface Details {
+  name: string | null;
+  notes: string | null;
+  visibility: ActivityVisibility;
+}
 const IdempotencyKey = Type.String({ pattern: '^[\\x21-\\x7e]{1,255}$' });
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601 with offset' });
 // A type list, not anyOf: the app coerces types, and under anyOf a null tried against a number becomes 0
@@ -155,6 +172,15 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const userId = q.user_id ?? principalOf(req).user_id;
       await checkAthlete(req, userId);
       const where = [`user_id = ${str(userId)}`];
+      if (userId !== principalOf(req).user_id) {
+        // a coach sees every activity of the athlete but the private ones
+        const hidden = await deps.pg.query<{ activity_id: string }>(
+          `SELECT activity_id FROM activity_details WHERE user_id = $1 AND visibility = 'private'`,
+          [userId],
+        );
+        if (hidden.rows.length > 0)
+          where.push(`activity_id NOT IN (${hidden.rows.map((r) => str(r.activity_id)).join(', ')})`);
+      }
       if (q.sport) where.push(`sport = ${str(q.sport)}`);
       if (q.before !== undefined) where.push(`start_ts < ${int(q.before)}`);
       const rows = await select<ListRow>(
@@ -176,24 +202,50 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
   );
 
-  /** The activity's stored row (none while an upload is processing) and its athlete (none: no such activity). */
+  /**
+   * The activity's stored row (none while an upload is processing), its athlete (none: no such activity, or
+   * deleted) and, for an upload, its session id.
+   */
   const ownerOf = async (id: string) => {
-    const [rows, upload] = await Promise.all([
-      select<{ user_id: string; version: string | number; summary: string }>(
-        `SELECT user_id, version, summary FROM ${db}.activities FINAL
+    const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+    const [rows, upload, tombstone, detailRows] = await Promise.all([
+      select<{
+        user_id: string;
+        device_id: string;
+        session_id: string;
+        sport: string;
+        version: string | number;
+        summary: string;
+      }>(
+        `SELECT user_id, device_id, session_id, sport, version, summary FROM ${db}.activities FINAL
          WHERE activity_id = ${str(id)} LIMIT 1`,
       ),
       // an id that is no UUID names no upload (the column is uuid)
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-        ? deps.pg.query<{ user_id: string }>(
-            `SELECT user_id FROM activity_uploads WHERE activity_id = $1
-             UNION ALL SELECT user_id FROM imported_activities WHERE activity_id = $1 AND produced_at IS NOT NULL`,
+      isUuid
+        ? deps.pg.query<{ user_id: string; idempotency_key: string | null }>(
+            `SELECT user_id, idempotency_key FROM activity_uploads WHERE activity_id = $1
+             UNION ALL SELECT user_id, NULL FROM imported_activities WHERE activity_id = $1 AND produced_at IS NOT NULL`,
             [id],
           )
         : Promise.resolve({ rows: [] }),
+      tombstoneOf(deps.pg, id),
+      deps.pg.query<Details>('SELECT name, notes, visibility FROM activity_details WHERE activity_id = $1', [
+        id,
+      ]),
     ]);
-    const row = rows[0];
-    return [row, row?.user_id ?? upload.rows[0]?.user_id] as const;
+    const row = tombstone ? undefined : rows[0];
+    const up = upload.rows[0];
+    const owner = tombstone ? undefined : (row?.user_id ?? up?.user_id);
+    const uploadSession = up?.idempotency_key ? uploadSessionId(up.user_id, up.idempotency_key) : undefined;
+    const details: Details = detailRows.rows[0] ?? { name: null, notes: null, visibility: 'followers' };
+    return [row, owner, { tombstone, uploadSession, details }] as const;
+  };
+
+  /** The activity's athlete, if the caller may see the activity; else 404 (as for no such activity). */
+  const seenOwner = async (req: FastifyRequest, id: string, owner: string | undefined, d: Details) => {
+    if (!owner || !(await visibleActivity(deps.pg, principalOf(req), owner, d.visibility)))
+      throw new ApiError('not_found', `activity ${id} not found`);
+    return owner;
   };
 
   app.patch(
@@ -203,12 +255,14 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       schema: {
         tags: ['activities'],
         summary:
-          "Edit an activity's name and notes (its athlete only; null clears one); repeating it is harmless",
+          "Edit an activity (its athlete only): name and notes (null clears one), visibility, and type — a change of sport has the worker compute the activity again under that sport's thresholds, as a new version. Repeating it is harmless",
         params: Type.Object({ activityId: Id }),
         body: Type.Object(
           {
             name: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 200 })),
             notes: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 10_000 })),
+            visibility: Type.Optional(Visibility),
+            type: Type.Optional(RecordedSport),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
@@ -217,31 +271,132 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
             activity_id: Type.String(),
             name: Type.Union([Type.String(), Type.Null()]),
             notes: Type.Union([Type.String(), Type.Null()]),
+            visibility: Visibility,
+            type: Type.Union([Type.String(), Type.Null()], {
+              description:
+                'the sport; after a change, the new one (the worker computes the activity again within seconds, as a higher version); null while an upload is processing',
+            }),
           }),
           400: problemResponse('validation_failed', 'invalid_json'),
           403: problemResponse('forbidden'),
           404: problemResponse('not_found'),
+          409: problemResponse('conflict'),
         },
       },
     },
     async (req) => {
       const id = req.params.activityId;
       const caller = principalOf(req);
-      const [, owner] = await ownerOf(id);
-      if (!owner || !(await visibleAthlete(deps.pg, caller, owner)))
-        throw new ApiError('not_found', `activity ${id} not found`);
+      const [row, found, { details }] = await ownerOf(id);
+      const owner = await seenOwner(req, id, found, details);
       if (owner !== caller.user_id) throw new ApiError('forbidden', 'only the athlete edits their activity');
       const b = req.body;
-      const { rows } = await deps.pg.query<{ name: string | null; notes: string | null }>(
-        `INSERT INTO activity_details (activity_id, user_id, name, notes) VALUES ($1, $2, $3, $4)
+      let sport = row?.sport ?? null;
+      if (b.type !== undefined && b.type !== sport) {
+        if (!row)
+          throw new ApiError(
+            'conflict',
+            'the activity is still processing: change its type once it is ready',
+          );
+        if (row.sport === 'strength') throw new ApiError('conflict', 'a strength session has no other type');
+        const telemetry = deps.telemetry;
+        if (!telemetry)
+          throw new ApiError('dependency_unavailable', 'recomputation is not configured (no Kafka)');
+        // A `sport` control on the session's own key: the worker computes the session again from its stored
+        // samples, as that sport from now on (a later sample does not undo it), as a higher version.
+        const now = Date.now();
+        try {
+          await telemetry.send(row.session_id, [
+            {
+              name: 'SessionControl',
+              value: {
+                deviceId: row.device_id,
+                userId: owner,
+                sessionId: row.session_id,
+                kind: 'sport',
+                sport: b.type,
+                ts: now,
+                receivedAt: now,
+              },
+            },
+          ]);
+        } catch (err) {
+          throw new ApiError('dependency_unavailable', 'Kafka did not acknowledge the change of type', {
+            cause: err,
+          });
+        }
+        sport = b.type;
+      }
+      const { rows } = await deps.pg.query<Details>(
+        `INSERT INTO activity_details (activity_id, user_id, name, notes, visibility)
+         VALUES ($1, $2, $3, $4, COALESCE($7, 'followers'))
          ON CONFLICT (activity_id) DO UPDATE SET
            name = CASE WHEN $5 THEN EXCLUDED.name ELSE activity_details.name END,
            notes = CASE WHEN $6 THEN EXCLUDED.notes ELSE activity_details.notes END,
+           visibility = COALESCE($7, activity_details.visibility),
            updated_at = now()
-         RETURNING name, notes`,
-        [id, owner, b.name ?? null, b.notes ?? null, 'name' in b, 'notes' in b],
+         RETURNING name, notes, visibility`,
+        [id, owner, b.name ?? null, b.notes ?? null, 'name' in b, 'notes' in b, b.visibility ?? null],
       );
-      return { activity_id: id, name: rows[0]!.name, notes: rows[0]!.notes };
+      const d = rows[0]!;
+      return { activity_id: id, name: d.name, notes: d.notes, visibility: d.visibility, type: sport };
+    },
+  );
+
+  app.delete(
+    '/activities/:activityId',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['activities'],
+        summary:
+          'Delete an activity (its athlete only): it and its samples leave every read model, ActivityDeleted goes out on activities.v1, and a late sample does not bring it back. Repeating it answers 204 again',
+        params: Type.Object({ activityId: Id }),
+        response: {
+          204: Type.Null({ description: 'deleted (also when it was deleted before)' }),
+          400: problemResponse('validation_failed'),
+          403: problemResponse('forbidden'),
+          404: problemResponse('not_found'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.activityId;
+      const caller = principalOf(req);
+      const [row, owner, { tombstone, uploadSession, details }] = await ownerOf(id);
+      const finish = async <T>(f: () => Promise<T>): Promise<T> => {
+        try {
+          return await f();
+        } catch (err) {
+          if (err instanceof ApiError) throw err;
+          throw new ApiError(
+            'dependency_unavailable',
+            'the deletion is stored; ClickHouse or Kafka did not answer',
+            {
+              cause: err,
+            },
+          );
+        }
+      };
+      if (tombstone) {
+        // deleted before: the athlete's repeat is harmless (and finishes what the first left undone)
+        if (tombstone.user_id !== caller.user_id) throw new ApiError('not_found', `activity ${id} not found`);
+        if (!tombstone.purged || !tombstone.announced) await finish(() => finishDeletion(deps, tombstone));
+        return reply.code(204).send(null);
+      }
+      await seenOwner(req, id, owner, details);
+      if (owner !== caller.user_id)
+        throw new ApiError('forbidden', 'only the athlete deletes their activity');
+      await finish(() =>
+        deleteActivity(deps, {
+          activityId: id,
+          userId: owner!,
+          deviceId: row?.device_id ?? (uploadSession ? UPLOAD_DEVICE_ID : null),
+          sessionId: row?.session_id ?? uploadSession ?? null,
+          version: row ? Number(row.version) : 0,
+        }),
+      );
+      return reply.code(204).send(null);
     },
   );
 
@@ -260,6 +415,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
             status: Type.Union([Type.Literal('processing'), Type.Literal('ready')]),
             name: Type.Union([Type.String(), Type.Null()]),
             notes: Type.Union([Type.String(), Type.Null()]),
+            visibility: Visibility,
             version: Type.Union([Type.Integer(), Type.Null()]),
             summary: Type.Union([
               Type.Record(Type.String(), Type.Unknown(), {
@@ -282,26 +438,20 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
     async (req) => {
       const id = req.params.activityId;
-      const [row, owner] = await ownerOf(id);
-      if (!owner || !(await visibleAthlete(deps.pg, principalOf(req), owner)))
-        throw new ApiError('not_found', `activity ${id} not found`);
-      const [details, imported] = await Promise.all([
-        deps.pg.query<{ name: string | null; notes: string | null }>(
-          'SELECT name, notes FROM activity_details WHERE activity_id = $1',
-          [id],
-        ),
-        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-          ? deps.pg.query<{ device_totals: Record<string, unknown> | null }>(
-              'SELECT device_totals FROM imported_activities WHERE activity_id = $1',
-              [id],
-            )
-          : Promise.resolve({ rows: [] as { device_totals: Record<string, unknown> | null }[] }),
-      ]);
+      const [row, owner, { details }] = await ownerOf(id);
+      await seenOwner(req, id, owner, details);
+      const imported = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+        ? await deps.pg.query<{ device_totals: Record<string, unknown> | null }>(
+            'SELECT device_totals FROM imported_activities WHERE activity_id = $1',
+            [id],
+          )
+        : { rows: [] as { device_totals: Record<string, unknown> | null }[] };
       return {
         activity_id: id,
         status: row ? ('ready' as const) : ('processing' as const),
-        name: details.rows[0]?.name ?? null,
-        notes: details.rows[0]?.notes ?? null,
+        name: details.name,
+        notes: details.notes,
+        visibility: details.visibility,
         version: row ? Number(row.version) : null,
         summary: row ? (snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>) : null,
         device_totals: imported.rows[0]?.device_totals ?? null,
@@ -362,9 +512,8 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
     async (req) => {
       const id = req.params.activityId;
-      const [row, owner] = await ownerOf(id);
-      if (!owner || !(await visibleAthlete(deps.pg, principalOf(req), owner)))
-        throw new ApiError('not_found', `activity ${id} not found`);
+      const [row, found, { details }] = await ownerOf(id);
+      const owner = await seenOwner(req, id, found, details);
       // one row: the latest version of this activity's streams (ORDER BY key prefix user_id, activity_id)
       const streams = row
         ? await select<StreamsRow>(
