@@ -1,4 +1,5 @@
 import type { Sample, Sport } from '../../schemas/types.js';
+import { haversine } from '../primitives/geo.js';
 import { ImportError } from './errors.js';
 import type { ImportDropped, ImportedEvent, ImportLimits } from './types.js';
 import { DEFAULT_IMPORT_LIMITS } from './types.js';
@@ -197,27 +198,54 @@ export function markLapEnds(samples: Sample[], ends: readonly number[]): void {
 }
 
 /**
+ * Above this mean speed over a segment break (displacement from the last point of one segment to the
+ * first of the next, over the time between them), the athlete moved across the break: the device lost
+ * the signal, it did not stop its timer. 0.25 m/s is the lowest pause speed of any sport (hiking,
+ * pipelines/config.ts), so a break kept as a pause is one that the gap rule would call stopped as well.
+ */
+export const SEGMENT_BREAK_MOVING_MPS = 0.25;
+
+/**
  * Pause/resume events where a recording breaks into segments (GPX <trkseg>, TCX <Track> within one
- * <Lap>): a device starts a new segment when its timer was stopped or it lost the signal, so the gap
- * between the last point of one segment and the first of the next is a pause, as a FIT timer stop is.
+ * <Lap>). A device starts a new segment when its timer was stopped or when it lost the signal, and the
+ * file does not say which. A break whose displacement says the athlete stood (under
+ * SEGMENT_BREAK_MOVING_MPS, or without positions on either side) is a pause, as a FIT timer stop is; one
+ * the athlete moved across is signal loss, and is left to the gap rule (stopped unless the
+ * displacement says moved), so the distance covered in it is not dropped.
  */
 export class SegmentBreaks {
   readonly events: ImportedEvent[] = [];
   private segment: unknown;
   private lastTs = Number.NaN;
+  private lastLat: number | null = null;
+  private lastLon: number | null = null;
 
-  /** A point of `segment` at `ts`; `continues`: a new segment that is no break (a TCX lap's first track). */
-  point(segment: unknown, ts: number, continues = false): void {
+  /**
+   * A point of `segment` at `ts` (and its position, null when it has none); `continues`: a new segment that
+   * is no break (a TCX lap's first track).
+   */
+  point(segment: unknown, ts: number, lat: number | null, lon: number | null, continues = false): void {
     if (!Number.isFinite(ts)) return;
     if (
       !continues &&
       this.segment !== undefined &&
       segment !== this.segment &&
       Number.isFinite(this.lastTs) &&
-      ts > this.lastTs
+      ts > this.lastTs &&
+      !this.movedAcross(ts, lat, lon)
     )
       this.events.push({ kind: 'pause', ts: this.lastTs }, { kind: 'resume', ts });
     this.segment = segment;
     this.lastTs = ts;
+    if (lat !== null && lon !== null) {
+      this.lastLat = lat;
+      this.lastLon = lon;
+    }
+  }
+
+  private movedAcross(ts: number, lat: number | null, lon: number | null): boolean {
+    if (lat === null || lon === null || this.lastLat === null || this.lastLon === null) return false;
+    const dtS = (ts - this.lastTs) / 1000;
+    return haversine(this.lastLat, this.lastLon, lat, lon) / dtS >= SEGMENT_BREAK_MOVING_MPS;
   }
 }

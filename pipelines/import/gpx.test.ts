@@ -95,6 +95,25 @@ describe('parseGpx', () => {
     expect(r.activities[0]!.samples.map((s) => s.lon)).toEqual([0, 1, 2, 3]);
   });
 
+  it('a segment break the athlete stood across is a pause; one they moved across is signal loss, not a pause', () => {
+    // 0.001° of longitude at the equator ≈ 111 m
+    const pt = (lon: number, s: number) =>
+      `<trkpt lat="0" lon="${lon}"><time>2024-05-01T10:${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}Z</time></trkpt>`;
+    const gpx = (second: string) =>
+      utf8(
+        `<gpx version="1.1"><trk><trkseg>${pt(0, 0)}${pt(0.00001, 1)}</trkseg><trkseg>${second}</trkseg></trk></gpx>`,
+      );
+    // 300 s later, 1 m away: stood (0.003 m/s) → pause at the last point, resume at the next
+    const stood = parseGpx(gpx(`${pt(0.00002, 301)}${pt(0.00003, 302)}`)).activities[0]!;
+    expect(stood.events).toEqual([
+      { kind: 'pause', ts: Date.parse('2024-05-01T10:00:01Z') },
+      { kind: 'resume', ts: Date.parse('2024-05-01T10:05:01Z') },
+    ]);
+    // 300 s later, ~555 m away (1.85 m/s): the logger lost the signal while the athlete ran on
+    const moved = parseGpx(gpx(`${pt(0.005, 301)}${pt(0.00501, 302)}`)).activities[0]!;
+    expect(moved.events).toEqual([]);
+  });
+
   it('detects the format from content: UTF-8 BOM, comments and DOCTYPE before a prefixed root', () => {
     const xml =
       '\uFEFF<?xml version="1.0"?>\n<!-- exported -->\n<!DOCTYPE gpx>\n<g:gpx xmlns:g="http://www.topografix.com/GPX/1/1"/>';

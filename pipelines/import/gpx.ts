@@ -21,7 +21,7 @@ const SPEED = new Set(['speed']);
 
 /**
  * GPX 1.0 and 1.1 to Samples. Every <trkpt> of every <trk>/<trkseg>, in file order, becomes one
- * sample (seq 0, 1, ...); a break between two <trkseg>s is a pause (events). lat/lon, <ele> as alt, <time> as ts (UTC; a time without zone is read
+ * sample (seq 0, 1, ...); a break between two <trkseg>s is a pause (events) unless the athlete moved across it (SegmentBreaks). lat/lon, <ele> as alt, <time> as ts (UTC; a time without zone is read
  * as UTC), GPX 1.0 <speed>, and from <extensions> heart rate, cadence, power and speed.
  * Routes (<rte>) and waypoints are plans, not recordings, and are ignored. GPX carries no device
  * totals, so `recorded` is null. Pure: bytes in, records out.
@@ -45,7 +45,7 @@ export function parseGpx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
         points++;
         const p = readPoint(pt);
         b.add(p);
-        breaks.point(ancestors[names.lastIndexOf('trkseg')], p.ts);
+        breaks.point(ancestors[names.lastIndexOf('trkseg')], p.ts, p.lat, p.lon);
       } else if (name === 'rtept') routePoints++;
     },
   });

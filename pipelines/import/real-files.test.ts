@@ -96,9 +96,9 @@ const KNOWN_SHORTFALLS = new Set<string>([
   // (GPSBabel lake loop: 495 m over 2 952 s of gaps whose displacement is under the pause speed;
   // GPSMAP 64s: 1 380 m over 11 141 s; korita hike: 297 m over 6 095 s). Over the intervals that
   // are moving Fitstream is within −1.55 / −2.48 / −0.51 % of the raw haversine.
-  // Since 4834254 (GPX segment breaks as explicit pauses) the GPSBabel lake loop reads 3 937 m,
-  // −71.2 % of raw, moving 1 887 s: its eight tracks are signal-loss breaks the athlete moved across
-  // (9 532 m of raw over the 5 303 s flagged paused); docs/algorithms.md "After".
+  // 4834254 made every GPX segment break a pause and the GPSBabel lake loop read 3 937 m (−71.2 %):
+  // its eight tracks are signal-loss breaks the athlete moved across. A break is now a pause only
+  // where the displacement over it is under 0.25 m/s (SegmentBreaks), and the loop reads 12 974 m again.
   'gpsbabel-gpx10-distance vs raw',
   'gpsmap64s-hike-distance vs raw',
   'korita-hike-distance vs raw',

@@ -63,7 +63,7 @@ export function parseTcx(bytes: Uint8Array, opts: { limits?: Partial<ImportLimit
         br = { breaks: new SegmentBreaks(), lap };
         breaks.set(act, br);
       }
-      br.breaks.point(ancestors[4], p.ts, br.lap !== lap);
+      br.breaks.point(ancestors[4], p.ts, p.lat, p.lon, br.lap !== lap);
       br.lap = lap;
     },
   });
