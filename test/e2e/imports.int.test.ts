@@ -158,6 +158,11 @@ describe('POST /v1/imports of a zip: real files of each format, duplicates, brok
     ]);
     expect(Number(job[0].byte_size)).toBe(body.length);
     expect(await s.importStore.get(job[0].object_key)).toEqual(body);
+    // default_sport is optional (schemathesis ST201) and defaults to running
+    expect((await getImport(s, importId, athlete)).json().default_sport).toBe('running');
+    const openapi = (await s.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const params = openapi.paths['/v1/imports'].post.parameters as { name: string; required?: boolean }[];
+    expect(params.find((p) => p.name === 'default_sport')?.required).not.toBe(true);
     // nobody else sees it
     const other = await s.user();
     expect((await getImport(s, importId, other)).statusCode).toBe(404);
