@@ -263,6 +263,10 @@ const MATRIX: Record<string, Case> = {
     request: (f) => ({ url: `/v1/imports/${f.importId}` }),
     expect: ownerOnly(200),
   },
+  'GET /v1/activities/:activityId/export': {
+    request: (f) => ({ url: `/v1/activities/${f.activityId}/export?format=gpx` }),
+    expect: athleteData(200),
+  },
   // A coach sees the activity but may not delete it.
   'DELETE /v1/activities/:activityId': {
     request: async (f) => ({ url: `/v1/activities/${await f.freshActivity()}` }),

@@ -3,6 +3,7 @@
 // API reads. The same samples sent as a live session compute the same activity.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { parseGpx } from '../../pipelines/import/index.js';
 import type { Sample } from '../../schemas/types.js';
 import { snakeKeys } from '../../services/api/routes/shared.js';
 import { UPLOAD_LIMITS } from '../../services/api/uploads.js';
@@ -360,6 +361,44 @@ describe('POST /v1/activities', () => {
     });
     expect(edit.statusCode).toBe(403);
     expect((await patch('bogus')).statusCode).toBe(400);
+  }, 90_000);
+
+  test('the GPX export, imported again, computes the same figures', async () => {
+    const samples = run(20, 900).map((p) => ({ ...p, speed: null, dist: null, power: null }));
+    const a = await ready((await post(recorded(samples), `gpx-${rid()}`)).json().activity_id);
+    const r = await s.app.inject({
+      method: 'GET',
+      url: `/v1/activities/${a.activity_id}/export?format=gpx`,
+      headers: athlete.auth,
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/gpx\+xml/);
+    const parsed = parseGpx(new TextEncoder().encode(r.body));
+    expect(parsed.activities).toHaveLength(1);
+    const back = parsed.activities[0]!.samples;
+    expect(back).toHaveLength(samples.length);
+    const again = computeActivity({
+      userId: athlete.id,
+      deviceId: 'import',
+      sessionId: 'gpx',
+      sport: 'running',
+      samples: back,
+      controls: [],
+      sets: [],
+      athlete: {},
+    }).summary;
+    expect(again.distanceM).toBeCloseTo(a.summary.distance_m, 1);
+    expect(again.movingS).toBeCloseTo(a.summary.moving_s, 1);
+    expect(again.elapsedS).toBeCloseTo(a.summary.elapsed_s, 1);
+    expect(again.elevGainM).toBeCloseTo(a.summary.elev_gain_m, 1);
+    expect(again.hr?.avg).toBeCloseTo(a.summary.hr.avg, 1);
+    const other = await s.user();
+    const theirs = await s.app.inject({
+      method: 'GET',
+      url: `/v1/activities/${a.activity_id}/export?format=gpx`,
+      headers: other.auth,
+    });
+    expect(theirs.statusCode).toBe(404);
   }, 90_000);
 
   test('the same key with another body is refused with 409', async () => {

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { writeGpx } from '../../../pipelines/import/index.js';
+import type { Sample } from '../../../schemas/types.js';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
 import { type ActivityVisibility, principalOf, requireVisibleAthlete, visibleActivity } from '../access.js';
 import { deleteActivity, finishDeletion, tombstoneOf } from '../activity-deletion.js';
@@ -456,6 +458,66 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         summary: row ? (snakeKeys(JSON.parse(row.summary)) as Record<string, unknown>) : null,
         device_totals: imported.rows[0]?.device_totals ?? null,
       };
+    },
+  );
+
+  app.get(
+    '/activities/:activityId/export',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['activities'],
+        summary:
+          'The activity as a file other tools open: GPX 1.1 with the Garmin TrackPointExtension (heart rate, cadence, speed) and PowerExtension, from the samples as recorded (an import of it computes the same figures). TCX and FIT are not there yet',
+        params: Type.Object({ activityId: Id }),
+        querystring: Type.Object({ format: Type.Literal('gpx') }),
+        produces: ['application/gpx+xml'],
+        response: {
+          200: Type.String({ description: 'the GPX document' }),
+          400: problemResponse('validation_failed'),
+          404: problemResponse('not_found'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.activityId;
+      const [row, found, { details }] = await ownerOf(id);
+      const owner = await seenOwner(req, id, found, details);
+      if (!row) throw new ApiError('not_found', `activity ${id} is still processing`);
+      const rows = await select<{
+        ts: string | number;
+        seq: number | null;
+        lat: number | null;
+        lon: number | null;
+        alt: number | null;
+        speed_device: number | null;
+        dist_device: number | null;
+        hr: number | null;
+        cadence: number | null;
+        power: number | null;
+      }>(
+        `SELECT ts, seq, lat, lon, alt, speed_device, dist_device, hr, cadence, power FROM ${db}.samples_v
+         WHERE user_id = ${str(owner)} AND device_id = ${str(row.device_id)} AND session_id = ${str(row.session_id)}
+         ORDER BY ts, sample_key`,
+      );
+      const samples: Sample[] = rows.map((r, i) => ({
+        ts: Number(r.ts),
+        seq: r.seq ?? i,
+        lat: r.lat,
+        lon: r.lon,
+        alt: r.alt,
+        acc: null,
+        speed: r.speed_device,
+        dist: r.dist_device,
+        hr: r.hr,
+        cadence: r.cadence,
+        power: r.power,
+        lap: false,
+      }));
+      reply
+        .type('application/gpx+xml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${id}.gpx"`);
+      return writeGpx(samples, { name: details.name ?? undefined, type: row.sport });
     },
   );
 
