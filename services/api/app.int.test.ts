@@ -357,9 +357,12 @@ describe('sign-in and tokens', () => {
         'POST /v1/auth/login',
         'POST /v1/auth/refresh',
         'GET /live',
+        'GET /app',
+        'GET /app/config.json',
+        'GET /app/*',
       ]),
     );
-    expect(publicRoutes.filter((r) => !r.includes('/docs'))).toHaveLength(7);
+    expect(publicRoutes.filter((r) => !r.includes('/docs'))).toHaveLength(10);
     // Every other route refuses a caller without a token before it looks at anything else.
     for (const r of table.filter((x) => x.access !== 'public')) {
       const url = r.url.replace(/:activityId/g, randomUUID()).replace(/:[A-Za-z]+/g, 'x');

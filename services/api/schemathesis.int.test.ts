@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ApiStack, startApiStack } from '../../test/support/api-stack.js';
+import { PointsStore } from './points-store.js';
 
 // schemathesis (scripts/schemathesis.sh, PyPI, pinned) against the API's own OpenAPI document, signed in,
 // every check, a fixed seed, a size that fits CI. The first run installs it into the data folder.
@@ -8,6 +9,9 @@ let s: ApiStack;
 beforeAll(async () => {
   // a PostgreSQL database of its own: what it publishes (points rules) stays its own
   s = await startApiStack({ privatePg: true });
+  // the first points computation of this store, as a deployed API's PointsConsumer runs it at start (before
+  // it, the leaderboards answer their documented 503)
+  await new PointsStore(s.pool, s.clickhouse, s.database, s.redis).catchUp();
 });
 afterAll(async () => s?.close());
 

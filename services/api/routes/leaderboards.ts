@@ -19,7 +19,7 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
 import { PointsStore, type PointsSum, pointsKeys } from '../points-store.js';
-import { isoTime, problemResponse } from './shared.js';
+import { isoTime, problemResponse, SSE_EVENT } from './shared.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const HEARTBEAT_MS = 15_000;
@@ -401,7 +401,7 @@ export const leaderboardRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = a
         response: {
           200: {
             description: 'text/event-stream: `event: board`, then `event: ranks` with {changes, board}',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
+            content: { 'text/event-stream': { schema: SSE_EVENT } },
           },
           ...errors,
         },

@@ -14,7 +14,7 @@ import { STREAM_TICKET_TTL_S, type StreamTickets } from '../auth/stream-tickets.
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { LiveHub } from '../live-hub.js';
-import { isoTime, problemResponse, snakeKeys } from './shared.js';
+import { isoTime, problemResponse, SSE_EVENT, snakeKeys } from './shared.js';
 
 const STRING_FIELDS = new Set(['activityId', 'userId', 'deviceId', 'sessionId', 'sport', 'status']);
 
@@ -75,7 +75,7 @@ export const toApiSnapshot = (s: StoredSnapshot): ApiSnapshot =>
 /** The 200 of a stream route: server-sent events, not JSON. */
 const EventStream = {
   description: 'text/event-stream: `event: snapshot` with the JSON state; `event: revoked` when access ends',
-  content: { 'text/event-stream': { schema: { type: 'string' } } },
+  content: { 'text/event-stream': { schema: SSE_EVENT } },
 };
 
 const HEARTBEAT_MS = 15_000;

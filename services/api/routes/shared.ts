@@ -65,3 +65,15 @@ export async function selectRows<T>(clickhouse: ClickHouseClient, query: string)
     throw new ApiError('dependency_unavailable', 'ClickHouse did not answer', { cause: err });
   }
 }
+
+/** One server-sent event as schemathesis and OpenAPI 3.2 read a text/event-stream: its fields, data as text. */
+export const SSE_EVENT = {
+  type: 'object',
+  properties: {
+    event: { type: 'string' },
+    data: { type: 'string' },
+    id: { type: 'string' },
+    retry: { type: 'integer' },
+  },
+  required: ['data'],
+};
