@@ -21,6 +21,7 @@ import type pg from 'pg';
 import { Counter, type Registry } from 'prom-client';
 import type { PointsRules } from '../../pipelines/points/rules.js';
 import { float, ident, int, str } from '../common/clickhouse-sql.js';
+import { runAthleteBatches } from './athlete-batches.js';
 import { pgCall } from './athlete-clock.js';
 import { ApiError } from './errors.js';
 import { claimIdempotencyKey, recordIdempotentResult } from './idempotency.js';
@@ -468,24 +469,9 @@ export class PointsConsumer {
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 200 });
-    this.consumer = consumer;
-    await consumer.connect();
-    // From the start for a new group, like the stats invalidator: nothing announced before the first
-    // assignment is missed (a full recompute would cover it too, but only at the next rules change).
-    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
-        const users = new Set<string>();
-        for (const m of batch.messages) if (m.key && m.key.length > 0) users.add(m.key.toString('utf8'));
-        const list = [...users];
-        for (let i = 0; i < list.length; i += 500) await this.points.refreshUsers(list.slice(i, i + 500));
-        const last = batch.messages.at(-1);
-        if (last) resolveOffset(last.offset);
-        await commitOffsetsIfNecessary();
-        await heartbeat();
-      },
+    // offsets are committed after the rows are written (runAthleteBatches)
+    this.consumer = await runAthleteBatches(this.kafka, this.opts, async (users) => {
+      for (let i = 0; i < users.length; i += 500) await this.points.refreshUsers(users.slice(i, i + 500));
     });
     this.scheduleCatchUp();
   }

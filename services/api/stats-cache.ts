@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
+import { runAthleteBatches } from './athlete-batches.js';
 
 export const STATS_BUMPS_METRIC = 'fitstream_api_stats_generation_bumps_total';
 
@@ -75,32 +76,16 @@ export class StatsInvalidator {
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 200 });
-    this.consumer = consumer;
-    await consumer.connect();
-    // A new group reads the topic from its start: a group that began at the end would miss what arrives
-    // between start() and its first assignment, while the API already serves. Replaying costs one INCR per
-    // athlete per batch, once.
-    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
-    await consumer.run({
-      // resolved offsets only, i.e. after the INCRs
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
-        const users = new Set<string>();
-        for (const m of batch.messages) if (m.key && m.key.length > 0) users.add(m.key.toString('utf8'));
-        if (users.size > 0) {
-          const p = this.redis.multi();
-          for (const u of users) p.incr(statsKeys.generation(u));
-          const results = await p.exec();
-          const failed = results?.find(([err]) => err);
-          if (!results || failed) throw failed?.[0] ?? new Error('stats generation INCR not executed');
-        }
-        this.bumps.inc(users.size);
-        const last = batch.messages.at(-1);
-        if (last) resolveOffset(last.offset);
-        await commitOffsetsIfNecessary();
-        await heartbeat();
-      },
+    // offsets are committed after the INCRs (runAthleteBatches)
+    this.consumer = await runAthleteBatches(this.kafka, this.opts, async (users) => {
+      if (users.length > 0) {
+        const p = this.redis.multi();
+        for (const u of users) p.incr(statsKeys.generation(u));
+        const results = await p.exec();
+        const failed = results?.find(([err]) => err);
+        if (!results || failed) throw failed?.[0] ?? new Error('stats generation INCR not executed');
+      }
+      this.bumps.inc(users.length);
     });
   }
 
