@@ -6,6 +6,11 @@
 # password -- local only; a real deployment sets it to false and adds an ACL.
 # Persistence (QoS 1/2 sessions, retained) under $FS_DATA/mosquitto/data.
 # Memory: a few MB idle. When started as root, mosquitto drops to user `mosquitto`.
+# Queues: in bridge mode a device's PUBACK comes from Mosquitto, and Mosquitto drops (after acking) what
+# does not fit in a subscriber's queue. The load harness lost 213k of 1.1M acknowledged samples at the old
+# limit of 10 000 messages while the gateways fell behind. The queue is now bounded by bytes first:
+# 1 000 000 messages or 512 MiB per client (the gateways' shared-subscription sessions), i.e. minutes of a
+# 10k-workout backlog; the memory is Mosquitto's RSS while the gateways are behind, none when they keep up.
 MQTT_PORT=1884
 MQTT_DIR="$FS_DATA/mosquitto"
 MQTT_LOGFILE="$FS_LOG/mosquitto.log"
@@ -31,7 +36,8 @@ password_file $MQTT_DIR/passwd
 persistence true
 persistence_location $MQTT_DIR/data/
 autosave_interval 60
-max_queued_messages 10000
+max_queued_messages 1000000
+max_queued_bytes 536870912
 log_dest stdout
 log_type error
 log_type warning
