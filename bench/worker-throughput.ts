@@ -237,6 +237,7 @@ function buildRecords(
           sets: [],
           source: 'bench',
           receivedAt: Date.now(),
+          manual: null,
         },
       });
       j += size;

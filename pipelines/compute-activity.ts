@@ -16,6 +16,7 @@ import {
 import { elevation } from './stages/elevation.js';
 import { heartRate } from './stages/heart-rate.js';
 import { laps } from './stages/laps.js';
+import { manualEntry } from './stages/manual.js';
 import { explicitPauses, movingTime } from './stages/moving-time.js';
 import { pace } from './stages/pace.js';
 import { encodePolyline, simplify } from './stages/polyline.js';
@@ -154,20 +155,31 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     flags,
     elevHysteresisM: elev.hysteresisM,
   };
-  const pc = pace(track, distanceM, movingS);
   const str = strength(input.sets);
+  // a manual entry stands for the session only when it has nothing recorded
+  const man = n === 0 && !str ? manualEntry(input.manual ?? []) : null;
   let startTs = n > 0 ? ts[0]! : 0;
   let endTs = n > 0 ? ts[n - 1]! : 0;
   let elapsedS = mt.elapsedS;
   let metTimeS = movingS;
+  let gainM = elev.gainM;
   if (str) {
     const span = setsSpan(str);
     if (n === 0 || span.startTs < startTs) startTs = span.startTs;
     if (n === 0 || span.endTs > endTs) endTs = span.endTs;
     elapsedS = (endTs - startTs) * 0.001;
   }
+  if (man) {
+    // the athlete's figures: no pauses (moving = elapsed), the stated distance and gain
+    startTs = man.startTs;
+    endTs = man.startTs + Math.round(man.durationS * 1000);
+    elapsedS = man.durationS;
+    distanceM = man.distanceM;
+    gainM = man.elevGainM ?? 0;
+  }
   if (input.sport === 'strength' || !hasTrack) metTimeS = n > 0 ? movingS : elapsedS;
-  const kcal = calories({
+  const pc = pace(track, distanceM, n > 0 ? movingS : elapsedS);
+  const computed = calories({
     sport: input.sport,
     cfg,
     athlete: input.athlete,
@@ -177,10 +189,11 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     flags,
     n,
     distanceM,
-    gainM: elev.gainM,
+    gainM,
     movingS,
     metTimeS,
   });
+  const kcal = man?.calories != null ? { kcal: man.calories, method: 'stated' as const } : computed;
   const poly = simplify(sm.lat, sm.lon, n, cfg.polylineToleranceM, cfg.polylineMaxPoints);
   const sensors = sensorStats(c, flags, cfg);
 
@@ -200,7 +213,7 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     avgSpeedMps: pc.avgSpeedMps,
     maxSpeedMps: pc.maxSpeedMps,
     avgPaceSPerKm: pc.avgPaceSPerKm,
-    elevGainM: elev.gainM,
+    elevGainM: gainM,
     elevLossM: elev.lossM,
     minAltM: elev.minM,
     maxAltM: elev.maxM,

@@ -1,4 +1,4 @@
-import type { SessionControl, Sport, StrengthSet } from '../schemas/types.js';
+import type { ManualEntry, SessionControl, Sport, StrengthSet } from '../schemas/types.js';
 
 /**
  * Compact columnar storage of a session's samples: one typed array per field, no per-sample objects.
@@ -71,6 +71,8 @@ export interface ComputeInput {
   samples: readonly import('../schemas/types.js').Sample[] | SampleColumns;
   controls: readonly SessionControl[];
   sets: readonly StrengthSet[];
+  /** manual entries (stages/manual.ts): the activity's figures when the session has no samples */
+  manual?: readonly ManualEntry[];
   athlete: AthleteProfile;
 }
 
@@ -158,7 +160,8 @@ export interface ActivitySummary {
   powerMax: number | null;
   normalizedPower: number | null;
   calories: number;
-  caloriesMethod: 'hr' | 'met';
+  /** stated: a manual entry's own figure */
+  caloriesMethod: 'hr' | 'met' | 'stated';
   laps: Lap[];
   splitsKm: Split[];
   splitsMile: Split[];

@@ -702,6 +702,47 @@ export const AVRO_SCHEMAS = [
   },
   {
     "type": "record",
+    "name": "ManualEntry",
+    "namespace": "fitstream.v1",
+    "doc": "An activity logged by hand, without samples (POST /v1/activities, manual): its figures as the athlete states them.",
+    "fields": [
+      {
+        "name": "startTs",
+        "type": "long",
+        "doc": "start, ms since epoch (UTC)"
+      },
+      {
+        "name": "durationS",
+        "type": "double",
+        "doc": "duration, s (elapsed and moving: a manual entry has no pauses)"
+      },
+      {
+        "name": "distanceM",
+        "type": "double",
+        "doc": "distance, m (0 for sports without one)"
+      },
+      {
+        "name": "elevGainM",
+        "type": [
+          "null",
+          "double"
+        ],
+        "default": null,
+        "doc": "elevation gain, m; null: not stated (0)"
+      },
+      {
+        "name": "calories",
+        "type": [
+          "null",
+          "double"
+        ],
+        "default": null,
+        "doc": "kcal as stated; null: computed from the sport's MET over the duration"
+      }
+    ]
+  },
+  {
+    "type": "record",
     "name": "SessionControl",
     "namespace": "fitstream.v1",
     "doc": "Start / pause / resume / end / lap of a session, on telemetry.samples.v1 (key = sessionId) so it stays ordered with the session's samples.",
@@ -850,6 +891,15 @@ export const AVRO_SCHEMAS = [
         "name": "receivedAt",
         "type": "long",
         "doc": "gateway/api receive time, ms since epoch"
+      },
+      {
+        "name": "manual",
+        "type": [
+          "null",
+          "fitstream.v1.ManualEntry"
+        ],
+        "default": null,
+        "doc": "a manual entry (POST /v1/activities without points or sets); null in every other batch. Last, so that a gateway record is the DeviceTelemetry body between a fixed head and tail (telemetry-record.ts); records written before it read as null"
       }
     ]
   }

@@ -461,6 +461,7 @@ export function parseDeviceTelemetry(
       sets: setList as StrengthSet[],
       source: ctx.source ?? 'mqtt',
       receivedAt: ctx.nowMs,
+      manual: null,
     },
   };
 }

@@ -60,6 +60,7 @@ const batch: TelemetryBatch = {
   sets: [{ exercise: 'squat', reps: 5, weightKg: 100, startTs: 1_790_000_000_000, endTs: null }],
   source: 'mqtt',
   receivedAt: 1_790_000_002_000,
+  manual: null,
 };
 
 let ids: SchemaIds;

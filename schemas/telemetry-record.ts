@@ -112,11 +112,12 @@ function putHeader(schemaId: number, deviceId: string, userId: string): void {
   putString(userId);
 }
 
-/** The batch's last fields (source, receivedAt); returns a copy of the record. */
+/** The batch's last fields (source, receivedAt, manual: null); returns a copy of the record. */
 function putTrailer(source: string, receivedAt: number): Buffer {
   putString(source);
-  ensure(10);
+  ensure(11);
   putNat(receivedAt);
+  out[op++] = 0; // manual: null (a gateway batch is never a manual entry)
   return Buffer.from(out.subarray(0, op));
 }
 
@@ -128,7 +129,8 @@ const MAX_SAMPLE_BYTES = 10 + 11 + 9 + 9 + 5 + 5 + 5 + 9 + 6 + 6 + 6 + 1;
  * schema says long/int). Byte-identical to encodeConfluent(schemaId, avroTypes.TelemetryBatch, batch).
  */
 export function encodeTelemetryBatch(schemaId: number, batch: TelemetryBatch): Buffer {
-  if (batch.sets.length > 0) return encodeConfluent(schemaId, avroTypes.TelemetryBatch, batch);
+  if (batch.sets.length > 0 || batch.manual)
+    return encodeConfluent(schemaId, avroTypes.TelemetryBatch, batch);
   putHeader(schemaId, batch.deviceId, batch.userId);
   putString(batch.sessionId);
   putString(batch.sport);

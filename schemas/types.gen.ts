@@ -228,6 +228,20 @@ export interface GoalAchievementRevoked {
   at: number;
 }
 
+/** An activity logged by hand, without samples (POST /v1/activities, manual): its figures as the athlete states them. */
+export interface ManualEntry {
+  /** start, ms since epoch (UTC) */
+  startTs: number;
+  /** duration, s (elapsed and moving: a manual entry has no pauses) */
+  durationS: number;
+  /** distance, m (0 for sports without one) */
+  distanceM: number;
+  /** elevation gain, m; null: not stated (0) */
+  elevGainM: number | null;
+  /** kcal as stated; null: computed from the sport's MET over the duration */
+  calories: number | null;
+}
+
 /** Start / pause / resume / end / lap of a session, on telemetry.samples.v1 (key = sessionId) so it stays ordered with the session's samples. */
 export interface SessionControl {
   deviceId: string;
@@ -279,6 +293,8 @@ export interface TelemetryBatch {
   source: string;
   /** gateway/api receive time, ms since epoch */
   receivedAt: number;
+  /** a manual entry (POST /v1/activities without points or sets); null in every other batch. Last, so that a gateway record is the DeviceTelemetry body between a fixed head and tail (telemetry-record.ts); records written before it read as null */
+  manual: ManualEntry | null;
 }
 
 /** Every generated record type by its Avro name (without namespace). */
@@ -294,6 +310,7 @@ export interface AvroRecords {
   DlqRecord: DlqRecord;
   GoalAchieved: GoalAchieved;
   GoalAchievementRevoked: GoalAchievementRevoked;
+  ManualEntry: ManualEntry;
   SessionControl: SessionControl;
   StreakMilestone: StreakMilestone;
   TelemetryBatch: TelemetryBatch;

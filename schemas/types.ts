@@ -12,6 +12,7 @@ export type {
   DlqRecord,
   GoalAchieved,
   GoalAchievementRevoked,
+  ManualEntry,
   Sample,
   SessionControl,
   StreakMilestone,

@@ -4,10 +4,11 @@
 // key, in order. Private topic, subjects and consumer group, all random.
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it } from 'vitest';
-import { avroTypes } from './avro.js';
-import { registerSchemas } from './registry.js';
+import { avroTypes, schemaText } from './avro.js';
+import { registerSchema, registerSchemas } from './registry.js';
 import type { SessionControl, TelemetryBatch } from './types.gen.js';
 import { ConfluentDecoder, type DecodedRecord, encodeConfluent } from './wire.js';
 
@@ -63,6 +64,7 @@ it('a session travels through Kafka as start, batch, end and decodes into typed 
     sets: [],
     source: 'mqtt',
     receivedAt: 1100,
+    manual: null,
   };
   const key = `${who.deviceId}/${who.sessionId}`;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -108,4 +110,30 @@ it('a session travels through Kafka as start, batch, end and decodes into typed 
   expect(got[0]?.value).toEqual(control('start', 1000));
   expect(got[1]?.value).toEqual(batch);
   expect(got[2]?.value).toEqual(control('end', 2000));
+});
+
+it('a TelemetryBatch written before the manual field existed still decodes (manual null); the registry takes the new schema as BACKWARD compatible', async () => {
+  const registry = new SchemaRegistry({ host: registryUrl });
+  const subject = `test-${run}-compat.fitstream.v1.TelemetryBatch`;
+  // the schema as it was before issue 13's manual entries: the same record without its last field
+  const current = JSON.parse(schemaText('TelemetryBatch')) as { fields: { name: string }[] };
+  expect(current.fields.at(-1)!.name).toBe('manual');
+  const before = { ...current, fields: current.fields.filter((f) => f.name !== 'manual') };
+  const oldId = await registerSchema(registry, subject, JSON.stringify(before));
+  const newId = await registerSchema(registry, subject, schemaText('TelemetryBatch'));
+  expect(newId).not.toBe(oldId);
+  const oldType = avro.Type.forSchema(before as avro.Schema);
+  const old = {
+    deviceId: 'dev-1',
+    userId: 'user-1',
+    sessionId: 'gym-1',
+    sport: 'strength',
+    samples: [],
+    sets: [{ exercise: 'squat', reps: 5, weightKg: 100, startTs: 1000, endTs: 41_000 }],
+    source: 'upload',
+    receivedAt: 1100,
+  };
+  const decoded = await new ConfluentDecoder(registry).decode(encodeConfluent(oldId, oldType as never, old));
+  expect(decoded.name).toBe('TelemetryBatch');
+  expect(decoded.value).toEqual({ ...old, manual: null });
 });

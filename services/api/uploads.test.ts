@@ -107,10 +107,52 @@ describe('planUpload', () => {
     const long = run(2, UPLOAD_LIMITS.maxSpanMs + 1);
     expect(codeOf(() => planUpload('u', 'k', long, 0))).toBe('upload_span_too_long');
     const back = run(3);
-    back.type === 'running' && back.data_points.reverse();
+    'data_points' in back && back.data_points.reverse();
     expect(codeOf(() => planUpload('u', 'k', back, 0))).toBe('upload_out_of_order');
     const half = run(1);
-    if (half.type === 'running') half.data_points[0]!.lng = null;
+    if ('data_points' in half) half.data_points[0]!.lng = null;
     expect(codeOf(() => planUpload('u', 'k', half, 0))).toBe('validation_failed');
+  });
+
+  test('a manual entry: start, one batch with the entry and no samples or sets, end at start + duration', () => {
+    const body: UploadBody = {
+      type: 'walking',
+      start_time: at(start),
+      duration_s: 1800.5,
+      distance_m: 2500,
+      calories: 150,
+    };
+    const p = planUpload('u1', 'k2', body, 7);
+    expect(p.kind).toBe('manual');
+    expect(p.points).toBe(0);
+    const ids = { deviceId: UPLOAD_DEVICE_ID, userId: 'u1', sessionId: uploadSessionId('u1', 'k2') };
+    expect(p.records).toEqual([
+      {
+        name: 'SessionControl',
+        value: { ...ids, kind: 'start', sport: 'walking', ts: start, receivedAt: 7 },
+      },
+      {
+        name: 'TelemetryBatch',
+        value: {
+          ...ids,
+          sport: 'walking',
+          samples: [],
+          sets: [],
+          source: 'upload',
+          receivedAt: 7,
+          manual: { startTs: start, durationS: 1800.5, distanceM: 2500, elevGainM: null, calories: 150 },
+        },
+      },
+      {
+        name: 'SessionControl',
+        value: { ...ids, kind: 'end', sport: 'walking', ts: start + 1_800_500, receivedAt: 7 },
+      },
+    ]);
+    expect(p.activityId).toBe(activityIdFor('u1', UPLOAD_DEVICE_ID, p.sessionId));
+    const long = { ...body, duration_s: UPLOAD_LIMITS.maxSpanMs / 1000 + 1 };
+    expect(codeOf(() => planUpload('u', 'k', long, 0))).toBe('upload_span_too_long');
+    expect(
+      codeOf(() => planUpload('u', 'k', { ...long, duration_s: UPLOAD_LIMITS.maxSpanMs / 1000 }, 0)),
+    ).toBe('accepted');
   });
 });

@@ -1,6 +1,6 @@
 // One-shot uploads (POST /v1/activities): a finished workout in one request becomes the records a device
 // would have sent live — a start, TelemetryBatch records of at most DEFAULT_LIMITS.maxSamplesPerBatch
-// samples, lap controls, an end — so that the worker computes it with the same stages as a live session
+// samples (or strength sets, or one manual entry), lap controls, an end — so that the worker computes it with the same stages as a live session
 // and finalises it at once on the end. Pure: the route validates the shape (JSON schema), this checks what
 // a schema cannot say (limits over the whole upload) and builds the records.
 
@@ -61,9 +61,23 @@ export type UploadBody =
       name?: string;
       notes?: string;
       client_activity_id?: string;
-    };
+    }
+  | ManualBody;
 
-export type UploadKind = 'recorded' | 'strength';
+/** A workout logged by hand: its figures, no points or sets (any sport, with or without GPS). */
+export interface ManualBody {
+  type: Sport;
+  start_time: string;
+  duration_s: number;
+  distance_m: number;
+  elevation_gain_m?: number | null;
+  calories?: number | null;
+  name?: string;
+  notes?: string;
+  client_activity_id?: string;
+}
+
+export type UploadKind = 'recorded' | 'strength' | 'manual';
 
 export type UploadRecord =
   | { name: 'TelemetryBatch'; value: TelemetryBatch }
@@ -132,6 +146,34 @@ export function planUpload(
     bodySha256: bodyDigest(body),
   };
 
+  if ('duration_s' in body) {
+    const endTs = startTs + Math.round(body.duration_s * 1000);
+    within(endTs, 'start_time + duration_s');
+    const records: UploadRecord[] = [
+      control('start', startTs),
+      {
+        name: 'TelemetryBatch',
+        value: {
+          ...ids,
+          sport: body.type,
+          samples: [],
+          sets: [],
+          source: 'upload',
+          receivedAt,
+          manual: {
+            startTs,
+            durationS: body.duration_s,
+            distanceM: body.distance_m,
+            elevGainM: body.elevation_gain_m ?? null,
+            calories: body.calories ?? null,
+          },
+        },
+      },
+      control('end', endTs),
+    ];
+    return { ...base, kind: 'manual', records, points: 0 };
+  }
+
   if (body.type === 'strength') {
     if (body.sets.length > UPLOAD_LIMITS.maxSets)
       throw new ApiError('upload_too_many_points', `more than ${UPLOAD_LIMITS.maxSets} sets`);
@@ -154,6 +196,7 @@ export function planUpload(
           sets: sets.slice(i, i + DEFAULT_LIMITS.maxSamplesPerBatch),
           source: 'upload',
           receivedAt,
+          manual: null,
         },
       });
     }
@@ -252,6 +295,7 @@ export function recordedSessionRecords(
         sets: [],
         source,
         receivedAt: ids.receivedAt,
+        manual: null,
       },
     });
   }

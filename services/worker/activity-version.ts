@@ -5,7 +5,7 @@ import { ALGORITHM_VERSION } from '../../pipelines/config.js';
  * crash-and-redeliver, a duplicate or a replay computes the same number, and more data or a newer
  * algorithm always computes a bigger one:
  *
- *   version = algorithm ordinal × 10^6 + (distinct samples + controls + strength sets)
+ *   version = algorithm ordinal × 10^6 + (distinct samples + controls + strength sets + manual entries)
  *
  * where the ordinal of `YYYY.MM-N` is YYYYMMNN (2026.11-1 → 20261101). Late data adds rows, so it
  * bumps the version; re-sending known data does not. Stays below 2^53 for sessions under 10^6 rows.

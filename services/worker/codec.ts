@@ -61,6 +61,8 @@ export function classify(obj: unknown): Decoded {
   if (Array.isArray(o.samples)) {
     const b = o as unknown as TelemetryBatch;
     if (!Array.isArray(b.sets)) (b as { sets: unknown }).sets = [];
+    // records written before the field existed decode (with their writer schema) without it
+    if (b.manual === undefined) (b as { manual: unknown }).manual = null;
     for (const s of b.samples) {
       if (!Number.isSafeInteger(s.ts)) throw new RecordInvalidError(`sample ts ${s.ts} is not an integer`);
       if (s.seq !== null && !(Number.isInteger(s.seq) && s.seq >= 0 && s.seq < 0xffffffff)) {

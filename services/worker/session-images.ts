@@ -20,7 +20,7 @@ export interface StoredControl {
   sport: string;
 }
 
-/** A session's durable input without strength sets (sessions with sets are always read back). */
+/** A session's durable input without strength sets or manual entries (sessions with them are always read back). */
 export interface SessionImage {
   samples: StoredSamples;
   controls: StoredControl[];
@@ -119,7 +119,7 @@ export class SessionImages {
         continue;
       }
       const b = d.batch;
-      if (b.sets.length > 0) {
+      if (b.sets.length > 0 || b.manual) {
         this.readBack(e);
         continue;
       }

@@ -332,6 +332,7 @@ export class Sessions {
           receivedAt: 0,
         })),
         sets: [],
+        manual: [],
       });
     }
     this.inputs.memory += inputs.size;
@@ -369,7 +370,7 @@ export class Sessions {
       }
       const stored = inputs.get(k)!;
       const ref = withSport(asSent, stored.controls);
-      if (stored.samples.length === 0 && stored.sets.length === 0) {
+      if (stored.samples.length === 0 && stored.sets.length === 0 && stored.manual.length === 0) {
         // An end (or start) without any data: nothing to compute. Late samples re-open it.
         outcomes.push('empty');
         continue;
@@ -385,6 +386,7 @@ export class Sessions {
             samples: computeColumns(stored.samples),
             controls: stored.controls,
             sets: stored.sets,
+            manual: stored.manual,
             athlete: athletes.get(ref.userId) ?? {},
           },
           this.opts.algorithmVersion ? { version: this.opts.algorithmVersion } : undefined,
@@ -405,7 +407,7 @@ export class Sessions {
       const storedId = this.storedIds.get(k);
       const s = storedId === undefined ? result.summary : { ...result.summary, activityId: storedId };
       const version = activityVersion(
-        stored.samples.length + stored.controls.length + stored.sets.length,
+        stored.samples.length + stored.controls.length + stored.sets.length + stored.manual.length,
         s.algorithmVersion,
       );
       const known = this.versions.get(k);

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ActivitySummary, CleanSamples } from '../../pipelines/types.js';
-import type { SessionControl, StrengthSet } from '../../schemas/types.js';
+import type { ManualEntry, SessionControl, StrengthSet } from '../../schemas/types.js';
 import { ident, int, str, tuples } from '../common/clickhouse-sql.js';
 import {
   READ_BACK_COLUMNS,
@@ -31,6 +31,7 @@ export interface StoredSession {
   samples: StoredSamples;
   controls: SessionControl[];
   sets: StrengthSet[];
+  manual: ManualEntry[];
 }
 
 export interface StoredActivity {
@@ -150,6 +151,7 @@ export class ClickHouseStore implements Sink {
     const samples = this.sampleWriter(rows);
     const controls: Record<string, unknown>[] = [];
     const sets: Record<string, unknown>[] = [];
+    const manual: Record<string, unknown>[] = [];
     const sessions = new Map<string, Record<string, unknown>>();
     const seenMs = Date.now();
     for (const r of batch.records) {
@@ -181,6 +183,19 @@ export class ClickHouseStore implements Sink {
             end_ts: x.endTs,
           });
         }
+        const m = b.manual;
+        if (m) {
+          manual.push({
+            user_id: b.userId,
+            device_id: b.deviceId,
+            session_id: b.sessionId,
+            start_ts: m.startTs,
+            duration_s: fin(m.durationS) ?? 0,
+            distance_m: fin(m.distanceM) ?? 0,
+            elev_gain_m: fin(m.elevGainM),
+            calories: fin(m.calories),
+          });
+        }
       } else {
         const c = d.control;
         controls.push({
@@ -197,6 +212,7 @@ export class ClickHouseStore implements Sink {
       this.insertSamples(samples),
       this.insert('session_controls', controls),
       this.insert('strength_sets', sets),
+      this.insert('manual_entries', manual),
       this.insert('session_index', [...sessions.values()]),
     ]);
   }
@@ -214,11 +230,11 @@ export class ClickHouseStore implements Sink {
     for (const r of refs) {
       const k = sessionKey(r.deviceId, r.sessionId);
       byKey.set(k, r);
-      out.set(k, { samples: allocStored(0), controls: [], sets: [] });
+      out.set(k, { samples: allocStored(0), controls: [], sets: [], manual: [] });
     }
     const users = [...new Set(refs.map((r) => r.userId))].map(str).join(', ');
     const pairs = tuples(refs.map((r) => [r.deviceId, r.sessionId]));
-    const [samples, controls, sets] = await Promise.all([
+    const [samples, controls, sets, manual] = await Promise.all([
       // JSONCompact (one array per row, parsed in one go) rather than JSONEachRow: a fraction of
       // the formatting work on the server and of the parsing on the worker, same number texts.
       // PREWHERE on the sorting-key columns only, so it cannot change which row FINAL keeps.
@@ -238,6 +254,12 @@ export class ClickHouseStore implements Sink {
         'read sets',
         `SELECT device_id, session_id, exercise, reps, weight_kg, start_ts, end_ts FROM ${this.t('strength_sets')} FINAL
          WHERE (device_id, session_id) IN ${pairs} ORDER BY device_id, session_id, start_ts, exercise`,
+      ),
+      this.select<Record<string, unknown>>(
+        'read manual entries',
+        `SELECT device_id, session_id, start_ts, duration_s, distance_m, elev_gain_m, calories
+         FROM ${this.t('manual_entries')} FINAL
+         WHERE (device_id, session_id) IN ${pairs} ORDER BY device_id, session_id, start_ts`,
       ),
     ]);
     const at = (r: Record<string, unknown>) => out.get(sessionKey(String(r.device_id), String(r.session_id)));
@@ -270,6 +292,15 @@ export class ClickHouseStore implements Sink {
         weightKg: numOrNull(r.weight_kg),
         startTs: num(r.start_ts),
         endTs: numOrNull(r.end_ts),
+      });
+    }
+    for (const r of manual) {
+      at(r)?.manual.push({
+        startTs: num(r.start_ts),
+        durationS: num(r.duration_s),
+        distanceM: num(r.distance_m),
+        elevGainM: numOrNull(r.elev_gain_m),
+        calories: numOrNull(r.calories),
       });
     }
     return out;

@@ -1,10 +1,12 @@
 // One-shot uploads (issue 13) through the API and the worker on the real stack: POST /v1/activities sends
 // the workout to a private samples topic that a worker of this test reads, into the ClickHouse database the
 // API reads. The same samples sent as a live session compute the same activity.
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { parseGpx } from '../../pipelines/import/index.js';
-import type { Sample } from '../../schemas/types.js';
+import type { ActivityCreated, Sample } from '../../schemas/types.js';
+import { ConfluentDecoder } from '../../schemas/wire.js';
 import { snakeKeys } from '../../services/api/routes/shared.js';
 import { UPLOAD_LIMITS } from '../../services/api/uploads.js';
 import { createLogger } from '../../services/common/logger.js';
@@ -69,6 +71,28 @@ const post = (payload: unknown, key: string | undefined, who: SignedIn = athlete
 
 const get = (id: string, who: SignedIn = athlete) =>
   s.app.inject({ method: 'GET', url: `/v1/activities/${id}`, headers: who.auth });
+
+/** The ActivityCreated events of `activityId` on the worker's activities topic (read from the start). */
+async function createdEvents(activityId: string): Promise<ActivityCreated[]> {
+  const decoder = new ConfluentDecoder(new SchemaRegistry({ host: iso.config.SCHEMA_REGISTRY_URL }));
+  const consumer = iso.kafka.consumer({ groupId: `uploads-events-${rid()}` });
+  const got: ActivityCreated[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [iso.activities], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const d = await decoder.decode(message.value!);
+      const v = d.value as ActivityCreated;
+      if (d.name === 'ActivityCreated' && v.activityId === activityId) got.push(v);
+    },
+  });
+  try {
+    await waitFor(async () => got.length > 0, 30_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
 
 const ready = (id: string) =>
   waitFor(async () => {
@@ -165,6 +189,136 @@ describe('POST /v1/activities', () => {
     expect(a.summary.start_ts).toBe(Date.parse('2026-11-30T17:00:00Z'));
     expect(a.summary.elapsed_s).toBe(40 + 120 + 40 + 120 + 30);
   }, 90_000);
+
+  test('a manual entry becomes an activity of its figures through the one path, and counts in the stats', async () => {
+    const hiker = await s.user();
+    const entry = {
+      type: 'hiking',
+      start_time: '2026-11-28T09:30:00+01:00',
+      duration_s: 5400,
+      distance_m: 12_000,
+      elevation_gain_m: 650,
+      name: 'Uetliberg',
+      notes: 'logged by hand',
+    };
+    const r = await post(entry, `hike-${rid()}`, hiker);
+    expect(r.statusCode, r.body).toBe(202);
+    expect(r.json().status).toBe('processing');
+    const id = r.json().activity_id as string;
+    const a = await waitFor(async () => {
+      const g = await get(id, hiker);
+      return g.statusCode === 200 && g.json().status === 'ready' ? g.json() : null;
+    }, 60_000);
+    expect([a.name, a.notes]).toEqual(['Uetliberg', 'logged by hand']);
+    expect(a.summary).toMatchObject({
+      activity_id: id,
+      user_id: hiker.id,
+      sport: 'hiking',
+      start_ts: Date.parse('2026-11-28T08:30:00Z'),
+      end_ts: Date.parse('2026-11-28T10:00:00Z'),
+      elapsed_s: 5400,
+      moving_s: 5400,
+      distance_m: 12_000,
+      elev_gain_m: 650,
+      sample_count: 0,
+      calories_method: 'met',
+      algorithm_version: expect.any(String),
+    });
+    expect(a.summary.avg_speed_mps).toBeCloseTo(12_000 / 5400, 9);
+    expect(a.summary.calories).toBeGreaterThan(0);
+    // versioned like the rest: the algorithm's ordinal, plus its rows (start, entry, end)
+    expect(a.version % 1_000_000).toBe(3);
+    // ActivityCreated on activities.v1 carries the figures engagement counts (goals, streaks, points)
+    const [event] = await createdEvents(id);
+    expect(event).toMatchObject({
+      userId: hiker.id,
+      sport: 'hiking',
+      distanceM: 12_000,
+      movingS: 5400,
+      elapsedS: 5400,
+      elevationGainM: 650,
+      samples: 0,
+      version: a.version,
+    });
+    // the stats read it as any other activity
+    const st = await s.app.inject({ method: 'GET', url: '/v1/users/me/stats', headers: hiker.auth });
+    expect(st.statusCode, st.body).toBe(200);
+    expect(st.json().periods.lifetime.overall).toMatchObject({
+      activities: 1,
+      distance_m: 12_000,
+      moving_s: 5400,
+    });
+    expect(st.json().periods.lifetime.by_sport.map((x: { sport: string }) => x.sport)).toEqual(['hiking']);
+    // and the list
+    const list = await s.app.inject({ method: 'GET', url: '/v1/activities', headers: hiker.auth });
+    expect(list.json().items.map((x: { activity_id: string }) => x.activity_id)).toEqual([id]);
+  }, 90_000);
+
+  test('a manual entry with stated calories, of a sport without GPS', async () => {
+    const r = await post(
+      {
+        type: 'strength',
+        start_time: '2026-11-30T07:00:00Z',
+        duration_s: 2700,
+        distance_m: 0,
+        calories: 310,
+      },
+      `manual-gym-${rid()}`,
+    );
+    expect(r.statusCode, r.body).toBe(202);
+    const a = await ready(r.json().activity_id);
+    expect(a.summary).toMatchObject({
+      sport: 'strength',
+      elapsed_s: 2700,
+      distance_m: 0,
+      calories: 310,
+      calories_method: 'stated',
+      strength: null,
+    });
+  }, 90_000);
+
+  test('manual and strength retries, also concurrent ones, make one activity; another body under the key is 409', async () => {
+    const manual = {
+      type: 'cycling',
+      start_time: '2026-11-27T16:00:00Z',
+      duration_s: 3600,
+      distance_m: 30_000,
+      calories: 800,
+    };
+    const strength = {
+      type: 'strength',
+      start_time: '2026-11-27T18:00:00Z',
+      sets: [{ exercise: 'deadlift', reps: 3, weight_kg: 140, duration_s: 20, rest_s: 180 }],
+    };
+    for (const [body, key] of [
+      [manual, `manual-retry-${rid()}`],
+      [strength, `strength-retry-${rid()}`],
+    ] as const) {
+      const answers = await Promise.all(Array.from({ length: 5 }, () => post(body, key)));
+      for (const x of answers) expect(x.statusCode, x.body).toBe(202);
+      const id = answers[0]!.json().activity_id as string;
+      for (const x of answers) expect(x.json()).toEqual({ activity_id: id, status: 'processing' });
+      const done = await ready(id);
+      const again = await post(body, key);
+      expect(again.json()).toEqual({ activity_id: id, status: 'processing' });
+      const [n] = await rows<{ activities: number; versions: number }>(
+        iso.ch,
+        `SELECT uniqExact(activity_id) AS activities, uniqExact(version) AS versions
+         FROM ${iso.database}.activities WHERE user_id = '${athlete.id}' AND activity_id = '${id}'`,
+      );
+      expect([Number(n!.activities), Number(n!.versions)]).toEqual([1, 1]);
+      expect(done.version).toBe(Number((await get(id)).json().version));
+      const changed = await post(
+        'sets' in body ? { ...body, sets: [{ ...body.sets[0], reps: 4 }] } : { ...body, distance_m: 31_000 },
+        key,
+      );
+      expect(changed.statusCode).toBe(409);
+      expect(changed.json().code).toBe('idempotency_key_reused');
+    }
+    // a manual entry's duration is bounded by the span limit
+    const long = await post({ ...manual, duration_s: UPLOAD_LIMITS.maxSpanMs / 1000 + 1 }, `long-${rid()}`);
+    expect([long.statusCode, long.json().code]).toEqual([422, 'upload_span_too_long']);
+  }, 120_000);
 
   test('concurrent retries with one key give one answer and one activity', async () => {
     const samples = run(12, 300);

@@ -138,7 +138,7 @@ export function batchOf(
   samples: Sample[],
   sport: TelemetryBatch['sport'] = 'running',
 ): TelemetryBatch {
-  return { ...ids, sport, samples, sets: [], source: 'test', receivedAt: Date.now() };
+  return { ...ids, sport, samples, sets: [], source: 'test', receivedAt: Date.now(), manual: null };
 }
 
 export function controlOf(

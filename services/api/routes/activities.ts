@@ -90,6 +90,26 @@ const UploadSchema = Type.Union([
     },
     { additionalProperties: false, title: 'strength' },
   ),
+  Type.Object(
+    {
+      type: Sport,
+      ...common,
+      duration_s: Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1e9,
+        description: 'elapsed = moving time, s (at most the 48 h span: else 422 upload_span_too_long)',
+      }),
+      distance_m: Type.Number({ minimum: 0, maximum: 100_000_000, description: 'm; 0 for none' }),
+      elevation_gain_m: opt('number', { minimum: 0, maximum: 100_000 }),
+      calories: opt('number', { minimum: 0, maximum: 100_000 }),
+    },
+    {
+      additionalProperties: false,
+      title: 'manual',
+      description:
+        "a workout logged by hand, any sport: its figures as stated (calories, when missing, from the sport's MET over the duration)",
+    },
+  ),
 ]);
 const Accepted = Type.Object({
   activity_id: Type.String({ format: 'uuid' }),
@@ -600,7 +620,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       schema: {
         tags: ['activities'],
         summary:
-          'Upload a finished workout (recorded points, or strength sets): sent through telemetry.samples.v1 like a live session, computed by the worker; idempotent on the Idempotency-Key header (or client_activity_id)',
+          'Upload a finished workout (recorded points, strength sets, or a manual entry of duration and distance): sent through telemetry.samples.v1 like a live session, computed by the worker; idempotent on the Idempotency-Key header (or client_activity_id)',
         headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
         body: UploadSchema,
         response: {
