@@ -81,13 +81,27 @@ export class SampleBuilder {
   constructor(private readonly budget: PointBudget) {}
 
   add(p: RawPoint): void {
+    this.addPoint(p.ts, p.lat, p.lon, p.alt, p.speed, p.acc ?? null, p.dist, p.hr, p.cadence, p.power);
+  }
+
+  /** add() without the RawPoint: the FIT decoder reads columns and builds no object per point but the Sample. */
+  addPoint(
+    ts: number,
+    lat: number | null,
+    lon: number | null,
+    alt: number | null,
+    speed: number | null,
+    acc: number | null,
+    dist: number | null,
+    hr: number | null,
+    cadence: number | null,
+    power: number | null,
+  ): void {
     this.budget.take();
-    if (!Number.isFinite(p.ts)) {
+    if (!Number.isFinite(ts)) {
       this.dropped.noTime++;
       return;
     }
-    let lat = p.lat;
-    let lon = p.lon;
     if (lat !== null || lon !== null) {
       if (lat === null || lon === null || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
         this.dropped.badCoordinate++;
@@ -96,17 +110,17 @@ export class SampleBuilder {
       }
     }
     this.samples.push({
-      ts: Math.round(p.ts),
+      ts: Math.round(ts),
       seq: this.samples.length,
       lat,
       lon,
-      alt: p.alt,
-      acc: p.acc != null && p.acc > 0 && p.acc < 255 ? p.acc : null,
-      speed: p.speed !== null && p.speed >= 0 ? p.speed : null,
-      dist: p.dist !== null && p.dist >= 0 ? p.dist : null,
-      hr: this.int(p.hr, HR_MAX),
-      cadence: this.int(p.cadence, U16_MAX),
-      power: this.int(p.power, U16_MAX),
+      alt,
+      acc: acc !== null && acc > 0 && acc < 255 ? acc : null,
+      speed: speed !== null && speed >= 0 ? speed : null,
+      dist: dist !== null && dist >= 0 ? dist : null,
+      hr: this.int(hr, HR_MAX),
+      cadence: this.int(cadence, U16_MAX),
+      power: this.int(power, U16_MAX),
       lap: false,
     });
   }
