@@ -41,6 +41,21 @@ export async function purgeClickhouse(ch: ClickHouseClient, database: string, us
   const db = ident(database);
   for (const table of await perUserTables(ch, database))
     await ch.command({ query: `ALTER TABLE ${db}.${ident(table)} DELETE WHERE user_id = ${str(userId)}` });
+  // the index of activities by id (migration 0050) names its athlete owner_id
+  for (const table of await ownerIndexTables(ch, database))
+    await ch.command({ query: `ALTER TABLE ${db}.${ident(table)} DELETE WHERE owner_id = ${str(userId)}` });
+}
+
+/** MergeTree tables of the database with an owner_id column (activity_owners). */
+async function ownerIndexTables(ch: ClickHouseClient, database: string): Promise<string[]> {
+  const rs = await ch.query({
+    query: `SELECT table AS tbl FROM system.columns
+            WHERE database = ${str(database)} AND name = 'owner_id'
+              AND table IN (SELECT name FROM system.tables WHERE database = ${str(database)} AND engine LIKE '%MergeTree%')
+            ORDER BY tbl`,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ tbl: string }>()).map((r) => r.tbl);
 }
 
 /**

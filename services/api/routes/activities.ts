@@ -8,6 +8,7 @@ import { type ActivityVisibility, principalOf, requireVisibleAthlete, visibleAct
 import { deleteActivity, finishDeletion, tombstoneOf } from '../activity-deletion.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { activityById, latestActivities } from '../latest-activities.js';
 import { buildStreams, STREAM_KEYS, type StreamKey, type StreamsRow } from '../streams.js';
 import {
   planUpload,
@@ -136,6 +137,23 @@ const ActivityListItem = Type.Object({
   polyline: Type.String(),
 });
 
+const LIST_COLUMNS = [
+  'activity_id',
+  'user_id',
+  'sport',
+  'version',
+  'start_ts',
+  'end_ts',
+  'elapsed_s',
+  'moving_s',
+  'distance_m',
+  'elev_gain_m',
+  'avg_speed_mps',
+  'hr_avg',
+  'calories',
+  'polyline',
+] as const;
+
 interface ListRow {
   activity_id: string;
   user_id: string;
@@ -193,7 +211,8 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const q = req.query;
       const userId = q.user_id ?? principalOf(req).user_id;
       await checkAthlete(req, userId);
-      const where = [`user_id = ${str(userId)}`];
+      const key = [`user_id = ${str(userId)}`];
+      const where: string[] = [];
       if (userId !== principalOf(req).user_id) {
         // a coach sees every activity of the athlete but the private ones
         const hidden = await deps.pg.query<{ activity_id: string }>(
@@ -201,14 +220,15 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
           [userId],
         );
         if (hidden.rows.length > 0)
-          where.push(`activity_id NOT IN (${hidden.rows.map((r) => str(r.activity_id)).join(', ')})`);
+          key.push(`activity_id NOT IN (${hidden.rows.map((r) => str(r.activity_id)).join(', ')})`);
       }
+      // sport and start_ts can change between versions: judged on the latest one, outside
       if (q.sport) where.push(`sport = ${str(q.sport)}`);
       if (q.before !== undefined) where.push(`start_ts < ${int(q.before)}`);
       const rows = await select<ListRow>(
-        `SELECT activity_id, user_id, sport, version, start_ts, end_ts, elapsed_s, moving_s, distance_m,
-                elev_gain_m, avg_speed_mps, hr_avg, calories, polyline
-         FROM ${db}.activities FINAL WHERE ${where.join(' AND ')}
+        `SELECT ${LIST_COLUMNS.join(', ')}
+         FROM ${latestActivities(db, key.join(' AND '), LIST_COLUMNS)}
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY start_ts DESC LIMIT ${int(q.limit)}`,
       );
       return {
@@ -238,10 +258,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         sport: string;
         version: string | number;
         summary: string;
-      }>(
-        `SELECT user_id, device_id, session_id, sport, version, summary FROM ${db}.activities FINAL
-         WHERE activity_id = ${str(id)} LIMIT 1`,
-      ),
+      }>(activityById(db, id, ['user_id', 'device_id', 'session_id', 'sport', 'version', 'summary'])),
       // an id that is no UUID names no upload (the column is uuid)
       isUuid
         ? deps.pg.query<{ user_id: string; idempotency_key: string | null }>(

@@ -22,6 +22,7 @@ import { principalOf } from '../access.js';
 import { athleteClock } from '../athlete-clock.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { latestActivities } from '../latest-activities.js';
 import { problemResponse, selectRows } from './shared.js';
 
 export const PROGRESS_METRICS = [
@@ -36,6 +37,16 @@ export const PROGRESS_METRICS = [
 export const PROGRESS_PERIODS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 export type ProgressMetric = (typeof PROGRESS_METRICS)[number];
 export type ProgressPeriod = (typeof PROGRESS_PERIODS)[number];
+
+const PROGRESS_COLUMNS = [
+  'start_ts',
+  'sport',
+  'distance_m',
+  'moving_s',
+  'elev_gain_m',
+  'calories',
+  'power_avg',
+];
 
 /** Most periods one series may hold (a day series of ten years). */
 const MAX_PERIODS = 3700;
@@ -240,8 +251,8 @@ export const progressRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const end = periodShift(q.period, periodStart(q.period, to, clock.weekStart), 1);
       if ((end - first) / (q.period === 'day' ? 1 : q.period === 'week' ? 7 : 28) > MAX_PERIODS)
         throw new ApiError('validation_failed', `at most ${MAX_PERIODS} periods`);
+      // start_ts and sport can change between versions: judged on the latest one, outside the subquery
       const where = [
-        `user_id = ${str(userId)}`,
         `start_ts >= ${int(startOfLocalDay(first, clock.timezone))}`,
         `start_ts < ${int(startOfLocalDay(end, clock.timezone))}`,
       ];
@@ -256,7 +267,8 @@ export const progressRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       }>(
         deps.clickhouse,
         `SELECT start_ts, distance_m, moving_s, elev_gain_m, calories, power_avg
-                  FROM ${db}.activities FINAL WHERE ${where.join(' AND ')}`,
+         FROM ${latestActivities(db, `user_id = ${str(userId)}`, PROGRESS_COLUMNS)}
+         WHERE ${where.join(' AND ')}`,
       );
       const out = progressSeries({
         activities: rows.map((r) => ({ ...r, day: localDay(Number(r.start_ts), clock.timezone) })),

@@ -18,6 +18,7 @@ import { principalOf, requireVisibleAthlete } from '../access.js';
 import { type AthleteClock, athleteClock } from '../athlete-clock.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { latestActivities } from '../latest-activities.js';
 import { redisStatsCache } from '../stats-cache.js';
 import { readStreaks, StreaksSchema } from '../streaks-read.js';
 import { isoTime, problemResponse, selectRows } from './shared.js';
@@ -139,8 +140,9 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
       cols.push(`sumIf(moving_s, distance_m > 0 AND ${cond}) AS ${name}__moving_dist_s`);
     }
     const rows = await select<Record<string, string | number>>(
-      `SELECT sport, ${cols.join(', ')} FROM ${db}.activities FINAL
-       WHERE user_id = ${str(userId)} GROUP BY sport ORDER BY sport`,
+      `SELECT sport, ${cols.join(', ')}
+       FROM ${latestActivities(db, `user_id = ${str(userId)}`, ['sport', 'start_ts', ...METRICS])}
+       GROUP BY sport ORDER BY sport`,
     );
     const out: Record<string, PeriodOut> = {};
     for (const [name, p] of Object.entries(periods)) {
@@ -171,8 +173,9 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
   /** The best of each effort the worker stored in the activities' `best_efforts` (pipelines/stages/best-efforts.ts). */
   const personalBests = async (userId: string, clock: AthleteClock): Promise<BestOut[]> => {
     const rows = await select<{ activity_id: string; sport: string; best_efforts: string }>(
-      `SELECT activity_id, sport, best_efforts FROM ${db}.activities FINAL
-       WHERE user_id = ${str(userId)} AND best_efforts NOT IN ('', '[]') ORDER BY start_ts, activity_id`,
+      `SELECT activity_id, sport, best_efforts
+       FROM ${latestActivities(db, `user_id = ${str(userId)}`, ['activity_id', 'sport', 'start_ts', 'best_efforts'])}
+       WHERE best_efforts NOT IN ('', '[]') ORDER BY start_ts, activity_id`,
     );
     const best = new Map<string, BestOut>();
     const offer = (key: string, b: BestOut, better: (old: BestOut) => boolean) => {
