@@ -70,14 +70,57 @@ export async function visibleAthlete(db: pg.Pool, principal: Principal, athleteI
   return (rowCount ?? 0) > 0;
 }
 
-/** The athletes other than the caller whom `principal` may see (visibleAthlete's rule, as a list). */
-export async function athletesVisibleTo(db: pg.Pool, principal: Principal): Promise<string[]> {
-  const { rows } = await db.query<{ athlete_id: string }>(
-    `SELECT DISTINCT athlete_id FROM coach_grants
-     WHERE coach_id = $1 AND accepted_at IS NOT NULL AND revoked_at IS NULL`,
+/**
+ * Whether `principal` may see athlete `athleteId`'s LIVE sessions (the live routes, the coach's board):
+ * whoever visibleAthlete admits, and the owners and admins of a group in which the athlete turned on
+ * `share_live_with_staff` (off unless the member turns it on: PATCH /v1/groups/{id}/membership). That opens
+ * live sessions only, never activities, stats or streams. Asked of PostgreSQL on every call, like
+ * visibleAthlete, so leaving a group, being removed, turning sharing off or losing the staff role counts at
+ * once; open streams hear it on ACCESS_REVOKED_CHANNEL.
+ */
+export async function visibleLive(db: pg.Pool, principal: Principal, athleteId: string): Promise<boolean> {
+  if (principal.user_id === athleteId) return true;
+  if (!UUID.test(athleteId)) return false;
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM coach_grants
+     WHERE coach_id = $1 AND athlete_id = $2 AND accepted_at IS NOT NULL AND revoked_at IS NULL
+     UNION ALL
+     SELECT 1 FROM group_members a JOIN group_members s ON s.group_id = a.group_id
+     WHERE a.user_id = $2 AND a.share_live_with_staff AND s.user_id = $1 AND s.role IN ('owner', 'admin')
+     LIMIT 1`,
+    [principal.user_id, athleteId],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** An athlete whose live sessions the caller may see, and why (visibleLive's rule, as a list). */
+export interface LiveAthlete {
+  user_id: string;
+  name: string;
+  /** an accepted coach grant: activities, stats and streams too, not only live sessions */
+  granted: boolean;
+  /** groups the caller runs (owner or admin) in which the athlete shares live sessions with the staff */
+  group_ids: string[];
+}
+
+/** The athletes other than the caller whose live sessions `principal` may see, by name. */
+export async function liveAthletesVisibleTo(db: pg.Pool, principal: Principal): Promise<LiveAthlete[]> {
+  const { rows } = await db.query<LiveAthlete>(
+    `WITH v AS (
+       SELECT athlete_id AS id, true AS granted, NULL::uuid AS group_id FROM coach_grants
+       WHERE coach_id = $1 AND accepted_at IS NOT NULL AND revoked_at IS NULL
+       UNION ALL
+       SELECT a.user_id, false, a.group_id FROM group_members s
+       JOIN group_members a ON a.group_id = s.group_id AND a.share_live_with_staff AND a.user_id <> s.user_id
+       WHERE s.user_id = $1 AND s.role IN ('owner', 'admin'))
+     SELECT v.id AS user_id, u.name, bool_or(v.granted) AS granted,
+            COALESCE(array_agg(DISTINCT v.group_id::text) FILTER (WHERE v.group_id IS NOT NULL), '{}') AS group_ids
+     FROM v JOIN users u ON u.id = v.id
+     WHERE v.id <> $1
+     GROUP BY v.id, u.name ORDER BY u.name, v.id`,
     [principal.user_id],
   );
-  return rows.map((r) => r.athlete_id);
+  return rows;
 }
 
 export type ActivityVisibility = 'private' | 'followers' | 'public';
@@ -109,14 +152,15 @@ export async function requireVisibleAthlete(
 }
 
 /**
- * Redis pub/sub channel on which every API replica hears that some viewer lost sight of an athlete (a
- * revoked coach grant, a deleted account); open live streams listen on it and re-ask visibleAthlete.
- * Message: JSON `AccessRevoked`.
+ * Redis pub/sub channel on which every API replica hears that some viewer may have lost sight of an athlete
+ * (a revoked coach grant, a deleted account, live sharing with a group's staff turned off, a member leaving
+ * or removed, a staff member removed or made a plain member); open live streams listen on it and re-ask
+ * visibleLive. Message: JSON `AccessRevoked`.
  */
 export const ACCESS_REVOKED_CHANNEL = 'fitstream:access:revoked';
 export interface AccessRevoked {
   athlete_id: string;
-  /** who lost sight; null = everyone (the account is gone) */
+  /** who lost sight; null = every viewer asks again (the account is gone, a group member stopped sharing) */
   viewer_id: string | null;
 }
 

@@ -12,10 +12,21 @@ import { PointsStore } from './points-store.js';
  *
  * Callers: `owner` is athlete A, the subject of every athlete-scoped request; `coach` holds an accepted
  * grant of A; `revoked` held one that A ended; `other` is an unrelated athlete; `support` and `admin` hold
- * those roles (and no grant). Routes about the caller themself (`/users/me`, their devices, goals) are
+ * those roles (and no grant); `staff` owns a group in which A shares live sessions with the staff, and
+ * `groupmate` is a plain member of it (membership alone opens nothing). Routes about the caller themself (`/users/me`, their devices, goals) are
  * asked by each caller about their own things.
  */
-const CALLERS = ['anonymous', 'owner', 'other', 'coach', 'revoked', 'support', 'admin'] as const;
+const CALLERS = [
+  'anonymous',
+  'owner',
+  'other',
+  'coach',
+  'revoked',
+  'support',
+  'admin',
+  'staff',
+  'groupmate',
+] as const;
 type Caller = (typeof CALLERS)[number];
 type Expect = Record<Caller, number>;
 
@@ -28,9 +39,13 @@ const self = (ok: number): Expect => ({
   revoked: ok,
   support: ok,
   admin: ok,
+  staff: ok,
+  groupmate: ok,
 });
 /** Athlete A's data that a coach with a grant sees too; everyone else gets 404, as for what is not there. */
 const athleteData = (ok: number): Expect => ({ ...self(404), owner: ok, coach: ok });
+/** A's live sessions: what a coach sees, and the staff of a group in which A shares them (visibleLive). */
+const liveData = (ok: number): Expect => ({ ...athleteData(ok), staff: ok });
 /** Athlete A's own things (goals, devices): A only. */
 const ownerOnly = (ok: number): Expect => ({ ...self(404), owner: ok });
 /** Open to anyone, token or not. */
@@ -210,6 +225,14 @@ const MATRIX: Record<string, Case> = {
     },
     expect: { ...ownerOnly(204), other: 204 },
   },
+  // one's own membership of A's group (live sharing with its staff): A only; a non-member gets 404
+  'PATCH /v1/groups/:groupId/membership': {
+    request: (f) => ({
+      url: `/v1/groups/${f.groupId}/membership`,
+      payload: { share_live_with_staff: false },
+    }),
+    expect: ownerOnly(200),
+  },
   'PATCH /v1/groups/:groupId/members/:userId': {
     request: async (f) => {
       const g = await f.freshGroup(f.users.other);
@@ -388,24 +411,26 @@ const MATRIX: Record<string, Case> = {
 
   'GET /v1/live/sessions/:activityId': {
     request: (f) => ({ url: `/v1/live/sessions/${f.liveActivityId}` }),
-    expect: athleteData(200),
+    expect: liveData(200),
   },
   'GET /v1/live/users/:userId/sessions': {
     request: (f) => ({ url: `/v1/live/users/${f.users.owner.id}/sessions` }),
-    expect: athleteData(200),
+    expect: liveData(200),
   },
   'POST /v1/live/tickets': { request: () => ({ url: '/v1/live/tickets' }), expect: self(201) },
   'GET /v1/live/sessions/:activityId/stream': {
     request: (f) => ({ url: `/v1/live/sessions/${f.liveActivityId}/stream` }),
-    expect: athleteData(200),
+    expect: liveData(200),
     sse: true,
   },
   'GET /v1/live/users/:userId/stream': {
     request: (f) => ({ url: `/v1/live/users/${f.users.owner.id}/stream` }),
-    expect: athleteData(200),
+    expect: liveData(200),
     sse: true,
   },
-  // every caller has a board: the sessions of the athletes who granted them access (none for most)
+  // who the board shows, by name: A to the coach (grant) and to the staff (sharing), nobody to the others
+  'GET /v1/live/athletes': { request: () => ({ url: '/v1/live/athletes' }), expect: self(200) },
+  // every caller has a board: the sessions of the athletes whose live sessions they see (none for most)
   'GET /v1/live/board/stream': {
     request: () => ({ url: '/v1/live/board/stream' }),
     expect: self(200),
@@ -431,16 +456,24 @@ beforeAll(async () => {
   s = await startApiStack({ privatePg: true });
   // the boards rank by a computed version of the points rules
   await new PointsStore(s.pool, s.clickhouse, s.database, s.redis).catchUp();
-  const [owner, other, coach, revoked, support, admin] = [
+  const [owner, other, coach, revoked, support, admin, staff, groupmate] = [
     await s.user({ name: 'Owner' }),
     await s.user(),
     await s.user(),
     await s.user(),
     await s.user({ roles: ['support'] }),
     await s.user({ roles: ['admin'] }),
+    await s.user({ name: 'Staff' }),
+    await s.user(),
   ];
-  const as = (u: SignedIn, method: 'POST' | 'DELETE', url: string, payload?: object) =>
+  const as = (u: SignedIn, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
     s.app.inject({ method, url, headers: u.auth, ...(payload === undefined ? {} : { payload }) });
+  // staff's group: A and the groupmate are plain members, A shares live sessions with its staff
+  const club = (await as(staff, 'POST', '/v1/groups', { name: 'club', kind: 'club' })).json();
+  for (const u of [owner, groupmate])
+    expect((await as(u, 'POST', '/v1/group-joins', { join_code: club.join_code })).statusCode).toBe(200);
+  const share = { share_live_with_staff: true };
+  expect((await as(owner, 'PATCH', `/v1/groups/${club.id}/membership`, share)).statusCode).toBe(200);
   const grantTo = async (u: SignedIn) => {
     const g = (await as(owner, 'POST', '/v1/coach-grants', { coach_email: u.email })).json().id as string;
     expect((await as(u, 'POST', `/v1/coach-grants/${g}/accept`)).statusCode).toBe(200);
@@ -537,7 +570,7 @@ beforeAll(async () => {
     groupId: (await freshGroup()).id,
     freshGroup,
     freshInvite,
-    users: { owner, other, coach, revoked, support, admin },
+    users: { owner, other, coach, revoked, support, admin, staff, groupmate },
     activityId,
     liveActivityId,
     importId: (
@@ -575,7 +608,17 @@ describe('isolation matrix', () => {
     const method = key.slice(0, key.indexOf(' ')) as 'GET' | 'POST' | 'PATCH' | 'DELETE';
     const got: Partial<Expect> = {};
     // The owner last: some requests use a thing of A's up, and the others must not have found it first.
-    for (const who of ['anonymous', 'other', 'revoked', 'support', 'admin', 'coach', 'owner'] as const) {
+    for (const who of [
+      'anonymous',
+      'other',
+      'revoked',
+      'support',
+      'admin',
+      'groupmate',
+      'staff',
+      'coach',
+      'owner',
+    ] as const) {
       const req = await c.request(f, who);
       const headers: Record<string, string> = who === 'anonymous' ? {} : f.users[who].auth;
       if (c.sse) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
-import { principalOf } from '../access.js';
+import { ACCESS_REVOKED_CHANNEL, type AccessRevoked, principalOf } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { problemResponse } from './shared.js';
@@ -9,7 +9,10 @@ import { problemResponse } from './shared.js';
 /**
  * Groups (teams, departments, clubs). A member sees the group and its members' names and roles; owners
  * and admins also see e-mails and the join code, invite, and remove members; only owners change roles.
- * Membership never shows anyone's activities: that takes a coach grant (access.ts visibleAthlete).
+ * Membership never shows anyone's activities: that takes a coach grant (access.ts visibleAthlete). A member
+ * may share their LIVE sessions with the group's staff (owners and admins: the coach's board), off unless
+ * they turn it on (`PATCH /v1/groups/{id}/membership`); every change that ends such sight is published on
+ * ACCESS_REVOKED_CHANNEL, so open live streams drop the athlete within seconds (access.ts visibleLive).
  * A caller who is not a member gets 404 for the group, as for one that does not exist.
  */
 const ROLES = ['owner', 'admin', 'member'] as const;
@@ -32,6 +35,12 @@ const Member = Type.Object({
   role: GroupRole,
   joined_at: Type.String({ format: 'date-time' }),
   email: Type.Optional(Type.String({ description: 'shown to owners and admins only' })),
+  share_live_with_staff: Type.Optional(
+    Type.Boolean({
+      description:
+        "whether the member shares their live sessions with the group's owners and admins (the coach's live board); shown to the member themself and to owners and admins",
+    }),
+  ),
 });
 const Group = Type.Object({
   ...GroupSummary.properties,
@@ -95,8 +104,16 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
     const manager = canManage(summary.my_role);
     const [{ rows: g }, { rows: members }] = await Promise.all([
       db.query<{ join_code: string }>('SELECT join_code FROM groups WHERE id = $1', [groupId]),
-      db.query<{ user_id: string; name: string; email: string; role: Role; joined_at: Date }>(
-        `SELECT m.user_id, u.name, u.email, m.role, m.joined_at FROM group_members m JOIN users u ON u.id = m.user_id
+      db.query<{
+        user_id: string;
+        name: string;
+        email: string;
+        role: Role;
+        joined_at: Date;
+        share_live_with_staff: boolean;
+      }>(
+        `SELECT m.user_id, u.name, u.email, m.role, m.joined_at, m.share_live_with_staff
+         FROM group_members m JOIN users u ON u.id = m.user_id
          WHERE m.group_id = $1 ORDER BY array_position(ARRAY['owner','admin','member'], m.role), u.name, m.user_id`,
         [groupId],
       ),
@@ -110,6 +127,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
         role: m.role,
         joined_at: m.joined_at.toISOString(),
         ...(manager ? { email: m.email } : {}),
+        ...(manager || m.user_id === userId ? { share_live_with_staff: m.share_live_with_staff } : {}),
       })),
     };
   };
@@ -125,6 +143,29 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
   const emailOf = async (userId: string) =>
     (await db.query<{ email: string }>('SELECT lower(email) AS email FROM users WHERE id = $1', [userId]))
       .rows[0]?.email ?? '';
+
+  /**
+   * Tells open live streams that viewers may have lost sight of athletes (visibleLive is asked again there):
+   * `athleteId` stopped sharing or left (every viewer asks), or `staffId` stopped being staff of `groupId`
+   * (they ask about each member sharing there). After the change is stored, like a grant's end.
+   */
+  const publishRevoked = async (change: { athleteId: string } | { staffId: string; groupId: string }) => {
+    const messages: AccessRevoked[] =
+      'athleteId' in change
+        ? [{ athlete_id: change.athleteId, viewer_id: null }]
+        : (
+            await db.query<{ user_id: string }>(
+              'SELECT user_id FROM group_members WHERE group_id = $1 AND share_live_with_staff AND user_id <> $2',
+              [change.groupId, change.staffId],
+            )
+          ).rows.map((r) => ({ athlete_id: r.user_id, viewer_id: change.staffId }));
+    if (messages.length === 0) return;
+    const pipe = deps.redis.pipeline();
+    for (const m of messages) pipe.publish(ACCESS_REVOKED_CHANNEL, JSON.stringify(m));
+    const results = await pipe.exec();
+    const failed = results?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+  };
 
   const GroupParams = Type.Object({ groupId: Id });
   const MemberParams = Type.Object({ groupId: Id, userId: Id });
@@ -343,6 +384,9 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
       if (theirs === 'owner' && (await otherOwners(groupId, userId)) === 0)
         throw new ApiError('conflict', 'the last owner cannot leave: make another member owner first');
       await db.query('DELETE FROM group_members WHERE group_id = $1 AND user_id = $2', [groupId, userId]);
+      // the member's live sessions leave the staff's boards; a staff member leaving loses sight of the others'
+      await publishRevoked({ athleteId: userId });
+      if (canManage(theirs)) await publishRevoked({ staffId: userId, groupId });
       reply.code(204);
       return null;
     },
@@ -379,8 +423,40 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
         userId,
         req.body.role,
       ]);
+      if (canManage(theirs) && !canManage(req.body.role)) await publishRevoked({ staffId: userId, groupId });
       const member = (await groupView(groupId, user_id)).members.find((m) => m.user_id === userId);
       if (!member) throw new ApiError('not_found', `no member ${userId}`);
+      return member;
+    },
+  );
+  app.patch(
+    '/groups/:groupId/membership',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['groups'],
+        summary:
+          "The caller's own membership: share_live_with_staff lets the group's owners and admins see the caller's live sessions on their live board (live sessions only: never activities, stats or streams). Off unless turned on; turning it off takes the caller off their boards within seconds. Idempotent",
+        params: GroupParams,
+        body: Type.Object({ share_live_with_staff: Type.Boolean() }, { additionalProperties: false }),
+        response: {
+          200: Member,
+          400: problemResponse('validation_failed', 'invalid_json'),
+          404: problemResponse('not_found'),
+        },
+      },
+    },
+    async (req) => {
+      const { user_id } = principalOf(req);
+      const { groupId } = req.params;
+      const { rowCount } = await db.query(
+        'UPDATE group_members SET share_live_with_staff = $3 WHERE group_id = $1 AND user_id = $2',
+        [groupId, user_id, req.body.share_live_with_staff],
+      );
+      if (!rowCount) throw new ApiError('not_found', `no group ${groupId}`);
+      if (!req.body.share_live_with_staff) await publishRevoked({ athleteId: user_id });
+      const member = (await groupView(groupId, user_id)).members.find((m) => m.user_id === user_id);
+      if (!member) throw new ApiError('not_found', `no group ${groupId}`);
       return member;
     },
   );

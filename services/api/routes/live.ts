@@ -6,9 +6,10 @@ import { liveKeys } from '../../../schemas/live-keys.js';
 import {
   ACCESS_REVOKED_CHANNEL,
   type AccessRevoked,
-  athletesVisibleTo,
+  type LiveAthlete,
+  liveAthletesVisibleTo,
   principalOf,
-  visibleAthlete,
+  visibleLive,
 } from '../access.js';
 import { STREAM_TICKET_TTL_S, type StreamTickets } from '../auth/stream-tickets.js';
 import type { ApiDeps } from '../deps.js';
@@ -162,7 +163,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
       const athlete = athleteOf();
       if (athlete !== r.athlete_id || (r.viewer_id !== null && r.viewer_id !== principal.user_id)) return;
       queue = queue.then(async () => {
-        if (await visibleAthlete(deps.pg, principal, athlete).catch(() => false)) return;
+        if (await visibleLive(deps.pg, principal, athlete).catch(() => false)) return;
         res.write('event: revoked\ndata: {}\n\n');
         res.end();
       });
@@ -177,7 +178,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
   };
 
   /**
-   * The coach's board: every live session of every athlete who granted the caller access, on ONE stream
+   * The coach's board: every live session of every athlete whose live sessions the caller may see (a coach
+   * grant, or a member sharing with the staff of a group the caller runs: visibleLive), on ONE stream
    * (a browser opens at most 6 connections per host over HTTP/1.1, so one stream per athlete cannot show
    * 300). The athletes are those visible when the stream opens; a grant that ends drops its athlete with
    * `event: revoked` (the stream goes on for the others), and a client that learns of a new grant reopens.
@@ -185,7 +187,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
    */
   const boardStream = async (req: FastifyRequest, reply: FastifyReply) => {
     const principal = principalOf(req);
-    const athletes = await athletesVisibleTo(deps.pg, principal);
+    const athletes = (await liveAthletesVisibleTo(deps.pg, principal)).map((a) => a.user_id);
     const res = openEventStream(reply);
     let held: string[] | null = [];
     const stops = new Map<string, Promise<() => Promise<void>>>();
@@ -197,7 +199,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
       const stop = stops.get(r.athlete_id);
       if (!stop || (r.viewer_id !== null && r.viewer_id !== principal.user_id)) return;
       queue = queue.then(async () => {
-        if (await visibleAthlete(deps.pg, principal, r.athlete_id).catch(() => false)) return;
+        if (await visibleLive(deps.pg, principal, r.athlete_id).catch(() => false)) return;
         if (!stops.delete(r.athlete_id)) return;
         await (await stop)();
         res.write(`event: revoked\ndata: ${JSON.stringify({ athlete_id: r.athlete_id })}\n\n`);
@@ -217,12 +219,12 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
   /** The snapshot of a live session the caller may see; 404 for one that is missing or not theirs to see. */
   const visibleSnapshot = async (req: FastifyRequest, activityId: string) => {
     const s = await snapshot(activityId);
-    if (!s || !(await visibleAthlete(deps.pg, principalOf(req), s.userId)))
+    if (!s || !(await visibleLive(deps.pg, principalOf(req), s.userId)))
       throw new ApiError('not_found', `no live session ${activityId}`);
     return s;
   };
   const checkAthlete = async (req: FastifyRequest, userId: string) => {
-    if (!(await visibleAthlete(deps.pg, principalOf(req), userId)))
+    if (!(await visibleLive(deps.pg, principalOf(req), userId)))
       throw new ApiError('not_found', `no athlete ${userId}`);
   };
 
@@ -283,7 +285,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
       const { activityId } = req.params;
       const principal = principalOf(req);
       const current = await snapshot(activityId);
-      if (current && !(await visibleAthlete(deps.pg, principal, current.userId)))
+      if (current && !(await visibleLive(deps.pg, principal, current.userId)))
         throw new ApiError('not_found', `no live session ${activityId}`);
       // A session awaited before its first snapshot: its athlete is known from that snapshot on (an
       // activity id never changes hands), and nothing is sent unless the caller may see them.
@@ -292,7 +294,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
       const admit = async (json: string) => {
         if (admitted === undefined) {
           const userId = String((JSON.parse(json) as { userId?: unknown }).userId);
-          admitted = await visibleAthlete(deps.pg, principal, userId);
+          admitted = await visibleLive(deps.pg, principal, userId);
           if (admitted) athlete = userId;
         }
         return admitted;
@@ -344,11 +346,43 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tickets: Str
         querystring: StreamQuery,
         tags: ['live'],
         summary:
-          'Server-sent events with every live session of every athlete who granted the caller access (a coach\'s board, on one connection): `event: snapshot` as on the other streams, `event: revoked` with `{"athlete_id"}` when one of them ends the grant',
+          'Server-sent events with every live session of every athlete whose live sessions the caller may see (GET /v1/live/athletes: a coach grant, or a member sharing with the staff of a group the caller runs), on one connection: `event: snapshot` as on the other streams, `event: revoked` with `{"athlete_id"}` when the caller loses sight of one of them (a grant ended, sharing turned off, a member gone, the caller no longer staff)',
         response: { 200: EventStream },
       },
     },
     boardStream,
+  );
+
+  app.get(
+    '/v1/live/athletes',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['live'],
+        summary:
+          'The athletes whose live sessions the caller may see, by name (what the board stream carries): those who granted the caller access as a coach, and members sharing their live sessions with the staff of a group the caller owns or administers',
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                user_id: Type.String({ format: 'uuid' }),
+                name: Type.String(),
+                granted: Type.Boolean({
+                  description:
+                    'an accepted coach grant: their activities, stats and streams too; false: live sessions only',
+                }),
+                group_ids: Type.Array(Type.String({ format: 'uuid' }), {
+                  description: 'groups of the caller in which they share live sessions with the staff',
+                }),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (req): Promise<{ items: LiveAthlete[] }> => ({
+      items: await liveAthletesVisibleTo(deps.pg, principalOf(req)),
+    }),
   );
 
   app.post(
