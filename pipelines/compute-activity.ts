@@ -4,10 +4,11 @@ import { columnsFromSamples } from './columns.js';
 import { ALGORITHM_VERSION, sportConfig } from './config.js';
 import { bestEfforts } from './stages/best-efforts.js';
 import { calories } from './stages/calories.js';
-import { cleanGps } from './stages/clean-gps.js';
+import { cleanGps, rowAccuracy } from './stages/clean-gps.js';
 import { sortAndDedupe } from './stages/dedupe.js';
 import {
   cumulativeDistance,
+  cumulativeDistanceNet,
   deviceCumulative,
   deviceDistance,
   hasOdometer,
@@ -86,6 +87,7 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
   const odometer = cfg.followOdometer && hasOdometer(c.dist, n);
   let sm: SmoothGpsResult;
   let rejectedCount = 0;
+  let smoothCfg = cfg;
   if (cfg.gps) {
     const counts = cleanGps(c, cfg, flags);
     const sigma = cfg.estimateFixSigma ? estimateFixSigma(c, cfg, flags) : Number.NaN;
@@ -94,6 +96,7 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     const est = Number.isNaN(sigma)
       ? cfg
       : { ...cfg, defaultAccuracyM: sigma, minAccuracyM: Math.min(cfg.minAccuracyM, sigma) };
+    smoothCfg = est;
     sm = smoothGps(c, est, flags, odometer);
     rejectedCount = counts.invalid + counts.jumps + sm.gated;
   } else {
@@ -106,14 +109,29 @@ export function computeActivity(input: ComputeInput, opts: { version?: string } 
     };
   }
 
-  // moving time, then distance (paused intervals add none)
-  const mt = movingTime(ts, sm.speed, c.speed, n, explicitPauses(input.controls), cfg, flags, {
-    lat: sm.lat,
-    lon: sm.lon,
-    dist: c.dist,
-  });
+  // moving time, then distance (paused intervals add none; 2026.12-3: an auto-paused stretch adds
+  // its net displacement)
+  const autoPaused = cfg.pauseNetDisplacement ? new Uint8Array(n) : null;
+  const mt = movingTime(
+    ts,
+    sm.speed,
+    c.speed,
+    n,
+    explicitPauses(input.controls),
+    cfg,
+    flags,
+    { lat: sm.lat, lon: sm.lon, dist: c.dist },
+    autoPaused,
+  );
   const dist = new Float64Array(n);
-  let distanceM = cumulativeDistance(sm.lat, sm.lon, sm.segment, flags, n, dist);
+  let distanceM =
+    autoPaused === null
+      ? cumulativeDistance(sm.lat, sm.lon, sm.segment, flags, n, dist)
+      : cumulativeDistanceNet(sm.lat, sm.lon, sm.segment, flags, n, dist, {
+          autoPaused,
+          accuracy: (i) => rowAccuracy(c.acc[i]!, smoothCfg),
+          minSigmas: cfg.pauseNetMinSigmas,
+        });
   const deviceDistanceM = deviceDistance(c.dist, n);
   let hasTrack = false;
   for (let i = 0; i < n && !hasTrack; i++) hasTrack = !Number.isNaN(sm.lat[i]);

@@ -7,7 +7,7 @@ import type { Sport } from '../schemas/types.js';
  *
  * Version format: `YYYY.MM-N` (release month, N-th revision in that month).
  */
-export const ALGORITHM_VERSION = '2026.12-2';
+export const ALGORITHM_VERSION = '2026.12-3';
 
 export interface SportConfig {
   /** false for sports without GPS (strength): GPS stages are skipped. */
@@ -86,6 +86,24 @@ export interface SportConfig {
   /** altitude: a gap between rows longer than this (s) re-starts the smoother on the next reading;
    * 0: never */
   readonly altBreakGapS: number;
+  /** hard jump gate: when it re-anchors after maxConsecutiveRejects (the rejected run was the truth),
+   * the rejected fixes that chain onto the new anchor within the speed limit are accepted again and
+   * the break moves to the first of them, so the run adds its distance (false: the run stays rejected
+   * and the break sits on the anchor) */
+  readonly reanchorAcceptsRun: boolean;
+  /** an auto-paused stretch (not a device pause) adds the net displacement of the smoothed track
+   * across it when that exceeds pauseNetMinSigmas × the fixes' combined noise: where the track
+   * resumes elsewhere the athlete did go there, slowly; the back-and-forth while standing stays out
+   * (false: an auto-paused stretch adds nothing) */
+  readonly pauseNetDisplacement: boolean;
+  readonly pauseNetMinSigmas: number;
+  /** with estimateFixSigma: a track whose median interval between accepted fixes is at least this
+   * (s) is floored at estimatedSigmaSparseMinM instead of estimatedSigmaMinM; 0: never */
+  readonly sparseFixIntervalS: number;
+  readonly estimatedSigmaSparseMinM: number;
+  /** with estimateFixSigma: the estimate is extrapolated to lag 0 from the estimates over
+   * consecutive fixes and over every other fix, which removes what motion adds to it */
+  readonly fixSigmaLagExtrapolate: boolean;
   /** MET used for calories when no HR and no speed-based formula applies */
   readonly met: number;
   /** Douglas–Peucker polyline: max points kept and the starting tolerance (m) */
@@ -128,6 +146,12 @@ const base: SportConfig = {
   elevHysteresisPerSigma: 0,
   elevHysteresisMinM: 3,
   altBreakGapS: 0,
+  reanchorAcceptsRun: false,
+  pauseNetDisplacement: false,
+  pauseNetMinSigmas: 0,
+  sparseFixIntervalS: 0,
+  estimatedSigmaSparseMinM: 2,
+  fixSigmaLagExtrapolate: false,
   met: 8,
   polylineMaxPoints: 500,
   polylineToleranceM: 2,
@@ -248,13 +272,43 @@ const v2026_12_2: SportTable = Object.freeze({
   strength: v2026_12_1.strength,
 });
 
+// 2026.12-3, every sport with GPS (issue 16, docs/algorithms.md "2026.12-3"): the distance the
+// no-total tracks of the real corpus lost against their raw haversine.
+// - the hard jump gate's re-anchor accepts the rejected run that chains onto the new anchor, so a
+//   relocation after signal loss loses only the jump itself (GPSBabel lake loop: 8 fixes at 5-11 m/s);
+// - an auto-paused stretch adds the net displacement of the track across it beyond 3σ of the
+//   fixes' noise: a slow climb in a 10 s log was "standing" (GPSMAP 64s: 778 m net of 1 380 m);
+// - a sparse log (median interval >= 3 s) is floored lower: walking and hiking 0.5 m (was 2 m),
+//   running and cycling 0.1 m with the noise estimate extrapolated to lag 0 from lags 1 and 2,
+//   since at 3-10 s between fixes the second differences measure the bends, not the noise
+//   (Strava export -1.98 -> -0.24 % of raw). 1 Hz tracks, every synthetic session included, keep
+//   2026.12-2's estimate and floors.
+const v6 = (c: SportConfig, sparseMinM: number, lagExtrapolate: boolean): SportConfig =>
+  Object.freeze({
+    ...c,
+    reanchorAcceptsRun: true,
+    pauseNetDisplacement: true,
+    pauseNetMinSigmas: 3,
+    sparseFixIntervalS: 3,
+    estimatedSigmaSparseMinM: sparseMinM,
+    fixSigmaLagExtrapolate: lagExtrapolate,
+  });
+const v2026_12_3: SportTable = Object.freeze({
+  running: v6(v2026_12_2.running, 0.1, true),
+  walking: v6(v2026_12_2.walking, 0.5, false),
+  hiking: v6(v2026_12_2.hiking, 0.5, false),
+  cycling: v6(v2026_12_2.cycling, 0.1, true),
+  strength: v2026_12_2.strength,
+});
+
 /** Every released configuration, by version. Old versions stay so history replays bit-for-bit. */
 export const CONFIGS: Readonly<Record<string, SportTable>> = Object.freeze({
   '2026.11-1': v2026_11_1,
   '2026.11-2': v2026_11_2,
   '2026.11-3': v2026_11_3,
   '2026.12-1': v2026_12_1,
-  [ALGORITHM_VERSION]: v2026_12_2,
+  '2026.12-2': v2026_12_2,
+  [ALGORITHM_VERSION]: v2026_12_3,
 });
 
 export class UnknownAlgorithmVersionError extends Error {

@@ -5,7 +5,7 @@ import { sample } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { sportConfig } from '../config.js';
 import { haversine } from '../primitives/geo.js';
-import { FLAG_INVALID, FLAG_JUMP } from '../types.js';
+import { FLAG_BREAK, FLAG_INVALID, FLAG_JUMP } from '../types.js';
 import { cleanGps, within } from './clean-gps.js';
 
 const fix = (i: number, lat: number, lon: number, acc = 5): Sample => sample(i, { lat, lon, acc });
@@ -53,5 +53,38 @@ describe('within (the jump gate distance test)', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('clean-gps: 2026.12-3, re-anchor accepts the run', () => {
+  // due north at 3 m/s, 1 Hz; from row 20 on every fix sits 300 m east (a relocation after signal loss)
+  const relocated = () => {
+    const d = 3 / 111_195;
+    const east = 300 / (111_195 * Math.cos((46.5 * Math.PI) / 180));
+    return Array.from({ length: 40 }, (_, i) => fix(i, 46.5 + i * d, i >= 20 ? 6.6 + east : 6.6, 3));
+  };
+  const run = (samples: Sample[], version: string) => {
+    const { columns } = columnsFromSamples(samples);
+    const flags = columns.flags.slice(0, columns.length);
+    const counts = cleanGps(columns, sportConfig('running', version), flags);
+    return { counts, flags: [...flags] };
+  };
+
+  it('2026.12-2 rejects the run and breaks on the anchor; 2026.12-3 accepts the run and breaks on its first fix', () => {
+    const old = run(relocated(), '2026.12-2');
+    expect(old.counts).toEqual({ invalid: 0, jumps: 8, breaks: 1 });
+    expect(old.flags.slice(20, 29)).toEqual([8, 8, 8, 8, 8, 8, 8, 8, FLAG_BREAK]);
+    const now = run(relocated(), '2026.12-3');
+    expect(now.counts).toEqual({ invalid: 0, jumps: 0, breaks: 1 });
+    expect(now.flags[20]).toBe(FLAG_BREAK);
+    expect(now.flags.filter((f) => f !== 0)).toEqual([FLAG_BREAK]);
+  });
+
+  it('a spike that comes back is still a jump', () => {
+    const d = 3 / 111_195;
+    const samples = Array.from({ length: 30 }, (_, i) =>
+      fix(i, 46.5 + i * d + (i === 10 ? 200 / 111_195 : 0), 6.6, 3),
+    );
+    expect(run(samples, '2026.12-3').counts).toEqual({ invalid: 0, jumps: 1, breaks: 0 });
   });
 });

@@ -140,6 +140,8 @@ export function cleanGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Arra
   let invalid = 0;
   let jumps = 0;
   let breaks = 0;
+  // rows of the current run of rejected fixes (reanchorAcceptsRun); at most maxConsecutiveRejects
+  const run: number[] = [];
   for (let i = 0; i < n; i++) {
     const la = cols.lat[i]!;
     const lo = cols.lon[i]!;
@@ -150,9 +152,54 @@ export function cleanGps(cols: SampleColumns, cfg: SportConfig, flags: Uint8Arra
       continue;
     }
     const r = gate.check(la * 1e-7, lo * 1e-7, cols.ts[i]!, rowAccuracy(accRaw, cfg));
-    if (r === FLAG_JUMP) jumps++;
-    else if (r === FLAG_BREAK) breaks++;
-    flags[i]! |= r;
+    if (r === FLAG_JUMP) {
+      jumps++;
+      run.push(i);
+      flags[i]! |= r;
+      continue;
+    }
+    if (r === FLAG_BREAK) {
+      breaks++;
+      const from = cfg.reanchorAcceptsRun ? acceptChain(cols, cfg, flags, run, i) : i;
+      // the re-accepted fixes are no longer jumps
+      for (const j of run) if (j >= from) jumps--;
+      flags[from]! |= FLAG_BREAK;
+    }
+    run.length = 0;
   }
   return { invalid, jumps, breaks };
+}
+
+/**
+ * 2026.12-3 (reanchorAcceptsRun): the gate re-anchored on row `at` after a run of rejected fixes,
+ * i.e. the run was the truth (a relocation after signal loss: the GPSBabel lake loop's fixes 237-244
+ * move on at 5-11 m/s from a point 184 m off the last accepted one). Walking back from `at`, every
+ * rejected fix that reaches the next one within the speed limit (with the same 3σ allowance) is
+ * accepted again; the first of them carries the break. Returns the row that carries it.
+ */
+function acceptChain(
+  cols: SampleColumns,
+  cfg: SportConfig,
+  flags: Uint8Array,
+  run: readonly number[],
+  at: number,
+): number {
+  let cur = at;
+  for (let k = run.length - 1; k >= 0; k--) {
+    const j = run[k]!;
+    const dt = (cols.ts[cur]! - cols.ts[j]!) * 0.001;
+    const a0 = rowAccuracy(cols.acc[j]!, cfg);
+    const a1 = rowAccuracy(cols.acc[cur]!, cfg);
+    const allow = cfg.maxSpeedMps * dt + 3 * Math.sqrt(a0 * a0 + a1 * a1);
+    const d = haversine(
+      cols.lat[j]! * 1e-7,
+      cols.lon[j]! * 1e-7,
+      cols.lat[cur]! * 1e-7,
+      cols.lon[cur]! * 1e-7,
+    );
+    if (!(d <= allow)) break;
+    flags[j]! &= ~FLAG_JUMP;
+    cur = j;
+  }
+  return cur;
 }

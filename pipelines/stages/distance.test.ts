@@ -3,7 +3,13 @@ import { M_PER_DEG, northLine, sample } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
 import { computeActivity } from '../compute-activity.js';
 import { FLAG_PAUSED } from '../types.js';
-import { cumulativeDistance, deviceDistance, hasOdometer, rawDistance } from './distance.js';
+import {
+  cumulativeDistance,
+  cumulativeDistanceNet,
+  deviceDistance,
+  hasOdometer,
+  rawDistance,
+} from './distance.js';
 
 /** 101 rows due north, 10 m apart: a 1 km straight line */
 function line(): { lat: Float64Array; lon: Float64Array } {
@@ -84,5 +90,56 @@ describe('hasOdometer', () => {
     // a counter stuck at 0, as files without a speed sensor write it, is none
     expect(hasOdometer(new Float32Array(10), 10)).toBe(false);
     expect(hasOdometer(new Float32Array(10).fill(Number.NaN), 10)).toBe(false);
+  });
+});
+
+describe('distance: 2026.12-3, net displacement over an auto-pause', () => {
+  // rows 0-40 and 61-100 10 m apart; rows 41-60 auto-paused, creeping `creepM` per row
+  const track = (creepM: number) => {
+    const lat = new Float64Array(101);
+    let y = 0;
+    for (let i = 0; i < 101; i++) {
+      if (i > 0) y += i >= 41 && i <= 60 ? creepM : 10;
+      lat[i] = 46.5 + y / M_PER_DEG;
+    }
+    const flags = new Uint8Array(101);
+    const autoPaused = new Uint8Array(101);
+    flags.fill(FLAG_PAUSED, 41, 61);
+    autoPaused.fill(1, 41, 61);
+    return { lat, lon: new Float64Array(101).fill(6.6), flags, autoPaused };
+  };
+  const net = (autoPaused: Uint8Array) => ({ autoPaused, accuracy: () => 2, minSigmas: 3 });
+
+  it('adds the stretch’s net displacement where it exceeds 3σ of the two ends (here 8.5 m)', () => {
+    const t = track(1);
+    const out = new Float64Array(101);
+    const seg = new Int32Array(101);
+    expect(cumulativeDistance(t.lat, t.lon, seg, t.flags, 101, out)).toBeCloseTo(800, 6);
+    expect(cumulativeDistanceNet(t.lat, t.lon, seg, t.flags, 101, out, net(t.autoPaused))).toBeCloseTo(
+      820,
+      6,
+    );
+    expect(out[59]).toBeCloseTo(400, 6);
+    expect(out[60]).toBeCloseTo(420, 6);
+  });
+
+  it('adds nothing for jitter-sized displacement or a device pause, and nothing across a segment break', () => {
+    const out = new Float64Array(101);
+    const seg = new Int32Array(101);
+    const small = track(0.4);
+    expect(
+      cumulativeDistanceNet(small.lat, small.lon, seg, small.flags, 101, out, net(small.autoPaused)),
+    ).toBeCloseTo(800, 6);
+    const t = track(1);
+    expect(cumulativeDistanceNet(t.lat, t.lon, seg, t.flags, 101, out, net(new Uint8Array(101)))).toBeCloseTo(
+      800,
+      6,
+    );
+    // a break at row 50 splits the stretch: 40 -> 49 (9 m) and 50 -> 60 (10 m), not the metre 49 -> 50
+    seg.fill(1, 50);
+    expect(cumulativeDistanceNet(t.lat, t.lon, seg, t.flags, 101, out, net(t.autoPaused))).toBeCloseTo(
+      819,
+      6,
+    );
   });
 });

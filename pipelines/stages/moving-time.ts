@@ -20,7 +20,8 @@ import { FLAG_PAUSED } from '../types.js';
  *    says so, whatever the speeds at its ends: a device auto-pause leaves such a gap, and its end
  *    speeds are those of the athlete stopping and starting again (Wahoo ELEMNT ride: a 178 s gap
  *    over 5 m counted 178 s of moving time).
- * Elapsed time is last minus first device time.
+ * Elapsed time is last minus first device time. `autoPaused`, when given, gets 1 on the rows that
+ * auto-pause flagged (not the device's own pauses).
  */
 export interface MovingTimeResult {
   elapsedS: number;
@@ -66,6 +67,7 @@ export function movingTime(
   cfg: SportConfig,
   flags: Uint8Array,
   track: GapTrack | null = null,
+  autoPaused: Uint8Array | null = null,
 ): MovingTimeResult {
   if (n === 0) return { elapsedS: 0, movingS: 0, explicitPausedS: 0, autoPausedS: 0 };
   const elapsedS = (ts[n - 1]! - ts[0]!) * 0.001;
@@ -82,6 +84,7 @@ export function movingTime(
     if (runStart < 0) return;
     if (runS >= minPause) {
       for (let k = runStart; k < end; k++) flags[k]! |= FLAG_PAUSED;
+      if (autoPaused !== null) autoPaused.fill(1, runStart, end);
       autoPausedS += runS;
     } else {
       movingS += runS;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { M_PER_DEG, northLine } from '../../test/support/samples.js';
+import type { Sample } from '../../schemas/types.js';
+import { M_PER_DEG, northLine, sample } from '../../test/support/samples.js';
 import { columnsFromSamples } from '../columns.js';
-import { sportConfig } from '../config.js';
+import { type SportConfig, sportConfig } from '../config.js';
 import { haversine } from '../primitives/geo.js';
 import { FLAG_JUMP } from '../types.js';
 import { cleanGps } from './clean-gps.js';
@@ -148,5 +149,80 @@ describe('smooth-gps: 2026.12-1', () => {
     expect(fixed.lon).toEqual(positionsOnly.lon);
     expect(fixed.speed).toEqual(aided.speed);
     expect(fixed.lat).not.toEqual(aided.lat);
+  });
+});
+
+describe('smooth-gps: 2026.12-3, sparse logs', () => {
+  const cfg122 = sportConfig('running', '2026.12-2');
+  const cfg123 = sportConfig('running', '2026.12-3');
+  const estimate = (samples: Sample[], cfg: SportConfig) => {
+    const { columns } = columnsFromSamples(samples);
+    const flags = columns.flags.slice(0, columns.length);
+    cleanGps(columns, cfg, flags);
+    return estimateFixSigma(columns, cfg, flags);
+  };
+  /** noise-free laps of a 40 m circle at 3 m/s, a fix every `dt` s, no accuracy reported */
+  const circle = (dt: number, noise = 0) => {
+    let s = 99;
+    const u = () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return (s / 2 ** 32 - 0.5) * noise * Math.sqrt(12);
+    };
+    const out: Sample[] = [];
+    for (let t = 0; t <= 1200; t += dt) {
+      const a = (3 * t) / 40;
+      out.push(
+        sample(t, {
+          lat: 46.5 + (40 * Math.sin(a) + u()) / M_PER_DEG,
+          lon: 6.6 + (40 * Math.cos(a) + u()) / (M_PER_DEG * Math.cos((46.5 * Math.PI) / 180)),
+          acc: null,
+          speed: null,
+        }),
+      );
+    }
+    return out;
+  };
+
+  it('at 4 s between fixes the bends are not taken for noise: lag-0 extrapolation, floor 0.1 m', () => {
+    // the bend between fixes 4 s apart (0.225 m/s² of centripetal acceleration) reads as > 1 m of noise
+    expect(estimate(circle(4), cfg122)).toBeGreaterThan(1);
+    expect(estimate(circle(4), cfg123)).toBe(cfg123.estimatedSigmaSparseMinM);
+    expect(cfg123.estimatedSigmaSparseMinM).toBe(0.1);
+  });
+
+  it('keeps white noise on a sparse straight log, and changes nothing at 1 Hz', () => {
+    let s = 7;
+    const u = () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return (s / 2 ** 32 - 0.5) * 1.5 * Math.sqrt(12);
+    };
+    const straight = northLine(2400, 3, { acc: null, speed: null })
+      .filter((_, i) => i % 4 === 0)
+      .map((x) => ({ ...x, lat: x.lat! + u() / M_PER_DEG, lon: x.lon! + u() / (M_PER_DEG * 0.688) }));
+    const est = estimate(straight, cfg123);
+    expect(est).toBeGreaterThan(1.2);
+    expect(est).toBeLessThan(1.8);
+    for (const noise of [0, 1.5]) {
+      expect(estimate(circle(1, noise), cfg123)).toBe(estimate(circle(1, noise), cfg122));
+    }
+  });
+
+  it('known limit: steady bends and noise together on a sparse log read as less noise than there is', () => {
+    // linear extrapolation in the lag assumes motion adds variance linearly; a constant bend adds it
+    // with the fourth power of the lag, so σ 1.5 m on the 40 m circle at 4 s reads as the floor
+    // (docs/algorithms.md, 2026.12-3)
+    expect(estimate(circle(4, 1.5), cfg123)).toBeLessThan(1);
+  });
+
+  it('walking and hiking: a sparse log is floored at 0.5 m (2 m at 1 Hz), without extrapolation', () => {
+    const hike = sportConfig('hiking', '2026.12-3');
+    expect(hike.fixSigmaLagExtrapolate).toBe(false);
+    expect(
+      estimate(
+        northLine(1200, 1, { acc: null }).filter((_, i) => i % 10 === 0),
+        hike,
+      ),
+    ).toBe(0.5);
+    expect(estimate(northLine(1200, 1, { acc: null }), hike)).toBe(2);
   });
 });

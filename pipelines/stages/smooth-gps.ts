@@ -251,6 +251,11 @@ function replayAidedPass(
  * `estimatedSigmaMinM` and `defaultAccuracyM`. Device tracks are already filtered (Garmin fenix 6 run,
  * Edge 810 ride: under 1 m), so assuming 10 m there made the smoother cut their corners. NaN: the
  * fixes report accuracy, or too few triples (the sport's default applies).
+ * 2026.12-3: on a sparse log (median interval ≥ `sparseFixIntervalS`) the floor is
+ * `estimatedSigmaSparseMinM`, and with `fixSigmaLagExtrapolate` the estimate is extrapolated to lag 0
+ * from lags 1 and 2 (linear in variance), which removes what bends and speed changes add; a steady
+ * bend adds variance with the fourth power of the lag, so there the extrapolation undershoots and a
+ * sparse track that is noisy too is smoothed less than its noise (smooth-gps.test.ts, "known limit").
  */
 export function estimateFixSigma(cols: SampleColumns, cfg: SportConfig, flags: Uint8Array): number {
   const n = cols.length;
@@ -265,16 +270,46 @@ export function estimateFixSigma(cols: SampleColumns, cfg: SportConfig, flags: U
   let y1 = 0;
   let t1 = 0;
   let have = 0;
+  // intervals between consecutive accepted fixes, for sparseFixIntervalS (0.5 s bins up to 60 s)
+  const sparse = cfg.sparseFixIntervalS > 0;
+  const dtBins = sparse ? new Uint32Array(121) : null;
+  let dtCount = 0;
+  let tPrev = Number.NaN;
+  // fixSigmaLagExtrapolate: the same estimate over every other fix, and the last five fixes of the
+  // chain (ring[ring] is the newest)
+  const est2 = cfg.fixSigmaLagExtrapolate ? new NoiseEstimator(0.02, 40) : null;
+  const hx = new Float64Array(5);
+  const hy = new Float64Array(5);
+  const ht = new Float64Array(5);
+  let ring = 0;
   for (let i = 0; i < n; i++) {
     if (flags[i]! & (FLAG_INVALID | FLAG_JUMP)) continue;
     if (kx === 0) kx = ky * Math.cos(cols.lat[i]! * 1e-7 * DEG);
     const x = cols.lon[i]! * kx;
     const y = cols.lat[i]! * ky;
     const t = cols.ts[i]! * 0.001;
+    if (dtBins !== null && t > tPrev) {
+      dtBins[Math.min(Math.floor((t - tPrev) * 2), 120)]!++;
+      dtCount++;
+    }
+    tPrev = t;
     if (have > 0 && (t - t1 > cfg.maxGapS || t <= t1)) have = 0;
     if (have >= 2) {
       est.add(x0, x1, x, t1 - t0, t - t1);
       est.add(y0, y1, y, t1 - t0, t - t1);
+    }
+    if (est2 !== null) {
+      // lag 2: the fixes two and four back in the same chain
+      if (have >= 4) {
+        const a = (ring + 3) % 5;
+        const b = (ring + 1) % 5;
+        est2.add(hx[a]!, hx[b]!, x, ht[b]! - ht[a]!, t - ht[b]!);
+        est2.add(hy[a]!, hy[b]!, y, ht[b]! - ht[a]!, t - ht[b]!);
+      }
+      ring = (ring + 1) % 5;
+      hx[ring] = x;
+      hy[ring] = y;
+      ht[ring] = t;
     }
     x0 = x1;
     y0 = y1;
@@ -284,9 +319,29 @@ export function estimateFixSigma(cols: SampleColumns, cfg: SportConfig, flags: U
     t1 = t;
     have++;
   }
-  const sigma = est.sigma(20);
+  let sigma = est.sigma(20);
   if (Number.isNaN(sigma)) return Number.NaN;
-  return Math.min(Math.max(sigma, cfg.estimatedSigmaMinM), cfg.defaultAccuracyM);
+  let floor = cfg.estimatedSigmaMinM;
+  if (dtBins !== null && medianBinS(dtBins, dtCount) >= cfg.sparseFixIntervalS) {
+    // 2026.12-3: a sparse log (fixes 3 s or more apart: phone apps, exports, GPX loggers). Between
+    // such fixes the athlete moves several metres, and the second differences measure the bends
+    // more than the noise.
+    floor = cfg.estimatedSigmaSparseMinM;
+    const s2 = est2 === null ? Number.NaN : est2.sigma(20);
+    // White noise gives the same σ at both lags; motion (bends, speed changes) adds more the longer
+    // the lag. Extrapolated linearly in variance to lag 0: what the fixes' noise alone would give
+    // (Strava export: 0.82 m at lag 1, 1.36 m at lag 2, 1.86 m at lag 3: the track is clean).
+    if (!Number.isNaN(s2)) sigma = Math.sqrt(Math.max(0, 2 * sigma * sigma - s2 * s2));
+  }
+  return Math.min(Math.max(sigma, floor), cfg.defaultAccuracyM);
+}
+
+/** lower edge (s) of the 0.5 s bin that holds the median interval */
+function medianBinS(bins: Uint32Array, count: number): number {
+  let acc = 0;
+  let k = 0;
+  while (k < bins.length - 1 && (acc += bins[k]!) < count / 2) k++;
+  return k * 0.5;
 }
 
 const scratch = new ScratchPool();
