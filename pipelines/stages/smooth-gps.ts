@@ -338,9 +338,9 @@ export function estimateFixSigma(cols: SampleColumns, cfg: SportConfig, flags: U
 
 /** lower edge (s) of the 0.5 s bin that holds the median interval */
 function medianBinS(bins: Uint32Array, count: number): number {
-  let acc = 0;
+  let acc = bins[0]!;
   let k = 0;
-  while (k < bins.length - 1 && (acc += bins[k]!) < count / 2) k++;
+  while (k < bins.length - 1 && acc < count / 2) acc += bins[++k]!;
   return k * 0.5;
 }
 
