@@ -3,12 +3,18 @@
 // answer), each route alone at rising rates and all of them mixed, signed in as 200 different athletes.
 // The API runs as its own process (services/api/main.ts) on the bench databases; this process only
 // drives the load. Reports req/s, p50/p99 and the CPU share of the API process and of ClickHouse over
-// each run (what saturates first), as JSON and markdown in bench/results/.
+// each run (what saturates first), as JSON and markdown in bench/results/. In the same run, at the same
+// rates, two bare baselines (bench/api/baseline-server.ts, a process of its own like the API): a fastify
+// route that answers a constant and one bare ClickHouse query on the `activities` key, so that ratios
+// stand when the shared machine is loaded. The API logs its ClickHouse queries (ch_log_queries=1 in its
+// URL): the report ends with their server times from system.query_log. `--profile DIR` runs the API
+// under node --cpu-prof (summarise with bench/worker-cpuprofile-top.ts).
 //
-//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800]
+//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800] [--profile /tmp/prof]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import autocannon from 'autocannon';
@@ -23,11 +29,15 @@ const { values } = parseArgs({
     port: { type: 'string', default: '3999' },
     users: { type: 'string', default: '10000' },
     groups: { type: 'string', default: '100' },
+    profile: { type: 'string', default: '' },
   },
 });
 const SECONDS = Number(values.seconds);
 const PORT = Number(values.port);
 const BASE = `http://127.0.0.1:${PORT}`;
+const BARE = `http://127.0.0.1:${PORT + 1}`;
+const CH_URL = process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+const load1 = () => Math.round((loadavg()[0] ?? 0) * 10) / 10;
 const ATHLETES = 200;
 
 const md5uuid = (s: string) => {
@@ -81,9 +91,13 @@ async function main() {
   for (const a of athletes) a.activity = ids.get(a.id) ?? '';
   await ch.close();
 
-  const api = spawn(process.execPath, ['--import', 'tsx', 'services/api/main.ts'], {
+  const startedAt = Math.floor(Date.now() / 1000);
+  const loadAtStart = loadavg().map((x) => Math.round(x * 10) / 10);
+  const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  const api = spawn(process.execPath, [...profile, '--import', 'tsx', 'services/api/main.ts'], {
     env: {
       ...process.env,
+      CLICKHOUSE_URL: `${CH_URL.replace(/\/$/, '')}/?ch_log_queries=1`,
       DATABASE_URL: benchPgUrl(),
       CLICKHOUSE_DATABASE: BENCH_DB,
       API_PORT: String(PORT),
@@ -94,13 +108,23 @@ async function main() {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const until = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${BASE}/readyz`)).ok) break;
-    } catch {}
-    if (Date.now() > until) throw new Error('API did not start');
-    await new Promise((r) => setTimeout(r, 250));
+  const bare = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/api/baseline-server.ts', String(PORT + 1), BENCH_DB],
+    {
+      env: { ...process.env, CLICKHOUSE_URL: CH_URL },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  for (const base of [BASE, BARE]) {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${base}/readyz`)).ok) break;
+      } catch {}
+      if (Date.now() > until) throw new Error(`${base} did not start`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   const month = new Date();
@@ -125,11 +149,17 @@ async function main() {
     );
 
   const chPid = clickhousePid();
-  const run = async (name: string, paths: ((a: (typeof athletes)[number]) => string)[], rate: number) => {
+  const run = async (
+    name: string,
+    paths: ((a: (typeof athletes)[number]) => string)[],
+    rate: number,
+    server: { url: string; pid: number } = { url: BASE, pid: api.pid! },
+  ) => {
     let n = 0;
-    const cpu0 = { api: cpuSeconds(api.pid!), ch: cpuSeconds(chPid) };
+    const cpu0 = { api: cpuSeconds(server.pid), ch: cpuSeconds(chPid) };
+    const load0 = load1();
     const r = await autocannon({
-      url: BASE,
+      url: server.url,
       connections: Math.min(100, Math.max(10, Math.ceil(rate / 10))),
       overallRate: rate,
       duration: SECONDS,
@@ -152,8 +182,9 @@ async function main() {
       p99_ms: r.latency.p99,
       non2xx: r.non2xx,
       errors: r.errors + r.timeouts,
-      api_cpu: Math.round(((cpuSeconds(api.pid!) - cpu0.api) / SECONDS) * 100) / 100,
+      api_cpu: Math.round(((cpuSeconds(server.pid) - cpu0.api) / SECONDS) * 100) / 100,
       clickhouse_cpu: Math.round(((cpuSeconds(chPid) - cpu0.ch) / SECONDS) * 100) / 100,
+      load1: Math.max(load0, load1()),
     };
     process.stdout.write(`${JSON.stringify(row)}\n`);
     return row;
@@ -161,6 +192,16 @@ async function main() {
 
   const rows = [];
   const rates = values.rates.split(',').map(Number);
+  const baselines: Record<string, (a: (typeof athletes)[number]) => string> = {
+    'bare fastify (constant)': () => '/const',
+    'bare ClickHouse by key': (a) => `/ch?u=${a.id}`,
+  };
+  for (const [name, path] of Object.entries(baselines))
+    for (const rate of rates) {
+      const row = await run(name, [path], rate, { url: BARE, pid: bare.pid! });
+      rows.push(row);
+      if (row.p99_ms > 100 || row.rps < rate * 0.9 || row.non2xx > 0) break;
+    }
   for (const [name, path] of Object.entries(routes))
     for (const rate of rates) {
       const row = await run(name, [path], rate);
@@ -169,7 +210,37 @@ async function main() {
     }
   for (const rate of values.mixed.split(',').map(Number))
     rows.push(await run('mixed', Object.values(routes), rate));
+  const apiExited = new Promise((r) => api.once('exit', r));
   api.kill('SIGTERM');
+  bare.kill('SIGTERM');
+  await apiExited; // (the CPU profile is written on exit)
+  const loadAtEnd = loadavg().map((x) => Math.round(x * 10) / 10);
+
+  // the API's ClickHouse queries over the run, by shape (literals out), from system.query_log
+  const ch2 = createClient({ url: CH_URL });
+  await ch2.command({ query: 'SYSTEM FLUSH LOGS' });
+  const shapes = await (
+    await ch2.query({
+      query: `SELECT substring(replaceRegexpAll(replaceRegexpAll(query, '\\'[^\\']*\\'', '?'), '[0-9]+', 'N'), 1, 120) AS shape,
+                count() AS queries, round(avg(query_duration_ms), 1) AS avg_ms,
+                quantile(0.5)(query_duration_ms) AS p50_ms, quantile(0.99)(query_duration_ms) AS p99_ms,
+                round(avg(read_rows)) AS read_rows, round(avg(read_bytes) / 1024) AS read_kib
+              FROM system.query_log
+              WHERE type = 2 AND event_time >= toDateTime(${startedAt}) AND query LIKE '%${BENCH_DB}.%'
+                AND query NOT LIKE '%system.query_log%'
+              GROUP BY shape ORDER BY queries DESC LIMIT 12`,
+      format: 'JSONEachRow',
+    })
+  ).json<{
+    shape: string;
+    queries: string;
+    avg_ms: number;
+    p50_ms: number;
+    p99_ms: number;
+    read_rows: number;
+    read_kib: number;
+  }>();
+  await ch2.close();
 
   const best = new Map<string, number>();
   for (const r of rows)
@@ -178,23 +249,34 @@ async function main() {
   const stamp = new Date().toISOString();
   writeFileSync(
     'bench/results/api-http.json',
-    `${JSON.stringify({ at: stamp, seconds: SECONDS, rows, best: Object.fromEntries(best) }, null, 2)}\n`,
+    `${JSON.stringify({ at: stamp, seconds: SECONDS, load_start: loadAtStart, load_end: loadAtEnd, rows, best: Object.fromEntries(best), clickhouse_queries: shapes }, null, 2)}\n`,
   );
   const md = [
     `# API read routes under fixed-rate load (${stamp})`,
     '',
-    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS}\` over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; autocannon overallRate; API and every server on this 2-core machine. CPU = cores used by the process over the run.`,
+    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS} --rates ${values.rates} --mixed ${values.mixed}${values.profile ? ` --profile ${values.profile}` : ''}\` at commit ${process.env.BENCH_COMMIT ?? '(BENCH_COMMIT unset)'} over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; autocannon overallRate; API and every server on this 2-core machine. Load average (1/5/15 min) ${loadAtStart.join(' / ')} at the start, ${loadAtEnd.join(' / ')} at the end; \`load\` = the highest 1-minute load average seen at either end of a row. Server CPU = cores used by the serving process (the API, or the baseline server for the bare rows) over the run.`,
     '',
-    '| scenario | target req/s | req/s | p50 ms | p99 ms | non-2xx | errors | API CPU | ClickHouse CPU |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | target req/s | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU | ClickHouse CPU | load |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.target_rps} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non2xx} | ${r.errors} | ${r.api_cpu} | ${r.clickhouse_cpu} |`,
+        `| ${r.scenario} | ${r.target_rps} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non2xx} | ${r.errors} | ${r.api_cpu} | ${r.clickhouse_cpu} | ${r.load1} |`,
     ),
     '',
     'Highest tested rate with p99 < 100 ms, no errors and ≥ 90 % of the target served:',
     '',
-    ...[...Object.keys(routes), 'mixed'].map((k) => `- ${k}: ${best.get(k) ?? 'none of the tested rates'}`),
+    ...[...Object.keys(baselines), ...Object.keys(routes), 'mixed'].map(
+      (k) => `- ${k}: ${best.get(k) ?? 'none of the tested rates'}`,
+    ),
+    '',
+    "## The API's ClickHouse queries over the run (system.query_log, by shape)",
+    '',
+    '| queries | avg ms | p50 ms | p99 ms | rows read | KiB read | query (literals as ?, numbers as N) |',
+    '|---|---|---|---|---|---|---|',
+    ...shapes.map(
+      (q) =>
+        `| ${q.queries} | ${q.avg_ms} | ${q.p50_ms} | ${q.p99_ms} | ${q.read_rows} | ${q.read_kib} | \`${q.shape.replace(/\s+/g, ' ').replace(/\|/g, '\\|')}\` |`,
+    ),
     '',
   ].join('\n');
   writeFileSync('bench/results/api-http.md', md);
