@@ -226,7 +226,7 @@ async function main() {
                 quantile(0.5)(query_duration_ms) AS p50_ms, quantile(0.99)(query_duration_ms) AS p99_ms,
                 round(avg(read_rows)) AS read_rows, round(avg(read_bytes) / 1024) AS read_kib
               FROM system.query_log
-              WHERE type = 2 AND event_time >= toDateTime(${startedAt}) AND query LIKE '%${BENCH_DB}.%'
+              WHERE type = 2 AND event_time >= toDateTime(${startedAt}) AND query LIKE '%${BENCH_DB}%'
                 AND query NOT LIKE '%system.query_log%'
               GROUP BY shape ORDER BY queries DESC LIMIT 12`,
       format: 'JSONEachRow',
