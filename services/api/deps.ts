@@ -22,4 +22,11 @@ export interface ApiDeps {
    * (services/api/import-runner.ts); absent: POST /v1/imports answers 503
    */
   imports?: { store: ImportStore; queue: string; wake(): void };
+  /**
+   * set where a StatsInvalidator bumps the athletes' generations on activities.v1 (main.ts): the activity list
+   * and progress reads of ClickHouse are then cached in Redis under them, as the stats are (stats-cache.ts).
+   * Absent, they read ClickHouse each time: a stack without the invalidator (most tests) would otherwise
+   * answer from a cache that nothing invalidates.
+   */
+  activityGenerations?: boolean;
 }

@@ -97,6 +97,8 @@ const app = await buildApp({
     auth,
     telemetry,
     imports: { store: importStore, queue: config.API_IMPORT_QUEUE, wake: () => importRunner.wake() },
+    // the StatsInvalidator below keeps the generations the list and progress caches are keyed by
+    activityGenerations: true,
   },
   checks: [
     { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },

@@ -9,6 +9,7 @@
 // of the old generation can only write the old key, which nobody asks for again. Once the invalidator has
 // processed an event, no figure from before it is served.
 
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
@@ -46,6 +47,21 @@ export function redisStatsCache(redis: Redis, ttlS: number): StatsCache {
       return value;
     },
   };
+}
+
+/**
+ * `select` for reads of one athlete's ClickHouse rows, cached under the athlete's generation when `cache` is
+ * given: the query text is the frame (it holds every filter, e.g. a coach's list without the private ones).
+ * Only for reads whose rows change with an activities.v1 record of that athlete and nothing else.
+ */
+export function athleteRows(
+  cache: StatsCache | null,
+  select: <T>(query: string) => Promise<T[]>,
+): <T>(userId: string, query: string) => Promise<T[]> {
+  return <T>(userId: string, query: string) =>
+    cache
+      ? cache.get(userId, `rows:${createHash('sha256').update(query).digest('hex')}`, () => select<T>(query))
+      : select<T>(query);
 }
 
 /**

@@ -81,6 +81,8 @@ export async function startApiStack(
     imports?: { run?: boolean; queue?: string; leaseMs?: number };
     /** a PostgreSQL database of its own with every migration applied (global state such as the points rules) */
     privatePg?: boolean;
+    /** the test runs a StatsInvalidator on the athletes' generations: cache list and progress reads (deps.ts) */
+    activityGenerations?: boolean;
   } = {},
 ): Promise<ApiStack> {
   const env = {
@@ -172,6 +174,7 @@ export async function startApiStack(
       auth: await testAuth(),
       telemetry,
       imports: { store: importStore, queue: importQueue, wake: () => importRunner?.wake() },
+      ...(opts.activityGenerations ? { activityGenerations: true } : {}),
     },
   });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -9,6 +9,7 @@ import { deleteActivity, finishDeletion, tombstoneOf } from '../activity-deletio
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { activityById, latestActivities } from '../latest-activities.js';
+import { athleteRows, redisStatsCache } from '../stats-cache.js';
 import { buildStreams, STREAM_KEYS, type StreamKey, type StreamsRow } from '../streams.js';
 import {
   planUpload,
@@ -175,6 +176,8 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
   const db = ident(deps.clickhouseDatabase);
 
   const select = <T>(query: string) => selectRows<T>(deps.clickhouse, query);
+  // the list's rows, cached under the athlete's generation where the invalidator runs (deps.ts)
+  const listRows = athleteRows(deps.activityGenerations ? redisStatsCache(deps.redis, 3600) : null, select);
 
   const checkAthlete = (req: FastifyRequest, userId: string) =>
     requireVisibleAthlete(deps.pg, principalOf(req), userId);
@@ -225,7 +228,8 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       // sport and start_ts can change between versions: judged on the latest one, outside
       if (q.sport) where.push(`sport = ${str(q.sport)}`);
       if (q.before !== undefined) where.push(`start_ts < ${int(q.before)}`);
-      const rows = await select<ListRow>(
+      const rows = await listRows<ListRow>(
+        userId,
         `SELECT ${LIST_COLUMNS.join(', ')}
          FROM ${latestActivities(db, key.join(' AND '), LIST_COLUMNS)}
          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

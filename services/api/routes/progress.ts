@@ -23,6 +23,7 @@ import { athleteClock } from '../athlete-clock.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { latestActivities } from '../latest-activities.js';
+import { athleteRows, redisStatsCache } from '../stats-cache.js';
 import { problemResponse, selectRows } from './shared.js';
 
 export const PROGRESS_METRICS = [
@@ -188,6 +189,11 @@ const Nullable = (description: string) => Type.Union([Type.Number(), Type.Null()
 
 export const progressRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const db = ident(deps.clickhouseDatabase);
+  // the rows of the athlete's range, cached under the athlete's generation where the invalidator runs (deps.ts)
+  const rowsOf = athleteRows(
+    deps.activityGenerations ? redisStatsCache(deps.redis, 3600) : null,
+    <T>(query: string) => selectRows<T>(deps.clickhouse, query),
+  );
 
   app.get(
     '/users/me/progress',
@@ -257,7 +263,7 @@ export const progressRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         `start_ts < ${int(startOfLocalDay(end, clock.timezone))}`,
       ];
       if (q.sport) where.push(`sport = ${str(q.sport)}`);
-      const rows = await selectRows<{
+      const rows = await rowsOf<{
         start_ts: string | number;
         distance_m: number;
         moving_s: number;
@@ -265,7 +271,7 @@ export const progressRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         calories: number;
         power_avg: number | null;
       }>(
-        deps.clickhouse,
+        userId,
         `SELECT start_ts, distance_m, moving_s, elev_gain_m, calories, power_avg
          FROM ${latestActivities(db, `user_id = ${str(userId)}`, PROGRESS_COLUMNS)}
          WHERE ${where.join(' AND ')}`,
