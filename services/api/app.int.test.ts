@@ -532,6 +532,7 @@ describe('activities', () => {
       summary: { distance_m: 10_000, splits_km: [] },
       // no file behind it
       device_totals: null,
+      failure: null,
     });
 
     const list = await app.inject({ method: 'GET', url: '/v1/activities?limit=5', headers: owner.auth });

@@ -18,7 +18,7 @@ export const apiEnv = {
   ...postgresEnv,
   ...redisEnv,
   ...clickhouseEnv,
-  // uploads go to TOPIC_SAMPLES; the stats invalidator reads TOPIC_ACTIVITIES
+  // uploads go to TOPIC_SAMPLES; the stats invalidator reads TOPIC_ACTIVITIES; the failure recorder TOPIC_DLQ
   ...kafkaEnv,
   // file imports keep the uploaded bytes in S3 (S3_BUCKET) under API_IMPORT_PREFIX
   ...s3Env,
@@ -31,6 +31,8 @@ export const apiEnv = {
   API_STATS_GROUP_ID: z.string().min(1).default('fitstream-api-stats'),
   /** the consumer group on activities.v1 that keeps points in step with activities (services/api/points-store.ts) */
   API_POINTS_GROUP_ID: z.string().min(1).default('fitstream-api-points'),
+  /** the consumer group on telemetry.dlq.v1 that records why uploads and imports failed (services/api/activity-failures.ts) */
+  API_FAILURES_GROUP_ID: z.string().min(1).default('fitstream-api-failures'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   /** per caller on authenticated routes, per client address on anonymous ones (counted in Redis) */

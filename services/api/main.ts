@@ -8,6 +8,7 @@ import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { onShutdown } from '../common/shutdown.js';
 import { ActivityDeletionRelay } from './activity-deletion.js';
+import { FailureRecorder } from './activity-failures.js';
 import { buildApp } from './app.js';
 import { authFromConfig } from './auth/setup.js';
 import { apiEnv, checkApiConfig } from './config.js';
@@ -142,6 +143,23 @@ const pointsConsumer = new PointsConsumer(
 );
 await pointsConsumer.start();
 
+// One group for every replica: the reasons live in PostgreSQL, one insert per dead letter is enough.
+const failureRecorder = new FailureRecorder(
+  new Kafka({
+    clientId: `${config.KAFKA_CLIENT_ID}-api-failures`,
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+  }),
+  pool,
+  {
+    topic: config.TOPIC_DLQ,
+    groupId: config.API_FAILURES_GROUP_ID,
+    registryUrl: config.SCHEMA_REGISTRY_URL,
+    logger: logger.child({ component: 'failure-recorder' }),
+  },
+);
+await failureRecorder.start();
+
 // Finishes deletions that a request left half-done (ClickHouse or Kafka away, the client gone).
 const deletionRelay = new ActivityDeletionRelay(
   { pg: pool, redis, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE, telemetry },
@@ -158,6 +176,7 @@ onShutdown(logger, async () => {
   await deletionRelay.stop();
   await statsInvalidator.stop();
   await pointsConsumer.stop();
+  await failureRecorder.stop();
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
   rateLimitRedis.disconnect();

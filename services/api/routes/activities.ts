@@ -450,12 +450,30 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       schema: {
         tags: ['activities'],
         summary:
-          'One activity: `processing` while an upload is on its way through the worker, then `ready` with the full summary (laps, splits, best efforts, zones, polyline) of its latest version',
+          'One activity: `processing` while an upload is on its way through the worker, then `ready` with the full summary (laps, splits, best efforts, zones, polyline) of its latest version, or `failed` with a reason code when the worker could not compute or store it',
         params: Type.Object({ activityId: Id }),
         response: {
           200: Type.Object({
             activity_id: Type.String(),
-            status: Type.Union([Type.Literal('processing'), Type.Literal('ready')]),
+            status: Type.Union([Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')], {
+              description:
+                'processing: an upload or import on its way through the worker; ready: stored (the summary below); failed: the worker could not compute or store it (see failure)',
+            }),
+            failure: Type.Union([
+              Type.Object(
+                {
+                  reason: Type.String({
+                    description:
+                      "stable code: the worker's dead-letter reason (docs/payloads.md), e.g. finalise_failed (the activity could not be computed or stored) or sink_rejected",
+                  }),
+                  failed_at: Type.String({ format: 'date-time' }),
+                },
+                {
+                  description: 'why a failed upload or import has no activity; null unless status is failed',
+                },
+              ),
+              Type.Null(),
+            ]),
             name: Type.Union([Type.String(), Type.Null()]),
             notes: Type.Union([Type.String(), Type.Null()]),
             visibility: Visibility,
@@ -483,15 +501,27 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const id = req.params.activityId;
       const [row, owner, { details }] = await ownerOf(id);
       await seenOwner(req, id, owner, details);
-      const imported = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-        ? await deps.pg.query<{ device_totals: Record<string, unknown> | null }>(
-            'SELECT device_totals FROM imported_activities WHERE activity_id = $1',
-            [id],
-          )
-        : { rows: [] as { device_totals: Record<string, unknown> | null }[] };
+      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+      const [imported, failed] = await Promise.all([
+        isUuid
+          ? deps.pg.query<{ device_totals: Record<string, unknown> | null }>(
+              'SELECT device_totals FROM imported_activities WHERE activity_id = $1',
+              [id],
+            )
+          : { rows: [] as { device_totals: Record<string, unknown> | null }[] },
+        // a stored activity outranks a failure recorded before it (a replay, or new data, computed it since)
+        isUuid && !row
+          ? deps.pg.query<{ reason: string; failed_at: Date }>(
+              'SELECT reason, failed_at FROM activity_failures WHERE activity_id = $1',
+              [id],
+            )
+          : { rows: [] as { reason: string; failed_at: Date }[] },
+      ]);
+      const failure = failed.rows[0];
       return {
         activity_id: id,
-        status: row ? ('ready' as const) : ('processing' as const),
+        status: row ? ('ready' as const) : failure ? ('failed' as const) : ('processing' as const),
+        failure: failure ? { reason: failure.reason, failed_at: failure.failed_at.toISOString() } : null,
         name: details.name,
         notes: details.notes,
         visibility: details.visibility,
