@@ -81,7 +81,8 @@ export function streamXml(bytes: Uint8Array, opts: StreamOptions): { root: strin
       opts.onRoot?.(name);
     }
     const node: XmlNode = {};
-    for (const [k, v] of Object.entries(tag.attributes as Record<string, string>)) node[`@_${local(k)}`] = v;
+    const attributes = tag.attributes as Record<string, string>;
+    for (const k in attributes) node[attrKey(k)] = attributes[k]!;
     if (recordDepth < 0 && opts.records.has(name)) recordDepth = stack.length;
     stack.push(node);
     names.push(name);
@@ -96,7 +97,7 @@ export function streamXml(bytes: Uint8Array, opts: StreamOptions): { root: strin
     const node = stack.pop()!;
     const name = names.pop()!;
     const t = texts.pop()!.trim();
-    const hasContent = Object.keys(node).length > 0;
+    const hasContent = hasKeys(node);
     if (t !== '') node['#text'] = t;
     const value: XmlValue = hasContent ? node : t;
     if (stack.length === recordDepth) {
@@ -120,9 +121,33 @@ export function streamXml(bytes: Uint8Array, opts: StreamOptions): { root: strin
   return { root, node: rootNode };
 }
 
+// Element and attribute names repeat on every point: their local names are looked up, not sliced again.
+const localNames = new Map<string, string>();
+const attrKeys = new Map<string, string>();
+
 function local(name: string): string {
-  const i = name.indexOf(':');
-  return i < 0 ? name : name.slice(i + 1);
+  let l = localNames.get(name);
+  if (l === undefined) {
+    const i = name.indexOf(':');
+    l = i < 0 ? name : name.slice(i + 1);
+    if (localNames.size < 10_000) localNames.set(name, l);
+  }
+  return l;
+}
+
+/** '@_' + the local name of an attribute, the key parsers read it by. */
+function attrKey(name: string): string {
+  let k = attrKeys.get(name);
+  if (k === undefined) {
+    k = `@_${local(name)}`;
+    if (attrKeys.size < 10_000) attrKeys.set(name, k);
+  }
+  return k;
+}
+
+function hasKeys(node: XmlNode): boolean {
+  for (const _ in node) return true;
+  return false;
 }
 
 /** Child element(s) by local name, always as an array of elements (text-only children become {'#text'}). */
