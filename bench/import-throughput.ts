@@ -4,18 +4,29 @@
 // bare parse (the parser alone) in the same run. "publish" is what the import runner does per file:
 // unzip/gunzip (services/api/imports.ts openUpload), parse, plan the records (planImportedActivity, the
 // upload's record builder), and send them to a private telemetry topic of the local stack's Kafka through
-// the API's idempotent acks=all producer (Avro through the schema registry). Target: ≥ 500 000 points/s.
-// Writes bench/results/import-throughput.{json,md}.
+// the API's idempotent acks=all producer (Avro through the schema registry). Two bare baselines in the same
+// run: the parser alone ("vs bare parse"), and a raw Kafka produce of the same record bytes, encoded before
+// the clock starts and sent in 512 KiB requests by a plain kafkajs producer with the API producer's settings
+// ("vs raw produce": what the broker and client take for these bytes without any import work).
+// Target: ≥ 500 000 points/s. Writes bench/results/import-throughput.{json,md}; the md keeps what follows its
+// `<!-- notes -->` line (the profiles, by hand).
 //   flock /tmp/fitstream-bench.lock npx tsx bench/import-throughput.ts
 //   SMOKE=1 npx tsx bench/import-throughput.ts   (small: 50 files, a 1 h FIT, one round)
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { FitBaseType, FitEncoder } from 'fit-file-parser/encoder';
 import { Kafka, logLevel } from 'kafkajs';
 import { parseActivityFile } from '../pipelines/import/index.js';
+import { avroTypes } from '../schemas/avro.js';
+import { registerSchemas } from '../schemas/registry.js';
+import { encodeTelemetryBatch } from '../schemas/telemetry-record.js';
+import { encodeConfluent } from '../schemas/wire.js';
 import { openUpload, planImportedActivity } from '../services/api/imports.js';
 import { kafkaTelemetryProducer } from '../services/api/producer-kafka.js';
 import { kafkaEnv, parseEnv } from '../services/common/config.js';
@@ -100,6 +111,7 @@ interface Row {
   medianMs: number;
   pointsPerSec: number;
   vsBareParse: number | null;
+  vsRawProduce: number | null;
 }
 
 function median(xs: number[]): number {
@@ -133,6 +145,49 @@ async function main() {
     topic,
     logger: createLogger('bench', 'warn'),
   });
+  // the bare baseline's producer: the API producer's settings (idempotent, one request in flight, acks = all)
+  const raw = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await raw.connect();
+  const ids = await registerSchemas(new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL }));
+  const SEND_BYTES = 512 * 1024;
+  /** The Kafka messages of what publishFile sends for these files, encoded as the API producer encodes them. */
+  const encodedOf = (list: Buffer[], user: string) => {
+    const out: { key: string; value: Buffer }[] = [];
+    let points = 0;
+    for (const bytes of list)
+      for (const [i, a] of parseActivityFile(bytes).activities.entries()) {
+        let plan: ReturnType<typeof planImportedActivity>;
+        try {
+          plan = planImportedActivity(user, `raw-${i}-${bytes.length}`, i, a, 'running', Date.now());
+        } catch {
+          continue;
+        }
+        points += plan.points;
+        for (const r of plan.records)
+          out.push({
+            key: plan.sessionId,
+            value:
+              r.name === 'TelemetryBatch'
+                ? encodeTelemetryBatch(ids.TelemetryBatch, r.value)
+                : encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.value),
+          });
+      }
+    return { messages: out, points };
+  };
+  const rawProduce = async (messages: { key: string; value: Buffer }[]) => {
+    let batch: typeof messages = [];
+    let bytes = 0;
+    for (const m of messages) {
+      if (bytes + m.value.length > SEND_BYTES && batch.length > 0) {
+        await raw.send({ topic, acks: -1, messages: batch });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(m);
+      bytes += m.value.length;
+    }
+    if (batch.length > 0) await raw.send({ topic, acks: -1, messages: batch });
+  };
   const rows: Row[] = [];
   const load0 = loadavg()[0]!;
   try {
@@ -159,6 +214,8 @@ async function main() {
       files: number;
       bytes: number;
       warmUp: boolean;
+      /** the files' own bytes (gunzipped), for the raw produce baseline */
+      own: Buffer[];
       bare: () => Promise<number>;
       steps: [string, () => Promise<number>][];
     }[] = [
@@ -167,6 +224,7 @@ async function main() {
         files: 1,
         bytes: fit.length,
         warmUp: true,
+        own: [fit],
         bare: async () => parseActivityFile(fit).activities.reduce((n, a) => n + a.samples.length, 0),
         steps: [
           ['parse + plan records', () => publishFile(fit, `u-plan-${round++}`, false)],
@@ -178,6 +236,7 @@ async function main() {
         files: ZIP_FILES,
         bytes: zip.length,
         warmUp: false,
+        own: files.map((f) => own(f.bytes)),
         bare: async () => {
           let n = 0;
           for (const f of files)
@@ -213,6 +272,12 @@ async function main() {
     for (const s of scenarios) {
       const bare = await timed(s.bare, s.warmUp);
       const bareRate = (bare.points / median(bare.ms)) * 1000;
+      const { messages, points: rawPoints } = encodedOf(s.own, `u-raw-${round++}`);
+      const rawT = await timed(async () => {
+        await rawProduce(messages);
+        return rawPoints;
+      }, s.warmUp);
+      const rawRate = (rawT.points / median(rawT.ms)) * 1000;
       const row = (what: string, t: { ms: number[]; points: number }): Row => ({
         scenario: s.scenario,
         what,
@@ -222,17 +287,25 @@ async function main() {
         roundsMs: t.ms.map((x) => Math.round(x)),
         medianMs: Math.round(median(t.ms)),
         pointsPerSec: Math.round((t.points / median(t.ms)) * 1000),
-        vsBareParse: what === 'bare parse (parser alone)' ? null : 0,
+        vsBareParse: null,
+        vsRawProduce: null,
       });
       rows.push(row('bare parse (parser alone)', bare));
+      const rawRow = row(
+        `bare Kafka produce of the same bytes (${messages.length} records, ${messages.reduce((n, m) => n + m.value.length, 0)} bytes, pre-encoded)`,
+        rawT,
+      );
+      rows.push(rawRow);
       for (const [what, fn] of s.steps) {
         const r = row(what, await timed(fn, s.warmUp));
         r.vsBareParse = Number((r.pointsPerSec / bareRate).toFixed(2));
+        if (what.includes('publish')) r.vsRawProduce = Number((r.pointsPerSec / rawRate).toFixed(2));
         rows.push(r);
       }
     }
   } finally {
     await producer.close();
+    await raw.disconnect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
   }
@@ -249,18 +322,26 @@ async function main() {
   };
   const out = join(here, 'results', SMOKE ? 'import-throughput.smoke' : 'import-throughput');
   writeFileSync(`${out}.json`, `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here }).toString().trim();
+  } catch {}
+  const notesMark = '<!-- notes -->';
+  const previous = existsSync(`${out}.md`) ? readFileSync(`${out}.md`, 'utf8') : '';
+  const notes = previous.includes(notesMark) ? previous.slice(previous.indexOf(notesMark)) : '';
   const md = [
     '# Import throughput',
     '',
-    `${meta.date}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load (1 min) ${load0.toFixed(2)} → ${meta.loadavg1mEnd!.toFixed(2)}; median of ${ROUNDS} rounds (the FIT after one warm-up round). Target ≥ ${TARGET.toLocaleString('en')} points/s. Command: \`flock /tmp/fitstream-bench.lock npx tsx bench/import-throughput.ts\`.`,
+    `${meta.date}, commit ${commit}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load (1 min) ${load0.toFixed(2)} → ${meta.loadavg1mEnd!.toFixed(2)}; median of ${ROUNDS} rounds (the FIT after one warm-up round). Target ≥ ${TARGET.toLocaleString('en')} points/s. Command: \`flock /tmp/fitstream-bench.lock npx tsx bench/import-throughput.ts\`.`,
     '',
-    '| scenario | step | files | points | bytes | rounds ms | median ms | points/s | vs bare parse |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | step | files | points | bytes | rounds ms | median ms | points/s | vs bare parse | vs raw produce |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.what} | ${r.files} | ${r.points} | ${r.bytes} | ${r.roundsMs.join(', ')} | ${r.medianMs} | ${r.pointsPerSec.toLocaleString('en')} | ${r.vsBareParse ?? '—'} |`,
+        `| ${r.scenario} | ${r.what} | ${r.files} | ${r.points} | ${r.bytes} | ${r.roundsMs.join(', ')} | ${r.medianMs} | ${r.pointsPerSec.toLocaleString('en')} | ${r.vsBareParse ?? '—'} | ${r.vsRawProduce ?? '—'} |`,
     ),
     '',
+    notes,
   ].join('\n');
   writeFileSync(`${out}.md`, md);
   process.stdout.write(md);
