@@ -2,15 +2,7 @@ import type pg from 'pg';
 import type { AthleteProfile } from '../../pipelines/types.js';
 import { isPgUnavailable } from '../common/postgres-errors.js';
 import { isTransient, SinkRejectedError, SinkUnavailableError } from './errors.js';
-
-/**
- * Athlete profiles (max/resting HR, birth year, weight, sex) that finalisation computes with, by user id:
- * the columns the athlete edits through `PATCH /v1/users/me`.
- */
-export interface AthleteProfiles {
-  /** One look-up for many users; every id asked for is in the answer ({} = defaults). */
-  profiles(userIds: readonly string[]): Promise<Map<string, AthleteProfile>>;
-}
+import type { AthleteProfiles } from './ports.js';
 
 /** No profiles: every athlete gets pipelines' defaults (tests and tools that have no PostgreSQL). */
 export const noProfiles: AthleteProfiles = {

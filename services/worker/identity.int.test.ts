@@ -7,8 +7,9 @@ import { batchOf, controlOf, rid, rows } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
 import { applyWorkerSchema } from './clickhouse-schema.js';
 import { computeActivity } from './compute.js';
+import type { ActivityEvent } from './ports.js';
 import type { InboundRecord } from './records.js';
-import { type ActivityEvent, Sessions } from './sessions.js';
+import { Sessions } from './sessions.js';
 import { activityRow, ClickHouseStore } from './sink-clickhouse.js';
 
 // The activity identity is the session identity: (user, device, client session id).

@@ -2,8 +2,8 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DlqReason } from '../../schemas/vocabulary.js';
 import type { RecordCodec } from './codec.js';
 import { SinkUnavailableError } from './errors.js';
-import type { RawRecord } from './records.js';
-import type { ActivityEvent, EventPublisher, FinaliseFailure } from './sessions.js';
+import type { ActivityEvent, DeadLetter, DeadLetterQueue, EventPublisher } from './ports.js';
+import type { FinaliseFailure } from './sessions.js';
 
 /** The DLQ reasons only the worker raises (documented as such in docs/payloads.md). */
 export const WORKER_DLQ_REASONS = [
@@ -11,21 +11,11 @@ export const WORKER_DLQ_REASONS = [
   'finalise_failed',
 ] as const satisfies readonly DlqReason[];
 
-export interface DeadLetter {
-  /** the record as consumed; for a session that failed to finalise, a description of it (see Sessions) */
-  raw: RawRecord;
-  reason: DlqReason;
-  message: string;
-  deviceId: string | null;
-  /** where it came from, when not the Kafka record `raw` (default `kafka:<topic>/<partition>@<offset>`) */
-  source?: string;
-}
-
 /**
  * The worker's producer: activity events to activities.v1 (key = userId) and dead letters to
  * telemetry.dlq.v1 (key = the original key). Idempotent producer, acks = all.
  */
-export class KafkaPublisher implements EventPublisher {
+export class KafkaPublisher implements EventPublisher, DeadLetterQueue {
   private readonly producer: Producer;
 
   constructor(

@@ -1,11 +1,11 @@
 import type { Logger } from '../common/logger.js';
-import type { AthleteProfiles } from './athletes.js';
 import type { RecordCodec } from './codec.js';
 import { ReplayFailedError, WorkerError } from './errors.js';
+import type { AthleteProfiles, EventPublisher, SessionRef } from './ports.js';
 import type { InboundRecord, RawRecord } from './records.js';
 import { sessionKey } from './records.js';
-import { type ComputeActivity, type EventPublisher, Sessions } from './sessions.js';
-import type { ClickHouseStore, SessionRef } from './sink-clickhouse.js';
+import { type ComputeActivity, Sessions } from './sessions.js';
+import type { ClickHouseStore } from './sink-clickhouse.js';
 import type { ArchiveManifest, S3Archive } from './sink-s3.js';
 
 export interface ReplayOptions {

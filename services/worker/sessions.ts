@@ -1,33 +1,28 @@
 import { activityIdFor } from '../../pipelines/index.js';
 import type { ActivityResult, ActivitySummary, AthleteProfile, ComputeInput } from '../../pipelines/types.js';
-import type { ActivityCreated, ActivityUpdated, SessionControl } from '../../schemas/types.js';
+import type { SessionControl } from '../../schemas/types.js';
 import type { Logger } from '../common/logger.js';
 import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
-import { type AthleteProfiles, noProfiles } from './athletes.js';
+import { noProfiles } from './athletes.js';
 import type { DeletedActivities } from './deleted-activities.js';
 import { SinkRejectedError } from './errors.js';
-import type { FlushBatch } from './ports.js';
-import { sessionKey } from './records.js';
-import { SessionImages } from './session-images.js';
 import type {
+  ActivityEvent,
   ActivityWrite,
-  ClickHouseStore,
+  AthleteProfiles,
+  EventPublisher,
+  FlushBatch,
   SessionRef,
+  SessionStore,
   StoredActivity,
   StoredSession,
-} from './sink-clickhouse.js';
+} from './ports.js';
+import { sessionKey } from './records.js';
+import { SessionImages } from './session-images.js';
+
 import { computeColumns } from './stored-samples.js';
 
 export type ComputeActivity = (input: ComputeInput, opts?: { version?: string }) => ActivityResult;
-
-export type ActivityEvent =
-  | { name: 'ActivityCreated'; value: ActivityCreated }
-  | { name: 'ActivityUpdated'; value: ActivityUpdated };
-
-/** Publishes activity events (activities.v1, key = userId); resolves when the broker acked. */
-export interface EventPublisher {
-  publishActivities(events: readonly ActivityEvent[]): Promise<void>;
-}
 
 export interface SessionsOptions {
   timeoutMs: number;
@@ -128,7 +123,7 @@ export class Sessions {
   onInputs: (source: 'memory' | 'clickhouse', sessions: number) => void = () => {};
 
   constructor(
-    private readonly store: ClickHouseStore,
+    private readonly store: SessionStore,
     private readonly publisher: EventPublisher,
     private readonly compute: ComputeActivity,
     private readonly opts: SessionsOptions,

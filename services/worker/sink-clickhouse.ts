@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ActivitySummary, CleanSamples } from '../../pipelines/types.js';
-import type { ManualEntry, SessionControl, StrengthSet } from '../../schemas/types.js';
+import type { SessionControl } from '../../schemas/types.js';
 import { ident, int, str, tuples } from '../common/clickhouse-sql.js';
 import {
   READ_BACK_COLUMNS,
@@ -13,40 +13,18 @@ import {
   writeStreamRow,
 } from './clickhouse-rows.js';
 import { isClickHouseRetryable, SinkRejectedError, SinkUnavailableError } from './errors.js';
-import type { FlushBatch, Sink } from './ports.js';
+import type {
+  ActivityWrite,
+  FlushBatch,
+  SessionRef,
+  SessionStore,
+  Sink,
+  StoredActivity,
+  StoredSession,
+} from './ports.js';
 import { sessionKey } from './records.js';
 import { JsonRowWriter, RowBinaryWriter, type RowWriter } from './rowbinary.js';
 import { allocStored, type StoredSamples } from './stored-samples.js';
-
-/** What identifies a session and who owns it. */
-export interface SessionRef {
-  userId: string;
-  deviceId: string;
-  sessionId: string;
-  sport: string;
-}
-
-/** A session as durably stored: the input to a finalisation. */
-export interface StoredSession {
-  samples: StoredSamples;
-  controls: SessionControl[];
-  sets: StrengthSet[];
-  manual: ManualEntry[];
-}
-
-export interface StoredActivity {
-  deviceId: string;
-  sessionId: string;
-  /** the id it is stored under (sessions stored before ids named the device keep theirs) */
-  activityId: string;
-  version: number;
-  /**
-   * Lowest version still stored (non-FINAL; merges drop older versions, so this may equal
-   * `version` even when earlier versions existed): tells a re-announced event Created from Updated.
-   */
-  firstVersion: number;
-  day: string;
-}
 
 const fin = (v: number | null | undefined): number | null =>
   v === null || v === undefined || !Number.isFinite(v) ? null : v;
@@ -60,7 +38,7 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
  * store that finalisation reads back, and the activity writer. All inserts are JSONEachRow in one
  * request per table per flush; every table is a ReplacingMergeTree on the record identity.
  */
-export class ClickHouseStore implements Sink {
+export class ClickHouseStore implements Sink, SessionStore {
   readonly name = 'clickhouse';
   /** a rejected insert may be caused by some records only: the worker splits the batch to find them */
   readonly isolatesRejections = true;
@@ -445,15 +423,6 @@ export class ClickHouseStore implements Sink {
   async close(): Promise<void> {
     await this.client.close();
   }
-}
-
-export interface ActivityWrite {
-  ref: SessionRef;
-  version: number;
-  summary: ActivitySummary;
-  clean: CleanSamples;
-  /** the stored rows the activity was computed from (device-reported acc/speed/dist and laps come from them) */
-  input: StoredSamples;
 }
 
 export function utcDay(ms: number): string {

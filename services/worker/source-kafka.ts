@@ -1,6 +1,16 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../common/logger.js';
+import type { Source, SourceHandler } from './ports.js';
 import type { RawRecord } from './records.js';
+
+export interface KafkaSourceOptions {
+  groupId: string;
+  topic: string;
+  fromBeginning: boolean;
+  flushIntervalMs: number;
+  batchRows: number;
+  sessionTimeoutMs?: number;
+}
 
 /**
  * Consumer-group source with commit-after-flush. Records of every eachBatch call are buffered;
@@ -13,29 +23,7 @@ import type { RawRecord } from './records.js';
  * re-delivers everything after the last durable job. While a stage waits (a sink is down)
  * eachBatch waits too: backpressure, not loss. Heartbeats continue meanwhile.
  */
-export interface SourceHandler<J = unknown> {
-  /** Decodes/classifies one record into the pending batch; returns its weight (samples). */
-  ingest(raw: RawRecord): Promise<number>;
-  /** Takes every record ingested since the last take (synchronously) as one job. */
-  take(): J;
-  /** Stage 1: makes a job durable; resolves when all sinks acked. Called in take order, one at a time. */
-  write(job: J, heartbeat: () => Promise<void>): Promise<void>;
-  /** Stage 2, after the job's write: in take order, one at a time, overlapping the next job's write. */
-  complete(job: J, heartbeat: () => Promise<void>): Promise<void>;
-  /** Partitions of the topic this member owns after a rebalance. */
-  assigned(partitions: number[]): void;
-}
-
-export interface KafkaSourceOptions {
-  groupId: string;
-  topic: string;
-  fromBeginning: boolean;
-  flushIntervalMs: number;
-  batchRows: number;
-  sessionTimeoutMs?: number;
-}
-
-export class KafkaSource<J = unknown> {
+export class KafkaSource<J = unknown> implements Source {
   private readonly consumer: Consumer;
   private weight = 0;
   private firstAt = 0;

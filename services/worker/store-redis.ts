@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { liveKeys } from '../../schemas/live-keys.js';
 import { SinkUnavailableError } from './errors.js';
 import type { LiveSnapshot } from './live.js';
+import type { LiveStore } from './ports.js';
 
 /**
  * Live state in Redis (keys in schemas/live-keys.ts, read by the API's live views; documented in docs/analytics.md):
@@ -18,12 +19,6 @@ import type { LiveSnapshot } from './live.js';
  * that arrive after it (a bridge may reorder them behind the end) would otherwise bring the session
  * back as `active` with only those samples, and put it back into the athlete's active set.
  */
-export interface LiveStore {
-  readonly name: string;
-  publish(states: readonly LiveSnapshot[]): Promise<void>;
-  close(): Promise<void>;
-}
-
 /**
  * Writes the hash unless it says `ended`; returns 1 when written. One key, so it stays valid on Redis
  * Cluster (the active set and the channels are per user and need not share the hash's slot).

@@ -5,15 +5,9 @@ import type { RecordCodec } from './codec.js';
 import type { DeletedActivities } from './deleted-activities.js';
 import { RecordInvalidError, SinkRejectedError, WorkerError } from './errors.js';
 import type { LiveTracker } from './live.js';
-import type { FlushBatch, Sink } from './ports.js';
-import type { DeadLetter } from './publisher-kafka.js';
+import type { DeadLetter, DeadLetterQueue, FlushBatch, LiveStore, Sink } from './ports.js';
 import { type InboundRecord, type RawRecord, sessionKey, sessionOf } from './records.js';
 import type { Sessions } from './sessions.js';
-import type { LiveStore } from './store-redis.js';
-
-export interface DeadLetterSink {
-  deadLetter(items: readonly DeadLetter[], now: number): Promise<void>;
-}
 
 export interface WorkerDeps {
   codec: RecordCodec;
@@ -21,7 +15,7 @@ export interface WorkerDeps {
   sinks: readonly Sink[];
   live: LiveStore;
   tracker: LiveTracker;
-  dlq: DeadLetterSink;
+  dlq: DeadLetterQueue;
   sessions: Sessions;
   logger: Logger;
   registry?: Registry;
