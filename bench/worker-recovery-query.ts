@@ -7,7 +7,7 @@
 // Fills a private database with --sessions sessions seen evenly over the last --days days (12 Kafka
 // partitions), every one announced except one in 1,000, then runs, for partitions 0–5 (a worker of
 // two): the old query (`sessions FINAL` against every announcement ever made, verbatim from
-// 8d8ce0d) and ClickHouseStore.unfinalisedSessions with the default 7-day window. Reports wall
+// 8d8ce0d) and ClickHouseSessionStore.unfinalisedSessions with the default 7-day window. Reports wall
 // time, the server's peak memory and rows read (system.query_log), and the rows found. The
 // database is dropped at the end.
 import { writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { applyWorkerSchema } from '../services/worker/clickhouse-schema.js';
-import { ClickHouseStore } from '../services/worker/sink-clickhouse.js';
+import { ClickHouseSessionStore } from '../services/worker/store-clickhouse.js';
 import { rid } from '../test/support/worker.js';
 
 const { values } = parseArgs({
@@ -86,7 +86,7 @@ try {
   await ch.command({ query: `OPTIMIZE TABLE ${db}.activity_announcements FINAL` });
   console.log(`filled ${N} sessions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const store = new ClickHouseStore(ch, db);
+  const store = new ClickHouseSessionStore(ch, db);
   const runs: Run[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const tag = `recovery_before_${round}_${rid(3)}`;

@@ -13,9 +13,10 @@ import { pgDeletedActivities } from './deleted-activities.js';
 import { LiveTracker } from './live.js';
 import { finaliseDeadLetter, KafkaPublisher } from './publisher-kafka.js';
 import { type ComputeActivity, Sessions } from './sessions.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSink } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
 import { KafkaSource } from './source-kafka.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 import { RedisLiveStore } from './store-redis.js';
 import { type FlushJob, Worker, type WorkerDeps } from './worker.js';
 
@@ -55,7 +56,8 @@ export function createKafka(c: WorkerConfig, clientId: string): Kafka {
 export interface RunningWorker {
   worker: Worker;
   source: KafkaSource<FlushJob>;
-  store: ClickHouseStore;
+  sink: ClickHouseSink;
+  store: ClickHouseSessionStore;
   sessions: Sessions;
   /** readiness checks for /readyz */
   checks: ReadinessCheck[];
@@ -79,7 +81,9 @@ export async function startWorker(
   pool.on('error', (err) => logger.debug({ err: err.message }, 'postgres'));
   const kafka = createKafka(c, `${c.KAFKA_CLIENT_ID}-worker`);
   const codec = createRecordCodec(c.SCHEMA_REGISTRY_URL);
-  const store = new ClickHouseStore(createClickHouse(c), c.CLICKHOUSE_DATABASE);
+  const ch = createClickHouse(c);
+  const sink = new ClickHouseSink(ch, c.CLICKHOUSE_DATABASE);
+  const store = new ClickHouseSessionStore(ch, c.CLICKHOUSE_DATABASE);
   const archive = new S3Archive(createS3(c), {
     bucket: c.S3_BUCKET,
     prefix: c.WORKER_ARCHIVE_PREFIX,
@@ -113,7 +117,7 @@ export async function startWorker(
   );
   const worker = new Worker({
     codec,
-    sinks: [store, archive],
+    sinks: [sink, archive],
     live,
     tracker: new LiveTracker(c.WORKER_SESSION_TIMEOUT_S * 1000),
     dlq: publisher,
@@ -151,10 +155,11 @@ export async function startWorker(
   return {
     worker,
     source,
+    sink,
     store,
     sessions,
     checks: [
-      { name: 'clickhouse', check: () => store.ping() },
+      { name: 'clickhouse', check: () => sink.ping() },
       {
         name: 'redis',
         check: async () => {
@@ -168,7 +173,7 @@ export async function startWorker(
       worker.stop();
       await publisher.disconnect();
       await Promise.allSettled([
-        store.close(),
+        sink.close(),
         archive.close(),
         live.close(),
         hooks.pool ? Promise.resolve() : pool.end(),

@@ -1,5 +1,5 @@
-import { type CleanSamples, SEQ_NONE } from '../../pipelines/types.js';
-import type { TelemetryBatch } from '../../schemas/types.js';
+import { type ActivitySummary, type CleanSamples, SEQ_NONE } from '../../pipelines/types.js';
+import type { ManualEntry, SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
 import { rawSampleVersion } from './activity-version.js';
 import { encodeString, type RowBinaryWriter, type RowWriter } from './rowbinary.js';
 import { allocStored, type StoredSamples, storedUint } from './stored-samples.js';
@@ -8,7 +8,8 @@ import { allocStored, type StoredSamples, storedUint } from './stored-samples.js
  * The row layouts of `samples` (one row per sample, as received: migration 0021) and
  * `activity_streams` (one row of arrays per activity version: migration 0020), and their encoders.
  * Neither has a Nullable column: an absent value is 0 and its bit in `present` is clear. The bits
- * are shared by both tables (docs/analytics.md).
+ * are shared by both tables (docs/analytics.md). Below them, the JSONEachRow rows of the other tables
+ * the worker writes (session_index, session_controls, strength_sets, manual_entries, activities, announcements).
  */
 export const PRESENT = {
   seq: 1,
@@ -307,5 +308,132 @@ export function streamRowObject(r: StreamRow): Record<string, unknown> {
     power: arr(r.power),
     flags: arr(r.flags),
     present: arr(r.present),
+  };
+}
+
+// ---- the raw rows of a flush (samples sink) and the rows of a finalisation (session store) ----
+
+const uint = (v: number | null | undefined, max: number): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) || v < 0 || v > max ? null : Math.round(v);
+
+/** The `session_index` row of a session that a flush carried (`seenMs`: the worker's clock). */
+export function sessionIndexRow(
+  s: { userId: string; deviceId: string; sessionId: string; sport: string },
+  partition: number,
+  seenMs: number,
+): Record<string, unknown> {
+  return {
+    user_id: s.userId,
+    device_id: s.deviceId,
+    session_id: s.sessionId,
+    sport: s.sport,
+    kafka_partition: partition,
+    seen_ms: seenMs,
+  };
+}
+
+/** A `strength_sets` row. */
+export function strengthSetRow(b: TelemetryBatch, x: StrengthSet): Record<string, unknown> {
+  return {
+    user_id: b.userId,
+    device_id: b.deviceId,
+    session_id: b.sessionId,
+    exercise: x.exercise,
+    reps: uint(x.reps, 0xffffffff) ?? 0,
+    weight_kg: fin(x.weightKg),
+    start_ts: x.startTs,
+    end_ts: x.endTs,
+  };
+}
+
+/** A `manual_entries` row (a manual activity entry: duration and distance as the athlete stated them). */
+export function manualEntryRow(b: TelemetryBatch, m: ManualEntry): Record<string, unknown> {
+  return {
+    user_id: b.userId,
+    device_id: b.deviceId,
+    session_id: b.sessionId,
+    start_ts: m.startTs,
+    duration_s: fin(m.durationS) ?? 0,
+    distance_m: fin(m.distanceM) ?? 0,
+    elev_gain_m: fin(m.elevGainM),
+    calories: fin(m.calories),
+  };
+}
+
+/** A `session_controls` row. */
+export function controlRow(c: SessionControl): Record<string, unknown> {
+  return {
+    user_id: c.userId,
+    device_id: c.deviceId,
+    session_id: c.sessionId,
+    sport: c.sport,
+    kind: c.kind,
+    ts: c.ts,
+  };
+}
+
+/** An `activity_announcements` row: Kafka acknowledged the events of this activity version. */
+export function announcementRow(it: {
+  ref: { userId: string; deviceId: string; sessionId: string };
+  version: number;
+}): Record<string, unknown> {
+  return {
+    user_id: it.ref.userId,
+    device_id: it.ref.deviceId,
+    session_id: it.ref.sessionId,
+    version: it.version,
+  };
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function activityRow(s: ActivitySummary, version: number): Record<string, unknown> {
+  return {
+    activity_id: s.activityId,
+    user_id: s.userId,
+    device_id: s.deviceId,
+    session_id: s.sessionId,
+    sport: s.sport,
+    version,
+    algorithm_version: s.algorithmVersion,
+    day: utcDay(s.startTs),
+    start_ts: s.startTs,
+    end_ts: s.endTs,
+    elapsed_s: s.elapsedS,
+    moving_s: s.movingS,
+    distance_m: s.distanceM,
+    device_distance_m: fin(s.deviceDistanceM),
+    raw_distance_m: s.rawDistanceM,
+    avg_speed_mps: s.avgSpeedMps,
+    max_speed_mps: s.maxSpeedMps,
+    avg_pace_s_per_km: fin(s.avgPaceSPerKm),
+    elev_gain_m: s.elevGainM,
+    elev_loss_m: s.elevLossM,
+    min_alt_m: fin(s.minAltM),
+    max_alt_m: fin(s.maxAltM),
+    hr_avg: fin(s.hr?.avg),
+    hr_max: fin(s.hr?.max),
+    hr_zones_s: s.hr ? [...s.hr.zonesS] : [],
+    hr_trimp: fin(s.hr?.trimp),
+    hr_max_used: fin(s.hr?.maxHrUsed),
+    hr_max_source: s.hr?.maxHrSource ?? '',
+    cadence_avg: fin(s.cadenceAvg),
+    power_avg: fin(s.powerAvg),
+    power_max: fin(s.powerMax),
+    normalized_power: fin(s.normalizedPower),
+    calories: s.calories,
+    calories_method: s.caloriesMethod,
+    polyline: s.polyline,
+    laps: JSON.stringify(s.laps),
+    splits_km: JSON.stringify(s.splitsKm),
+    splits_mile: JSON.stringify(s.splitsMile),
+    best_efforts: JSON.stringify(s.bestEfforts),
+    strength: s.strength ? JSON.stringify(s.strength) : '',
+    sample_count: s.sampleCount,
+    rejected_count: s.rejectedCount,
+    duplicate_count: s.duplicateCount,
+    summary: JSON.stringify(s),
   };
 }

@@ -12,7 +12,8 @@ import { applyWorkerSchema } from './clickhouse-schema.js';
 import { computeActivity } from './compute.js';
 import type { InboundRecord } from './records.js';
 import { Sessions } from './sessions.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSink } from './sink-clickhouse.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 
 // The same DDL, sink statements and analytics queries on ClickHouse 18.16 (the native stack) and on
 // current ClickHouse (chdb, in-process), with the same results.
@@ -63,9 +64,10 @@ async function load(
   format: 'RowBinary' | 'JSONEachRow',
 ): Promise<Record<string, unknown[]>> {
   await applyWorkerSchema(ch, db);
-  const store = new ClickHouseStore(ch, db, format);
+  const sink = new ClickHouseSink(ch, db, format);
+  const store = new ClickHouseSessionStore(ch, db, format);
   const records = fixture();
-  await store.writeBatch({ raw: [], records });
+  await sink.writeBatch({ raw: [], records });
   // the recovery query (LIMIT BY, tuple IN subqueries) on both: every session is still unannounced
   const recovery = (await store.unfinalisedSessions([...new Set(records.map((r) => r.raw.partition))], 0))
     .map((s) => `${s.userId}/${s.deviceId}/${s.sessionId}/${s.sport}/${s.partition}`)

@@ -5,12 +5,14 @@ import { generateSession } from '../../bench/synth/index.js';
 import { activityIdFor } from '../../pipelines/index.js';
 import { batchOf, controlOf, rid, rows } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
+import { activityRow } from './clickhouse-rows.js';
 import { applyWorkerSchema } from './clickhouse-schema.js';
 import { computeActivity } from './compute.js';
 import type { ActivityEvent } from './ports.js';
 import type { InboundRecord } from './records.js';
 import { Sessions } from './sessions.js';
-import { activityRow, ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSink } from './sink-clickhouse.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 
 // The activity identity is the session identity: (user, device, client session id).
 const logger = createLogger('identity-test', 'error');
@@ -51,7 +53,8 @@ describe('activity identity', () => {
     url: 'http://127.0.0.1:8123',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  const store = new ClickHouseStore(ch, db);
+  const sink = new ClickHouseSink(ch, db);
+  const store = new ClickHouseSessionStore(ch, db);
   const events: ActivityEvent[] = [];
   const sessions = () =>
     new Sessions(
@@ -76,7 +79,7 @@ describe('activity identity', () => {
     const a = { userId, deviceId: `watch-${rid()}`, sessionId };
     const b = { userId, deviceId: `phone-${rid()}`, sessionId };
     const batch = [...records(a, 1), ...records(b, 2)];
-    await store.writeBatch({ raw: [], records: batch });
+    await sink.writeBatch({ raw: [], records: batch });
     const s = sessions();
     await s.afterFlush({ raw: [], records: batch });
     expect(s.stats.created).toBe(2);
@@ -96,7 +99,7 @@ describe('activity identity', () => {
     const legacy = idWithoutDevice(ids.userId, ids.sessionId);
     expect(legacy).not.toBe(activityIdFor(ids.userId, ids.deviceId, ids.sessionId));
     const batch = records(ids, 3);
-    await store.writeBatch({ raw: [], records: batch });
+    await sink.writeBatch({ raw: [], records: batch });
     // what a worker before the change stored: the same session under the old id, announced
     const { samples } = generateSession({ sport: 'running', seed: 3, durationS: 300 });
     const first = computeActivity({ ...ids, sport: 'running', samples, controls: [], sets: [], athlete: {} });

@@ -31,9 +31,10 @@ import type {
 } from './ports.js';
 import { KafkaPublisher } from './publisher-kafka.js';
 import { type InboundRecord, type RawRecord, sessionKey } from './records.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSink } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
 import { KafkaSource } from './source-kafka.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 import { RedisLiveStore } from './store-redis.js';
 import { computeColumns } from './stored-samples.js';
 
@@ -112,11 +113,12 @@ function sinkContract(name: string, make: () => Promise<SinkUnderTest>) {
   });
 }
 
-sinkContract('ClickHouseStore', async () => {
+sinkContract('ClickHouseSink', async () => {
   const iso = await isolate();
-  const store = new ClickHouseStore(createClickHouse(iso.config), iso.database);
+  const ch = createClickHouse(iso.config);
+  const store = new ClickHouseSessionStore(ch, iso.database);
   return {
-    sink: store,
+    sink: new ClickHouseSink(ch, iso.database),
     readBack: (tag) =>
       store.readSession({
         userId: `u-${tag}`,
@@ -321,10 +323,14 @@ function sessionStoreContract(name: string, make: () => Promise<SessionStoreUnde
   });
 }
 
-sessionStoreContract('ClickHouseStore', async () => {
+sessionStoreContract('ClickHouseSessionStore', async () => {
   const iso = await isolate();
-  const store = new ClickHouseStore(createClickHouse(iso.config), iso.database);
-  return { store, sink: store, cleanup: () => iso.cleanup() };
+  const ch = createClickHouse(iso.config);
+  return {
+    store: new ClickHouseSessionStore(ch, iso.database),
+    sink: new ClickHouseSink(ch, iso.database),
+    cleanup: () => iso.cleanup(),
+  };
 });
 
 // ---- EventPublisher and DeadLetterQueue: what is acknowledged can be read back from the topic ----

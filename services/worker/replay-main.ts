@@ -17,8 +17,9 @@ import { allDeletedSessions } from './deleted-activities.js';
 import { pgDeletedUsers } from './deleted-users.js';
 import { KafkaPublisher } from './publisher-kafka.js';
 import { progressLine, replay } from './replay.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSink } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 
 function time(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -52,7 +53,8 @@ const config = {
 const logger = createLogger('replay', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
 const ch = createClickHouse(config);
 if (values.database) await applyWorkerSchema(ch, values.database);
-const store = new ClickHouseStore(ch, config.CLICKHOUSE_DATABASE);
+const sink = new ClickHouseSink(ch, config.CLICKHOUSE_DATABASE);
+const store = new ClickHouseSessionStore(ch, config.CLICKHOUSE_DATABASE);
 const archive = new S3Archive(createS3(config), {
   bucket: config.S3_BUCKET,
   prefix: config.WORKER_ARCHIVE_PREFIX,
@@ -77,6 +79,7 @@ const tty = process.stderr.isTTY;
 const result = await replay(
   {
     archive,
+    sink,
     store,
     codec,
     compute: computeActivity,
@@ -98,6 +101,6 @@ const result = await replay(
 if (tty) process.stderr.write('\n');
 process.stdout.write(`${JSON.stringify(result)}\n`);
 await publisher?.disconnect();
-await store.close();
+await sink.close();
 await archive.close();
 await pool.end();

@@ -16,8 +16,9 @@ import { createClickHouse, createS3, startWorker } from './app.js';
 import { applyWorkerSchema } from './clickhouse-schema.js';
 import { computeActivity } from './compute.js';
 import { progressLine, replay } from './replay.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSink } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 
 const logger = createLogger('replay-test', 'error');
 const data = dataset(
@@ -60,7 +61,8 @@ describe('replay from the S3 archive', () => {
     extraDbs.push(db);
     const ch = createClickHouse({ ...iso.config, CLICKHOUSE_DATABASE: db });
     await applyWorkerSchema(ch, db);
-    const store = new ClickHouseStore(ch, db);
+    const sink = new ClickHouseSink(ch, db);
+    const store = new ClickHouseSessionStore(ch, db);
     const archive = new S3Archive(createS3(iso.config), {
       bucket: iso.config.S3_BUCKET,
       prefix: iso.prefix,
@@ -69,12 +71,12 @@ describe('replay from the S3 archive', () => {
     const lines: string[] = [];
     try {
       const r = await replay(
-        { archive, store, codec: iso.codec, compute: computeActivity, logger, ...more },
+        { archive, sink, store, codec: iso.codec, compute: computeActivity, logger, ...more },
         { topic: iso.topic, ...opts, onProgress: (p) => lines.push(progressLine(p)) },
       );
       return { result: r, lines };
     } finally {
-      await store.close();
+      await sink.close();
       await archive.close();
     }
   }

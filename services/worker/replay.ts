@@ -5,8 +5,9 @@ import type { AthleteProfiles, EventPublisher, SessionRef } from './ports.js';
 import type { InboundRecord, RawRecord } from './records.js';
 import { sessionKey } from './records.js';
 import { type ComputeActivity, Sessions } from './sessions.js';
-import type { ClickHouseStore } from './sink-clickhouse.js';
+import type { ClickHouseSink } from './sink-clickhouse.js';
 import type { ArchiveManifest, S3Archive } from './sink-s3.js';
+import type { ClickHouseSessionStore } from './store-clickhouse.js';
 
 export interface ReplayOptions {
   /** inclusive lower bound on the record's Kafka timestamp, ms */
@@ -62,7 +63,8 @@ function overlaps(m: ArchiveManifest, from?: number, to?: number): boolean {
 export async function replay(
   deps: {
     archive: S3Archive;
-    store: ClickHouseStore;
+    sink: ClickHouseSink;
+    store: ClickHouseSessionStore;
     codec: RecordCodec;
     compute: ComputeActivity;
     logger: Logger;
@@ -119,7 +121,7 @@ export async function replay(
   const deletedSessions = (await deps.deletedSessions?.()) ?? new Set<string>();
   const flush = async () => {
     if (pending.length === 0) return;
-    await deps.store.writeBatch({ raw: pendingRaw, records: pending });
+    await deps.sink.writeBatch({ raw: pendingRaw, records: pending });
     pending = [];
     pendingRaw = [];
     pendingRows = 0;

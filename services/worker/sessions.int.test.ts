@@ -4,7 +4,7 @@ import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from '..
 import { createLogger } from '../common/logger.js';
 import { startWorker } from './app.js';
 import { computeActivity } from './compute.js';
-import { ClickHouseStore } from './sink-clickhouse.js';
+import { ClickHouseSessionStore } from './store-clickhouse.js';
 
 // Sessions without an end message are finalised after the inactivity timeout, also when the
 // worker that saw them restarted in between (recovered from ClickHouse on partition assignment).
@@ -126,7 +126,7 @@ describe('unfinalisedSessions (recovery after a restart or rebalance)', () => {
         { user_id: 'u1', device_id: 'd1', session_id: 'announced-old-version-only', version: 1 },
       ],
     });
-    const store = new ClickHouseStore(iso.ch, iso.database);
+    const store = new ClickHouseSessionStore(iso.ch, iso.database);
     const got = await store.unfinalisedSessions([0, 1, 2], now - 7 * day);
     expect(got.map((s) => [s.sessionId, s.userId, s.partition]).sort()).toEqual([
       ['open', 'u1', 0],

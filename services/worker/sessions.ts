@@ -6,6 +6,7 @@ import { activityVersion, ROWS_PER_VERSION } from './activity-version.js';
 import { noProfiles } from './athletes.js';
 import type { DeletedActivities } from './deleted-activities.js';
 import { SinkRejectedError } from './errors.js';
+import { isolateRejections } from './isolate-rejections.js';
 import type {
   ActivityEvent,
   ActivityWrite,
@@ -477,28 +478,17 @@ export class Sessions {
   }
 
   /**
-   * Writes activities; when ClickHouse refuses the write for good (SinkRejectedError), in halves
-   * until the refused sessions stand alone. Returns those with the server's message (their events
+   * Writes activities; when ClickHouse refuses the write for good (SinkRejectedError), isolates the
+   * refused sessions (isolate-rejections.ts). Returns those with the server's message (their events
    * are not published). An unavailable ClickHouse throws: the caller retries the whole round.
    */
   private async writeIsolating(writes: readonly ActivityWrite[]): Promise<Map<ActivityWrite, string>> {
-    const refused = new Map<ActivityWrite, string>();
-    const go = async (ws: readonly ActivityWrite[]): Promise<void> => {
-      try {
-        await this.store.writeActivities(ws);
-      } catch (err) {
-        if (!(err instanceof SinkRejectedError)) throw err;
-        if (ws.length === 1) {
-          refused.set(ws[0]!, err.message);
-          return;
-        }
-        const mid = ws.length >>> 1;
-        await go(ws.slice(0, mid));
-        await go(ws.slice(mid));
-      }
-    };
-    await go(writes);
-    return refused;
+    const refused = await isolateRejections(
+      writes,
+      (ws) => this.store.writeActivities(ws),
+      (err): err is SinkRejectedError => err instanceof SinkRejectedError,
+    );
+    return new Map(refused.map((r) => [r.item, r.error.message]));
   }
 }
 

@@ -1,13 +1,15 @@
 import type { Registry } from 'prom-client';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import type { RecordCodec } from './codec.js';
 import type { DeletedActivities } from './deleted-activities.js';
 import { RecordInvalidError, SinkRejectedError, WorkerError } from './errors.js';
+import { isolateRejections } from './isolate-rejections.js';
 import type { LiveTracker } from './live.js';
 import type { DeadLetter, DeadLetterQueue, FlushBatch, LiveStore, Sink } from './ports.js';
 import { type InboundRecord, type RawRecord, sessionKey, sessionOf } from './records.js';
+import { retryWithBackoff } from './retry.js';
 import type { Sessions } from './sessions.js';
+import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerDeps {
   codec: RecordCodec;
@@ -51,80 +53,6 @@ export interface FlushStats {
   sinkMs: Record<string, number>;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function createWorkerMetrics(registry?: Registry) {
-  const registers = registry ? [registry] : [];
-  return {
-    records: new Counter({
-      name: 'fitstream_worker_records_total',
-      help: 'Kafka records consumed',
-      registers,
-    }),
-    samples: new Counter({
-      name: 'fitstream_worker_samples_total',
-      help: 'samples consumed (before dedupe)',
-      registers,
-    }),
-    dlq: new Counter({
-      name: 'fitstream_worker_dlq_records_total',
-      help: 'records sent to the DLQ',
-      labelNames: ['reason'],
-      registers,
-    }),
-    flushSeconds: new Histogram({
-      name: 'fitstream_worker_flush_duration_seconds',
-      help: 'time from flush start to every sink acknowledging and its due sessions finalised',
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    }),
-    sinkRetries: new Counter({
-      name: 'fitstream_worker_sink_retries_total',
-      help: 'sink writes retried after a failure',
-      labelNames: ['sink', 'code'],
-      registers,
-    }),
-    finalised: new Counter({
-      name: 'fitstream_worker_activities_finalised_total',
-      help: 'finalisations by outcome (created, updated, unchanged, empty)',
-      labelNames: ['outcome'],
-      registers,
-    }),
-    lag: new Histogram({
-      name: 'fitstream_worker_end_to_end_lag_seconds',
-      help: 'Kafka record timestamp to every sink acknowledging it (per record)',
-      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
-      registers,
-    }),
-    openSessions: new Gauge({
-      name: 'fitstream_worker_open_sessions',
-      help: 'sessions awaiting finalisation on this worker',
-      registers,
-    }),
-    finaliseInputs: new Counter({
-      name: 'fitstream_worker_finalise_inputs_total',
-      help: 'finalised sessions by where their input came from (memory: in-memory image; clickhouse: read back)',
-      labelNames: ['source'],
-      registers,
-    }),
-    imageBytes: new Gauge({
-      name: 'fitstream_worker_session_image_bytes',
-      help: 'bytes held by in-memory session images (WORKER_FINALISE_MEMORY_MB bounds it)',
-      registers,
-    }),
-    deletedRecords: new Counter({
-      name: 'fitstream_worker_deleted_activity_records_total',
-      help: 'records dropped because their activity was deleted (late data for a deleted activity)',
-      registers,
-    }),
-    liveBytes: new Gauge({
-      name: 'fitstream_worker_live_state_bytes',
-      help: 'bytes held for the live state of sessions in progress (about one reorder window of samples each)',
-      registers,
-    }),
-  };
-}
-
 /**
  * The worker's per-flush logic (the SourceHandler of KafkaSource): decode → DLQ the bad → write
  * every sink in parallel, each retried until it acknowledges → finalise the sessions that are
@@ -135,7 +63,7 @@ export class Worker {
   private records: InboundRecord[] = [];
   private dead: DeadLetter[] = [];
   private stopping = false;
-  readonly metrics: ReturnType<typeof createWorkerMetrics>;
+  readonly metrics: WorkerMetrics;
 
   constructor(private readonly d: WorkerDeps) {
     this.metrics = createWorkerMetrics(d.registry);
@@ -165,22 +93,13 @@ export class Worker {
   }
 
   /** Decodes; while the registry is unreachable (a retryable error) it waits rather than dead-letters. */
-  private async decodeWaiting(value: Buffer | null) {
-    let delay = 100;
-    for (;;) {
-      try {
-        return await this.d.codec.decode(value);
-      } catch (err) {
-        const retryable = (err as { retryable?: unknown }).retryable === true;
-        if (!retryable || this.stopping) throw err;
-        this.d.logger.warn(
-          { err: (err as Error).message, delayMs: delay },
-          'schema registry unavailable, waiting',
-        );
-        await sleep(delay);
-        delay = Math.min(this.d.retryMaxMs, delay * 2);
-      }
-    }
+  private decodeWaiting(value: Buffer | null) {
+    return retryWithBackoff(() => this.d.codec.decode(value), {
+      maxMs: this.d.retryMaxMs,
+      giveUp: (err) => (err as { retryable?: unknown }).retryable !== true || this.stopping,
+      beforeWait: (err, delayMs) =>
+        this.d.logger.warn({ err: (err as Error).message, delayMs }, 'schema registry unavailable, waiting'),
+    });
   }
 
   assigned(partitions: number[]): void {
@@ -188,33 +107,29 @@ export class Worker {
   }
 
   /**
-   * Retries `f` with capped exponential back-off until it resolves (or the worker stops);
-   * `rethrowRejected`: a SinkRejectedError (a retry will not help) is thrown instead.
+   * Retries `f` with capped exponential back-off until it resolves (or the worker stops), counting
+   * and logging each failure and heartbeating while it waits; `rethrowRejected`: a SinkRejectedError
+   * (a retry will not help) is thrown instead.
    */
-  private async retry(
+  private retry(
     name: string,
     f: () => Promise<void>,
     heartbeat: () => Promise<void>,
     rethrowRejected = false,
   ): Promise<void> {
-    let delay = 100;
-    for (;;) {
-      try {
-        await f();
-        return;
-      } catch (err) {
-        if (this.stopping || (rethrowRejected && err instanceof SinkRejectedError)) throw err;
+    return retryWithBackoff(f, {
+      maxMs: this.d.retryMaxMs,
+      giveUp: (err) => this.stopping || (rethrowRejected && err instanceof SinkRejectedError),
+      beforeWait: async (err, delayMs) => {
         const code = err instanceof WorkerError ? err.code : 'UNKNOWN';
         this.metrics.sinkRetries.inc({ sink: name, code });
         this.d.logger.warn(
-          { err: (err as Error).message, sink: name, code, delayMs: delay },
+          { err: (err as Error).message, sink: name, code, delayMs },
           'sink write failed, retrying',
         );
         await heartbeat();
-        await sleep(delay);
-        delay = Math.min(this.d.retryMaxMs, delay * 2);
-      }
-    }
+      },
+    });
   }
 
   /** Takes everything ingested so far as one flush job (synchronous: ingest goes on into new buffers). */
@@ -301,10 +216,8 @@ export class Worker {
 
   /**
    * Writes `records` to a sink that may reject some of them: retried while the sink is unavailable;
-   * when it rejects the write (a SinkRejectedError: the server refused the data), written in
-   * halves, recursively, until the rejected records stand alone; those are added to `rejected`.
-   * One bad record in n costs about 2·log2(n) extra writes; every write is idempotent, so
-   * re-writing the good halves is harmless.
+   * when it rejects the write (a SinkRejectedError: the server refused the data), the rejected
+   * records are isolated (isolate-rejections.ts) and added to `rejected`.
    */
   private async writeIsolating(
     sink: Sink,
@@ -312,33 +225,31 @@ export class Worker {
     heartbeat: () => Promise<void>,
     rejected: DeadLetter[],
   ): Promise<void> {
-    try {
-      await this.retry(
-        sink.name,
-        () => sink.writeBatch({ raw: records.map((r) => r.raw), records }),
-        heartbeat,
-        true,
-      );
-    } catch (err) {
-      if (!(err instanceof SinkRejectedError) || this.stopping) throw err;
-      if (records.length === 1) {
-        const r = records[0]!;
-        rejected.push({
-          raw: r.raw,
-          reason: 'sink_rejected',
-          message: err.message,
-          deviceId: sessionOf(r.decoded).deviceId,
-        });
-        return;
-      }
-      this.metrics.sinkRetries.inc({ sink: sink.name, code: err.code });
-      this.d.logger.warn(
-        { err: err.message, sink: sink.name, records: records.length },
-        'sink rejected a write; splitting it to isolate the records at fault',
-      );
-      const mid = records.length >>> 1;
-      await this.writeIsolating(sink, records.slice(0, mid), heartbeat, rejected);
-      await this.writeIsolating(sink, records.slice(mid), heartbeat, rejected);
+    const refused = await isolateRejections(
+      records,
+      (rs) =>
+        this.retry(
+          sink.name,
+          () => sink.writeBatch({ raw: rs.map((r) => r.raw), records: rs }),
+          heartbeat,
+          true,
+        ),
+      (err): err is SinkRejectedError => err instanceof SinkRejectedError && !this.stopping,
+      (err, n) => {
+        this.metrics.sinkRetries.inc({ sink: sink.name, code: err.code });
+        this.d.logger.warn(
+          { err: err.message, sink: sink.name, records: n },
+          'sink rejected a write; splitting it to isolate the records at fault',
+        );
+      },
+    );
+    for (const { item: r, error } of refused) {
+      rejected.push({
+        raw: r.raw,
+        reason: 'sink_rejected',
+        message: error.message,
+        deviceId: sessionOf(r.decoded).deviceId,
+      });
     }
   }
 

@@ -3,7 +3,8 @@ import { generateSession } from '../../bench/synth/index.js';
 import { activityIdFor, computeActivity } from '../../pipelines/index.js';
 import { createLogger } from '../../services/common/logger.js';
 import { Sessions } from '../../services/worker/sessions.js';
-import { ClickHouseStore } from '../../services/worker/sink-clickhouse.js';
+import { ClickHouseSink } from '../../services/worker/sink-clickhouse.js';
+import { ClickHouseSessionStore } from '../../services/worker/store-clickhouse.js';
 import { type ApiStack, startApiStack } from '../support/api-stack.js';
 import { batchOf, controlOf } from '../support/worker.js';
 
@@ -38,8 +39,8 @@ describe('GET /v1/activities/{id}/streams', () => {
         decoded: { kind: 'control' as const, control: controlOf(ids, 'end', samples.at(-1)!.ts) },
       },
     ];
-    const store = new ClickHouseStore(s.clickhouse, s.database);
-    await store.writeBatch({ raw: [], records });
+    await new ClickHouseSink(s.clickhouse, s.database).writeBatch({ raw: [], records });
+    const store = new ClickHouseSessionStore(s.clickhouse, s.database);
     const sessions = new Sessions(
       store,
       { publishActivities: async () => {} },
