@@ -117,7 +117,8 @@ export function splitFitRecords(b: Uint8Array): FitSplit | null {
 
   const defs: (Def | undefined)[] = new Array(16);
   let cap = Math.max(16, Math.ceil((dataEnd - hs) / 32));
-  let cols = Array.from({ length: COLS }, () => new Float64Array(cap));
+  // NaN (left out) until a record sets the field
+  let cols = Array.from({ length: COLS }, () => new Float64Array(cap).fill(Number.NaN));
   let n = 0;
   const rest = new Uint8Array(dataEnd + 2);
   rest.set(b.subarray(0, 12));
@@ -163,12 +164,11 @@ export function splitFitRecords(b: Uint8Array): FitSplit | null {
       if (n === cap) {
         cap *= 2;
         cols = cols.map((c) => {
-          const bigger = new Float64Array(cap);
+          const bigger = new Float64Array(cap).fill(Number.NaN);
           bigger.set(c);
           return bigger;
         });
       }
-      for (let c = 0; c < COLS; c++) cols[c]![n] = Number.NaN;
       readRecord(view, start, def.le, compressed ? def.planCompressed : def.plan, cols, n);
       // a compressed timestamp is set after the fields, over any timestamp field the message has
       if (compressed) cols[COL.ts]![n] = ts;
