@@ -68,6 +68,12 @@ interface FileResult {
   activityIds: string[];
 }
 
+/** A file read and planned, before any write: a failed result (plans null), or the activities to claim and send. */
+interface Prepared {
+  result: FileResult;
+  plans: { plan: PlannedActivity; totals: Record<string, unknown> | null; format: string }[] | null;
+}
+
 /** The lease was taken over (this runner was too slow or was thought dead): stop without writing more. */
 class LeaseLost extends Error {}
 
@@ -224,41 +230,73 @@ export class ImportRunner {
         [job.id],
       );
       const done = new Set(rows.map((r) => r.idx));
-      for (const [idx, entry] of upload.entries.entries()) {
-        if (this.stopping) return;
-        if (done.has(idx)) continue;
-        await this.renew(job);
-        const result = await this.file(job, idx, entry);
-        await this.o.pg.query(
-          `INSERT INTO import_files (import_id, idx, name, format, sha256, status, reason, detail, points,
-             activities_created, duplicates_skipped, activity_ids)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (import_id, idx) DO NOTHING`,
-          [
-            job.id,
-            idx,
-            result.name.slice(0, 1024),
-            result.format,
-            result.sha256,
-            result.status,
-            result.reason,
-            result.detail?.slice(0, 2000) ?? null,
-            result.points,
-            result.created,
-            result.duplicates,
-            result.activityIds,
-          ],
-        );
-        importFileChannel.publish({ importId: job.id, idx, status: result.status });
+      // One file is read and parsed while the one before it waits for PostgreSQL and Kafka (parsing is CPU,
+      // the rest is waiting): each file's writes still start only after the previous file's result is stored.
+      let inFlight: Promise<void> | undefined;
+      let stopped = false;
+      try {
+        for (const [idx, entry] of upload.entries.entries()) {
+          if (this.stopping) {
+            stopped = true;
+            break;
+          }
+          if (done.has(idx)) continue;
+          const prepared = await this.prepare(job, entry);
+          if (inFlight) await inFlight;
+          inFlight = undefined;
+          if (this.stopping) {
+            stopped = true;
+            break;
+          }
+          inFlight = this.commit(job, idx, prepared);
+          // awaited before the next file's writes; until then a failure must not count as unhandled
+          inFlight.catch(() => {});
+        }
+        if (inFlight) await inFlight;
+        inFlight = undefined;
+      } finally {
+        // a failure while preparing a file waits for the file before it to settle: nothing is left running
+        if (inFlight) await inFlight.catch(() => {});
       }
+      if (stopped) return;
       await this.finish(job, 'done');
     } finally {
       upload.close();
     }
   }
 
-  /** One file to its result. Bad bytes are a failed result; an outage (PG, Kafka) throws and is retried. */
-  private async file(job: Job, idx: number, entry: UploadEntry): Promise<FileResult> {
+  /** Stores one prepared file: its activities claimed and sent, then its result row. */
+  private async commit(job: Job, idx: number, prepared: Prepared): Promise<void> {
+    await this.renew(job);
+    const result = await this.file(job, idx, prepared);
+    await this.o.pg.query(
+      `INSERT INTO import_files (import_id, idx, name, format, sha256, status, reason, detail, points,
+         activities_created, duplicates_skipped, activity_ids)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (import_id, idx) DO NOTHING`,
+      [
+        job.id,
+        idx,
+        result.name.slice(0, 1024),
+        result.format,
+        result.sha256,
+        result.status,
+        result.reason,
+        result.detail?.slice(0, 2000) ?? null,
+        result.points,
+        result.created,
+        result.duplicates,
+        result.activityIds,
+      ],
+    );
+    importFileChannel.publish({ importId: job.id, idx, status: result.status });
+  }
+
+  /**
+   * One file read, parsed and planned, no I/O but the read of its bytes. Bad bytes are a failed result; an
+   * outage throws and is retried.
+   */
+  private async prepare(job: Job, entry: UploadEntry): Promise<Prepared> {
     const result: FileResult = {
       name: entry.name,
       format: null,
@@ -271,24 +309,33 @@ export class ImportRunner {
       duplicates: 0,
       activityIds: [],
     };
-    const fail = (code: ImportFileReason, detail: string) => ({ ...result, reason: code, detail });
-    let plans: { plan: PlannedActivity; totals: Record<string, unknown> | null; format: string }[];
     try {
       const bytes = await entry.read();
       result.sha256 = contentHash(bytes);
       const parsed = parseActivityFile(bytes);
       result.format = parsed.format;
       const receivedAt = Date.now();
-      plans = parsed.activities.map((a, i) => ({
+      const plans = parsed.activities.map((a, i) => ({
         plan: planImportedActivity(job.user_id, result.sha256!, i, a, job.default_sport, receivedAt),
         totals: deviceTotals(a, parsed.creator),
         format: parsed.format,
       }));
+      return { result, plans };
     } catch (err) {
       if (err instanceof ImportFileError || err instanceof ImportError)
-        return fail(err.code as ImportFileReason, err.message);
+        return {
+          result: { ...result, reason: err.code as ImportFileReason, detail: err.message },
+          plans: null,
+        };
       throw err;
     }
+  }
+
+  /** A prepared file to its result: its activities claimed (or found duplicate) and sent. An outage throws. */
+  private async file(job: Job, idx: number, prepared: Prepared): Promise<FileResult> {
+    const { plans } = prepared;
+    const result: FileResult = { ...prepared.result, activityIds: [] };
+    if (plans === null) return result;
     for (const { plan, totals, format } of plans) {
       result.points += plan.points;
       const decision = await this.claimActivity(job, idx, plan, format, totals);
