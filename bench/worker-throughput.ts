@@ -29,6 +29,7 @@ import { type RunningWorker, startWorker } from '../services/worker/app.js';
 import { applyWorkerSchema } from '../services/worker/clickhouse-schema.js';
 import { computeActivity } from '../services/worker/compute.js';
 import type { WorkerConfig } from '../services/worker/config.js';
+import { type FlushedMessage, flushedChannel, subscribe } from '../services/worker/diagnostics.js';
 import { encodeString, RowBinaryWriter } from '../services/worker/rowbinary.js';
 import type { FlushStats } from '../services/worker/worker.js';
 import { isolate, type Outbound, rows } from '../test/support/worker.js';
@@ -90,6 +91,10 @@ function mailbox(subscribe: (cb: (m: Msg) => void) => void) {
   };
 }
 
+// The flush stats of the worker running now (one at a time in this process), from its tracing point.
+let flushesTo: FlushStats[] | null = null;
+subscribe<FlushedMessage>(flushedChannel, (m) => flushesTo?.push(m.stats));
+
 if (values.child) {
   // one worker process of a --workers N run: ready → go (startWorker) → stats → close
   const config = JSON.parse(process.env.FITSTREAM_BENCH_WORKER_CONFIG ?? '') as WorkerConfig;
@@ -99,9 +104,8 @@ if (values.child) {
   await send({ type: 'ready' });
   await next('go');
   const flushes: FlushStats[] = [];
-  const w = await startWorker(config, computeActivity, createLogger('bench-worker', 'warn'), undefined, {
-    onFlushed: (s) => flushes.push(s),
-  });
+  flushesTo = flushes;
+  const w = await startWorker(config, computeActivity, createLogger('bench-worker', 'warn'));
   await send({ type: 'started' });
   await next('stats');
   await send({
@@ -349,6 +353,7 @@ try {
     // (for bench/worker-cpuprofile-top.ts --skip-ms: the profile starts with the process)
     console.error(`drain starts ${Math.round(performance.now())} ms after the process started`);
     const flushes: FlushStats[] = [];
+    flushesTo = flushes;
     if (SPAWN) kids = await spawnWorkers(WORKERS, cfg);
     const load0 = os.loadavg()[0]!;
     const cpu0 = process.cpuUsage();
@@ -359,9 +364,7 @@ try {
     if (SPAWN) {
       for (const k of kids) k.proc.send({ type: 'go' });
     } else {
-      w = await startWorker(cfg, computeActivity, logger, undefined, {
-        onFlushed: (s) => flushes.push(s),
-      });
+      w = await startWorker(cfg, computeActivity, logger);
     }
     const admin = iso.kafka.admin();
     await admin.connect();

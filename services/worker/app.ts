@@ -10,15 +10,16 @@ import { PgAthleteProfiles } from './athletes.js';
 import { createRecordCodec } from './codec.js';
 import type { WorkerConfig } from './config.js';
 import { pgDeletedActivities } from './deleted-activities.js';
+import type { ComputeActivity } from './finalise.js';
 import { LiveTracker } from './live.js';
 import { finaliseDeadLetter, KafkaPublisher } from './publisher-kafka.js';
-import { type ComputeActivity, Sessions } from './sessions.js';
+import { Sessions } from './sessions.js';
 import { ClickHouseSink } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
 import { KafkaSource } from './source-kafka.js';
 import { ClickHouseSessionStore } from './store-clickhouse.js';
 import { RedisLiveStore } from './store-redis.js';
-import { type FlushJob, Worker, type WorkerDeps } from './worker.js';
+import { type FlushJob, Worker } from './worker.js';
 
 export function createClickHouse(c: WorkerConfig) {
   return createClient({
@@ -71,7 +72,6 @@ export async function startWorker(
   logger: Logger,
   registry?: Registry,
   hooks: {
-    onFlushed?: WorkerDeps['onFlushed'];
     /** the pool to read athlete profiles with (main.ts passes its own); else one is made and closed here */
     pool?: pg.Pool;
   } = {},
@@ -126,7 +126,6 @@ export async function startWorker(
     registry,
     retryMaxMs: c.WORKER_RETRY_MAX_MS,
     deletedActivities,
-    onFlushed: hooks.onFlushed,
   });
   const source = new KafkaSource(
     kafka,

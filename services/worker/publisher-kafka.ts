@@ -2,8 +2,8 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DlqReason } from '../../schemas/vocabulary.js';
 import type { RecordCodec } from './codec.js';
 import { SinkUnavailableError } from './errors.js';
+import type { FinaliseFailure } from './finalise.js';
 import type { ActivityEvent, DeadLetter, DeadLetterQueue, EventPublisher } from './ports.js';
-import type { FinaliseFailure } from './sessions.js';
 
 /** The DLQ reasons only the worker raises (documented as such in docs/payloads.md). */
 export const WORKER_DLQ_REASONS = [

@@ -6,7 +6,7 @@ import { batchOf, controlOf, type Isolated, isolate, rid, rows, waitFor } from '
 import { createLogger } from '../common/logger.js';
 import { type RunningWorker, startWorker } from './app.js';
 import { computeActivity } from './compute.js';
-import type { ComputeActivity } from './sessions.js';
+import type { ComputeActivity } from './finalise.js';
 
 // Data that ClickHouse refuses or that the activity computation cannot handle is dead-lettered
 // with a reason; the partition goes on, the rest is written, and nothing is processed twice.

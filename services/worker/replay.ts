@@ -1,10 +1,11 @@
 import type { Logger } from '../common/logger.js';
 import type { RecordCodec } from './codec.js';
 import { ReplayFailedError, WorkerError } from './errors.js';
+import type { ComputeActivity } from './finalise.js';
 import type { AthleteProfiles, EventPublisher, SessionRef } from './ports.js';
 import type { InboundRecord, RawRecord } from './records.js';
 import { sessionKey } from './records.js';
-import { type ComputeActivity, Sessions } from './sessions.js';
+import { Sessions } from './sessions.js';
 import type { ClickHouseSink } from './sink-clickhouse.js';
 import type { ArchiveManifest, S3Archive } from './sink-s3.js';
 import type { ClickHouseSessionStore } from './store-clickhouse.js';

@@ -2,6 +2,15 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import type { RecordCodec } from './codec.js';
 import type { DeletedActivities } from './deleted-activities.js';
+import {
+  type FinalisedMessage,
+  type FinaliseInputsMessage,
+  type FlushedMessage,
+  finalisedChannel,
+  finaliseInputsChannel,
+  flushedChannel,
+  subscribe,
+} from './diagnostics.js';
 import { RecordInvalidError, SinkRejectedError, WorkerError } from './errors.js';
 import { isolateRejections } from './isolate-rejections.js';
 import type { LiveTracker } from './live.js';
@@ -24,8 +33,6 @@ export interface WorkerDeps {
   retryMaxMs: number;
   /** the tombstones of deleted activities: their sessions' records are dropped before any sink (absent: none) */
   deletedActivities?: DeletedActivities;
-  /** called after each flush is durable (before the commit): for benches and tests */
-  onFlushed?: (s: FlushStats) => void;
 }
 
 export interface FlushJob {
@@ -65,13 +72,24 @@ export class Worker {
   private stopping = false;
   readonly metrics: WorkerMetrics;
 
+  private readonly unsubscribe: (() => void)[];
+
   constructor(private readonly d: WorkerDeps) {
     this.metrics = createWorkerMetrics(d.registry);
-    d.sessions.onOutcome = (outcome) => {
-      this.metrics.finalised.inc({ outcome });
-      if (outcome === 'failed') this.metrics.dlq.inc({ reason: 'finalise_failed' });
-    };
-    d.sessions.onInputs = (source, n) => this.metrics.finaliseInputs.inc({ source }, n);
+    this.unsubscribe = [
+      subscribe<FinalisedMessage>(finalisedChannel, (m) => {
+        if (m.sessions !== d.sessions) return;
+        for (const outcome of m.outcomes) {
+          this.metrics.finalised.inc({ outcome });
+          if (outcome === 'failed') this.metrics.dlq.inc({ reason: 'finalise_failed' });
+        }
+      }),
+      subscribe<FinaliseInputsMessage>(finaliseInputsChannel, (m) => {
+        if (m.sessions !== d.sessions) return;
+        if (m.memory > 0) this.metrics.finaliseInputs.inc({ source: 'memory' }, m.memory);
+        if (m.clickhouse > 0) this.metrics.finaliseInputs.inc({ source: 'clickhouse' }, m.clickhouse);
+      }),
+    ];
   }
 
   async ingest(raw: RawRecord): Promise<number> {
@@ -299,8 +317,8 @@ export class Worker {
       this.metrics.lag.observe((now - r.timestamp) / 1000);
     }
     for (const r of batch.records) if (r.decoded.kind === 'batch') samples += r.decoded.batch.samples.length;
-    if (batch.raw.length > 0) {
-      this.d.onFlushed?.({
+    if (batch.raw.length > 0 && flushedChannel.hasSubscribers) {
+      const stats: FlushStats = {
         records: batch.raw.length,
         samples,
         maxLagMs: now - minTs,
@@ -310,7 +328,8 @@ export class Worker {
         finaliseMs: Math.round(t2 - t1),
         waitMs: Math.max(0, Math.round(t1 - (job.t0 ?? t1)) - (job.sinksMs ?? 0)),
         sinkMs: job.sinkMs ?? {},
-      });
+      };
+      flushedChannel.publish({ worker: this, stats } satisfies FlushedMessage);
     }
   }
 
@@ -333,5 +352,6 @@ export class Worker {
 
   stop(): void {
     this.stopping = true;
+    for (const u of this.unsubscribe) u();
   }
 }
