@@ -25,7 +25,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../services/common/logger.js';
-import { type RunningWorker, startWorker } from '../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../services/worker/app.js';
 import { applyWorkerSchema } from '../services/worker/clickhouse-schema.js';
 import { computeActivity } from '../services/worker/compute.js';
 import type { WorkerConfig } from '../services/worker/config.js';
@@ -105,7 +105,7 @@ if (values.child) {
   await next('go');
   const flushes: FlushStats[] = [];
   flushesTo = flushes;
-  const w = await startWorker(config, computeActivity, createLogger('bench-worker', 'warn'));
+  const w = await startWorkerRuntime(config, computeActivity, createLogger('bench-worker', 'warn'));
   await send({ type: 'started' });
   await next('stats');
   await send({
@@ -364,7 +364,7 @@ try {
     if (SPAWN) {
       for (const k of kids) k.proc.send({ type: 'go' });
     } else {
-      w = await startWorker(cfg, computeActivity, logger);
+      w = await startWorkerRuntime(cfg, computeActivity, logger);
     }
     const admin = iso.kafka.admin();
     await admin.connect();

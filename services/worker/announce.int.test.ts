@@ -17,7 +17,7 @@ import {
   waitFor,
 } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { type RunningWorker, startWorker } from './app.js';
+import { type RunningWorker, startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 
 // ActivityCreated/ActivityUpdated on activities.v1 announce only rows that ClickHouse stored: a
@@ -103,7 +103,7 @@ describe('activity events follow the stored rows', () => {
     iso = await isolate();
     const watch = await watchEvents(iso, iso.activities);
     consumer = watch.consumer;
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
     const sessions = [1, 2, 3, 4, 5, 6].map(session);
     // first 240 s of every session with an end: ActivityCreated ×6, in a few rounds
     for (const s of sessions) await produce(iso, recordsOf(s.ids, s.samples.slice(0, 240), true));
@@ -175,7 +175,7 @@ describe('activity events follow the stored rows', () => {
     await admin.disconnect();
     const watch = await watchEvents(iso, events);
     consumer = watch.consumer;
-    w = await startWorker(
+    w = await startWorkerRuntime(
       { ...iso.config, TOPIC_ACTIVITIES: events },
       computeActivity,
       createLogger('worker-test', 'warn'),

@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import type { ReadinessCheck } from '../common/ops-server.js';
 import { PgAthleteProfiles } from './athletes.js';
-import { createRecordCodec } from './codec.js';
+import { createRecordCodec, type RecordCodec } from './codec.js';
 import type { WorkerConfig } from './config.js';
 import { pgDeletedActivities } from './deleted-activities.js';
 import type { ComputeActivity } from './finalise.js';
@@ -54,6 +54,43 @@ export function createKafka(c: WorkerConfig, clientId: string): Kafka {
   return new Kafka({ clientId, brokers: c.KAFKA_BROKERS, logLevel: logLevel.WARN });
 }
 
+/**
+ * The connections a worker runs on. Built from config by createWorkerClients (main.ts, tests and
+ * benches through startWorkerRuntime) and closed by whoever built them: startWorker only uses them.
+ */
+export interface WorkerClients {
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  s3: S3Client;
+  redis: Redis;
+  /** PostgreSQL: athlete profiles and activity tombstones */
+  pg: pg.Pool;
+  codec: RecordCodec;
+}
+
+/** The worker's connections from its config (none is used until startWorker). */
+export function createWorkerClients(c: WorkerConfig, logger: Logger): WorkerClients {
+  const pool = createPostgres(c);
+  // an idle client's error (PostgreSQL restarted) must not crash the process; queries retry
+  pool.on('error', (err) => logger.debug({ err: err.message }, 'postgres'));
+  const redis = new Redis(c.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: false });
+  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis'));
+  return {
+    kafka: createKafka(c, `${c.KAFKA_CLIENT_ID}-worker`),
+    clickhouse: createClickHouse(c),
+    s3: createS3(c),
+    redis,
+    pg: pool,
+    codec: createRecordCodec(c.SCHEMA_REGISTRY_URL),
+  };
+}
+
+export async function closeWorkerClients(cl: WorkerClients): Promise<void> {
+  await Promise.allSettled([cl.clickhouse.close(), cl.pg.end()]);
+  cl.s3.destroy();
+  cl.redis.disconnect();
+}
+
 export interface RunningWorker {
   worker: Worker;
   source: KafkaSource<FlushJob>;
@@ -62,35 +99,29 @@ export interface RunningWorker {
   sessions: Sessions;
   /** readiness checks for /readyz */
   checks: ReadinessCheck[];
+  /** stops consuming (what was read is flushed and committed) and the producer; the clients stay open */
   close(): Promise<void>;
 }
 
-/** Builds and starts the whole worker from config: what main.ts and the e2e tests run. */
+/**
+ * Builds the worker on the given clients and starts consuming: sinks, stores, the publisher, the
+ * session registry and the Kafka source, as main.ts, the tests and the benches run it.
+ */
 export async function startWorker(
   c: WorkerConfig,
   compute: ComputeActivity,
-  logger: Logger,
-  registry?: Registry,
-  hooks: {
-    /** the pool to read athlete profiles with (main.ts passes its own); else one is made and closed here */
-    pool?: pg.Pool;
-  } = {},
+  clients: WorkerClients,
+  opts: { logger: Logger; registry?: Registry },
 ): Promise<RunningWorker> {
-  const pool = hooks.pool ?? createPostgres(c);
-  // an idle client's error (PostgreSQL restarted) must not crash the process; queries retry
-  pool.on('error', (err) => logger.debug({ err: err.message }, 'postgres'));
-  const kafka = createKafka(c, `${c.KAFKA_CLIENT_ID}-worker`);
-  const codec = createRecordCodec(c.SCHEMA_REGISTRY_URL);
-  const ch = createClickHouse(c);
-  const sink = new ClickHouseSink(ch, c.CLICKHOUSE_DATABASE);
-  const store = new ClickHouseSessionStore(ch, c.CLICKHOUSE_DATABASE);
-  const archive = new S3Archive(createS3(c), {
+  const { logger, registry } = opts;
+  const { kafka, codec, redis, pg: pool } = clients;
+  const sink = new ClickHouseSink(clients.clickhouse, c.CLICKHOUSE_DATABASE);
+  const store = new ClickHouseSessionStore(clients.clickhouse, c.CLICKHOUSE_DATABASE);
+  const archive = new S3Archive(clients.s3, {
     bucket: c.S3_BUCKET,
     prefix: c.WORKER_ARCHIVE_PREFIX,
     windowS: c.WORKER_ARCHIVE_WINDOW_S,
   });
-  const redis = new Redis(c.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: false });
-  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis'));
   const live = new RedisLiveStore(redis, c.WORKER_LIVE_TTL_S);
   const publisher = new KafkaPublisher(kafka, codec, { activities: c.TOPIC_ACTIVITIES, dlq: c.TOPIC_DLQ });
   await publisher.connect();
@@ -171,12 +202,38 @@ export async function startWorker(
       await source.stop();
       worker.stop();
       await publisher.disconnect();
-      await Promise.allSettled([
-        sink.close(),
-        archive.close(),
-        live.close(),
-        hooks.pool ? Promise.resolve() : pool.end(),
-      ]);
+    },
+  };
+}
+
+/** A started worker with the clients it was built on (createWorkerClients): what main.ts, tests and benches run. */
+export interface WorkerRuntime extends RunningWorker {
+  clients: WorkerClients;
+  /** the worker first (it commits what it made durable), then the clients */
+  close(): Promise<void>;
+}
+
+/** createWorkerClients + startWorker; close() closes both. */
+export async function startWorkerRuntime(
+  c: WorkerConfig,
+  compute: ComputeActivity,
+  logger: Logger,
+  registry?: Registry,
+): Promise<WorkerRuntime> {
+  const clients = createWorkerClients(c, logger);
+  let running: RunningWorker;
+  try {
+    running = await startWorker(c, compute, clients, { logger, registry });
+  } catch (err) {
+    await closeWorkerClients(clients);
+    throw err;
+  }
+  return {
+    ...running,
+    clients,
+    async close() {
+      await running.close();
+      await closeWorkerClients(clients);
     },
   };
 }

@@ -14,7 +14,7 @@ import {
   waitFor,
 } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { startWorker } from './app.js';
+import { startWorkerRuntime } from './app.js';
 import { PgAthleteProfiles } from './athletes.js';
 import { computeActivity } from './compute.js';
 import { SinkUnavailableError } from './errors.js';
@@ -84,7 +84,7 @@ describe('athlete profiles', () => {
   });
 
   test("finalisation computes HR zones from the athlete's max HR; unknown users get defaults", async () => {
-    const w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'error'));
+    const w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'error'));
     try {
       const { samples } = generateSession({ sport: 'running', seed: 11, durationS: 300 });
       const known = { userId: athlete, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };

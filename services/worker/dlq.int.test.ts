@@ -5,7 +5,7 @@ import { ConfluentDecoder } from '../../schemas/wire.js';
 import { sample as sampleAt } from '../../test/support/samples.js';
 import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { type RunningWorker, startWorker } from './app.js';
+import { type RunningWorker, startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 
 // Bad records go to the DLQ with a reason and never stop the partition.
@@ -15,7 +15,7 @@ describe('dead letters', () => {
 
   beforeAll(async () => {
     iso = await isolate({ partitions: 1 });
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'error'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'error'));
   });
   afterAll(async () => {
     await w?.close();

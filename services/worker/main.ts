@@ -3,15 +3,14 @@ import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { startOpsServer } from '../common/ops-server.js';
 import { onShutdown } from '../common/shutdown.js';
-import { createPostgres, startWorker } from './app.js';
+import { startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 import { checkWorkerConfig, workerEnv } from './config.js';
 
 const config = loadConfigOrExit('worker', workerEnv, checkWorkerConfig);
 const logger = createLogger('worker', config.LOG_LEVEL);
 const registry = createMetricsRegistry('worker');
-const pool = createPostgres(config);
-const running = await startWorker(config, computeActivity, logger, registry, { pool });
+const running = await startWorkerRuntime(config, computeActivity, logger, registry);
 const ops = await startOpsServer({
   host: config.WORKER_OPS_HOST,
   port: config.WORKER_OPS_PORT,
@@ -22,7 +21,7 @@ const ops = await startOpsServer({
     {
       name: 'postgres',
       check: async () => {
-        await pool.query('SELECT 1');
+        await running.clients.pg.query('SELECT 1');
       },
     },
   ],
@@ -31,5 +30,4 @@ logger.info({ group: config.WORKER_GROUP_ID, topic: config.TOPIC_SAMPLES }, 'wor
 onShutdown(logger, async () => {
   await ops.close();
   await running.close();
-  await pool.end();
 });

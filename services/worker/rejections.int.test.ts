@@ -4,7 +4,7 @@ import type { Sample } from '../../schemas/types.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
 import { batchOf, controlOf, type Isolated, isolate, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { type RunningWorker, startWorker } from './app.js';
+import { type RunningWorker, startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 import type { ComputeActivity } from './finalise.js';
 
@@ -151,7 +151,7 @@ describe('records ClickHouse rejects', () => {
     ] as { name: 'TelemetryBatch' | 'SessionControl'; value: never }[];
     // produced before the worker starts, so they are read (and written) as one flush
     const { offsets, values } = await send(iso, recs);
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'silent'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'silent'));
     const running = w;
 
     await waitFor(async () => {
@@ -199,7 +199,7 @@ describe('records ClickHouse rejects', () => {
 
     // a restart resumes after the committed offsets: nothing is dead-lettered or written again
     await running.close();
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'silent'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'silent'));
     const c = { userId: `u-${rid()}`, deviceId: `d-c-${rid()}`, sessionId: `s-c-${rid()}` };
     await send(iso, [
       { name: 'TelemetryBatch', value: batchOf(c, range(0, 5)) as never },
@@ -243,7 +243,7 @@ describe('sessions whose activity computation throws', () => {
     const bad = { userId: `u-${rid()}`, deviceId: `d-x-${rid()}`, sessionId: `boom-${rid()}` };
     const good = { userId: `u-${rid()}`, deviceId: `d-y-${rid()}`, sessionId: `s-y-${rid()}` };
     const late = { userId: `u-${rid()}`, deviceId: `d-z-${rid()}`, sessionId: `s-z-${rid()}` };
-    w = await startWorker(iso.config, compute, createLogger('worker-test', 'silent'));
+    w = await startWorkerRuntime(iso.config, compute, createLogger('worker-test', 'silent'));
     await send(iso, [
       { name: 'TelemetryBatch', value: batchOf(bad, range(0, 10)) as never },
       { name: 'TelemetryBatch', value: batchOf(good, range(0, 10)) as never },
@@ -311,7 +311,7 @@ describe('sessions whose activity computation throws', () => {
     ] as { name: 'TelemetryBatch' | 'SessionControl'; value: never }[];
     // produced before the worker starts: both sessions are finalised in one round
     await send(iso, recs);
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'silent'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'silent'));
     const running = w;
     await waitFor(async () => {
       const [r] = await rows<{ n: number }>(iso!.ch, `SELECT count() AS n FROM ${db}.activities_v`);

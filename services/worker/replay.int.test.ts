@@ -12,7 +12,7 @@ import {
   waitFor,
 } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { createClickHouse, createS3, startWorker } from './app.js';
+import { createClickHouse, createS3, startWorkerRuntime } from './app.js';
 import { applyWorkerSchema } from './clickhouse-schema.js';
 import { computeActivity } from './compute.js';
 import { progressLine, replay } from './replay.js';
@@ -35,7 +35,7 @@ describe('replay from the S3 archive', () => {
 
   beforeAll(async () => {
     iso = await isolate();
-    const w = await startWorker(iso.config, computeActivity, logger);
+    const w = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       await produce(iso, data.records);
       await waitFor(async () => {

@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { type RunningWorker, startWorker } from './app.js';
+import { type RunningWorker, startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 
 // "No loss, no duplicates": every scenario must leave exactly the tables of a clean in-order run.
@@ -43,7 +43,7 @@ let referenceInputs: { memory: number; clickhouse: number };
 describe('worker: no loss, no duplicates', () => {
   beforeAll(async () => {
     const iso = await isolate();
-    const w = await startWorker(iso.config, computeActivity, logger);
+    const w = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       await produce(iso, data.records);
       await complete(iso);
@@ -65,7 +65,7 @@ describe('worker: no loss, no duplicates', () => {
     // the reference run saw every session from its first record: all from memory
     expect(referenceInputs).toEqual({ memory: SESSIONS, clickhouse: 0 });
     const iso = await isolate({ env: { WORKER_FINALISE_MEMORY_MB: '0' } });
-    const w = await startWorker(iso.config, computeActivity, logger);
+    const w = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       await produce(iso, data.records);
       await complete(iso);
@@ -79,7 +79,7 @@ describe('worker: no loss, no duplicates', () => {
 
   test('every message twice and out of order gives identical tables', async () => {
     const iso = await isolate();
-    const w = await startWorker(iso.config, computeActivity, logger);
+    const w = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       const twice = shuffled([...data.records, ...data.records], 42);
       // several sends so the worker flushes (and finalises early) in between
@@ -148,7 +148,7 @@ describe('worker: no loss, no duplicates', () => {
   test('ClickHouse unreachable for a while: the worker waits, nothing lost, lag drains', async () => {
     const proxy = await tcpProxy(8123);
     const iso = await isolate({ env: { CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}` } });
-    const w = await startWorker(iso.config, computeActivity, logger);
+    const w = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       await produce(iso, data.records.slice(0, 20));
       await waitFor(async () => (await cleanedCount(iso.ch, iso.database)).rows > 0);
@@ -172,11 +172,11 @@ describe('worker: no loss, no duplicates', () => {
 
   test('two workers in one group with a forced rebalance give identical tables', async () => {
     const iso = await isolate({ partitions: 6, env: { WORKER_BATCH_ROWS: '1500' } });
-    const a = await startWorker(iso.config, computeActivity, logger);
+    const a = await startWorkerRuntime(iso.config, computeActivity, logger);
     let b: RunningWorker | undefined;
     try {
       await produce(iso, data.records.slice(0, Math.floor(data.records.length / 3)));
-      b = await startWorker(iso.config, computeActivity, logger); // join: rebalance
+      b = await startWorkerRuntime(iso.config, computeActivity, logger); // join: rebalance
       await produce(
         iso,
         data.records.slice(Math.floor(data.records.length / 3), Math.floor((2 * data.records.length) / 3)),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import { batchOf, type Isolated, isolate, produce, rid, rows, waitFor } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { startWorker } from './app.js';
+import { startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 import { ClickHouseSessionStore } from './store-clickhouse.js';
 
@@ -26,7 +26,7 @@ describe('inactivity timeout', () => {
     );
 
   test('a quiet session is finalised after the timeout, not before', async () => {
-    const w = await startWorker(iso.config, computeActivity, logger);
+    const w = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
       const { samples } = generateSession({ sport: 'walking', seed: 3, durationS: 120 });
@@ -54,7 +54,7 @@ describe('inactivity timeout', () => {
   test('after a restart the new worker still finalises the sessions it inherits', async () => {
     const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
     const { samples } = generateSession({ sport: 'running', seed: 4, durationS: 90 });
-    const first = await startWorker(iso.config, computeActivity, logger);
+    const first = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       await produce(iso, [{ name: 'TelemetryBatch', value: batchOf(ids, samples) }]);
       await waitFor(async () => {
@@ -68,7 +68,7 @@ describe('inactivity timeout', () => {
       await first.close(); // before the timeout: this worker never finalises it
     }
     expect(await activities(ids.sessionId)).toHaveLength(0);
-    const second = await startWorker(iso.config, computeActivity, logger);
+    const second = await startWorkerRuntime(iso.config, computeActivity, logger);
     try {
       const [a] = await waitFor(async () => {
         const r = await activities(ids.sessionId);

@@ -18,7 +18,7 @@ import {
   waitFor,
 } from '../../test/support/worker.js';
 import { createLogger } from '../common/logger.js';
-import { createS3, type RunningWorker, startWorker } from './app.js';
+import { createS3, type RunningWorker, startWorkerRuntime } from './app.js';
 import { computeActivity } from './compute.js';
 
 // Kafka -> worker -> ClickHouse + Redis + S3 on the real local stack, isolated by random names.
@@ -29,7 +29,7 @@ describe('worker end to end', () => {
 
   beforeAll(async () => {
     iso = await isolate();
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
   });
   afterAll(async () => {
     await w?.close();

@@ -12,7 +12,7 @@ import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { type RunningEngagement, startEngagement } from '../../services/engagement/app.js';
 import { checkEngagementConfig, engagementEnv } from '../../services/engagement/config.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
 import {
@@ -71,7 +71,7 @@ beforeAll(async () => {
     ),
     createLogger('engagement-test', 'warn'),
   );
-  worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  worker = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
 }, 90_000);
 
 afterAll(async () => {

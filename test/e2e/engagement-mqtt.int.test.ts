@@ -17,7 +17,7 @@ import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { type RunningEngagement, startEngagement } from '../../services/engagement/app.js';
 import { sessionTopic, telemetryTopic } from '../../services/gateway/topics.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { testAuth } from '../support/api-auth.js';
 import { type EngagementStack, engagementStack } from '../support/engagement-stack.js';
@@ -41,7 +41,7 @@ describe('MQTT -> gateway -> worker -> engagement -> API', () => {
     iso = await isolate();
     stack = await engagementStack();
     gw = await startTestGateway({ TOPIC_SAMPLES: iso.topic, TOPIC_DLQ: iso.dlq });
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
     engagement = await startEngagement(
       { ...stack.config, TOPIC_ACTIVITIES: iso.activities },
       createLogger('engagement-test', 'warn'),

@@ -13,7 +13,7 @@ import type { Sport } from '../../schemas/vocabulary.js';
 import { importFileChannel } from '../../services/api/import-runner.js';
 import { snakeKeys } from '../../services/api/routes/shared.js';
 import { createLogger } from '../../services/common/logger.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack, TEST_PASSWORD } from '../support/api-stack.js';
 import { fixture } from '../support/import-fixtures.js';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   iso = await isolate({ env: { DATABASE_URL } });
   s = await startApiStack({ samplesTopic: iso.topic, database: iso.database, imports: { run: true } });
   athlete = await s.user();
-  worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  worker = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
 }, 60_000);
 
 afterAll(async () => {

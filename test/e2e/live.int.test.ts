@@ -10,7 +10,7 @@ import type { ApiDeps } from '../../services/api/deps.js';
 import { parseEnv, postgresEnv, redisEnv } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { testAuth, tokenFor } from '../support/api-auth.js';
 import {
@@ -41,7 +41,7 @@ describe('live sessions', () => {
 
   beforeAll(async () => {
     iso = await isolate();
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
     auth = await testAuth();
     api = await buildApp({
       logger: createLogger('api-test', 'silent'),

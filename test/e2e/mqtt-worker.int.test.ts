@@ -6,7 +6,7 @@ import { generateSession } from '../../bench/synth/index.js';
 import { liveKeys } from '../../schemas/live-keys.js';
 import { createLogger } from '../../services/common/logger.js';
 import { sessionTopic, telemetryTopic } from '../../services/gateway/topics.js';
-import { createS3, type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { createS3, type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { type Isolated, isolate, rid, rows, waitFor } from '../support/worker.js';
@@ -22,7 +22,7 @@ describe('MQTT -> gateway -> Kafka -> worker', () => {
   beforeAll(async () => {
     iso = await isolate();
     gw = await startTestGateway({ TOPIC_SAMPLES: iso.topic, TOPIC_DLQ: iso.dlq });
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
   }, 120_000);
   afterAll(async () => {
     await w?.close();

@@ -6,7 +6,7 @@ import { generateSession } from '../../bench/synth/index.js';
 import { StatsInvalidator } from '../../services/api/stats-cache.js';
 import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
 import { type Isolated, isolate, rid, waitFor } from '../support/worker.js';
@@ -29,7 +29,7 @@ beforeAll(async () => {
     registry: createMetricsRegistry('stats_e2e'),
   });
   await invalidator.start();
-  worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  worker = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
 }, 60_000);
 
 afterAll(async () => {

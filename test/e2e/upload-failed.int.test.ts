@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureRecorder } from '../../services/api/activity-failures.js';
 import { uploadSessionId } from '../../services/api/uploads.js';
 import { createLogger } from '../../services/common/logger.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
 import { type Isolated, isolate, rid, rows, waitFor } from '../support/worker.js';
@@ -65,7 +65,7 @@ describe('GET /v1/activities/{id} of an upload the worker could not store', () =
     const goodId = good.json().activity_id as string;
     expect((await get(badId)).json()).toMatchObject({ status: 'processing', failure: null });
 
-    worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'silent'));
+    worker = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'silent'));
     const failed = await waitFor(async () => {
       const r = (await get(badId)).json();
       return r.status === 'failed' ? r : null;

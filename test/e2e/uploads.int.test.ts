@@ -10,7 +10,7 @@ import { ConfluentDecoder } from '../../schemas/wire.js';
 import { snakeKeys } from '../../services/api/routes/shared.js';
 import { UPLOAD_LIMITS } from '../../services/api/uploads.js';
 import { createLogger } from '../../services/common/logger.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
 import {
@@ -150,7 +150,7 @@ describe('POST /v1/activities', () => {
     const other = await s.user();
     expect((await get(early.id, other)).statusCode).toBe(404);
 
-    worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    worker = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
   }, 60_000);
 
   test('an uploaded workout ends as the activity the same samples give when sent live', async () => {

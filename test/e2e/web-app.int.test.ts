@@ -22,7 +22,7 @@ import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { type RunningEngagement, startEngagement } from '../../services/engagement/app.js';
 import { sessionTopic, telemetryTopic } from '../../services/gateway/topics.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { testAuth, tokenFor } from '../support/api-auth.js';
 import { TEST_PASSWORD } from '../support/api-stack.js';
@@ -116,7 +116,7 @@ describe('web app in Chromium', () => {
     stack = await engagementStack();
     iso = await isolate({ env: { DATABASE_URL: stack.db.url } });
     gw = await startTestGateway({ TOPIC_SAMPLES: iso.topic, TOPIC_DLQ: iso.dlq, DATABASE_URL: stack.db.url });
-    w = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
     engagement = await startEngagement(
       { ...stack.config, TOPIC_ACTIVITIES: iso.activities },
       createLogger('engagement-test', 'warn'),
