@@ -275,7 +275,7 @@ async function main() {
     '|---|---|---|---|---|---|---|',
     ...shapes.map(
       (q) =>
-        `| ${q.queries} | ${q.avg_ms} | ${q.p50_ms} | ${q.p99_ms} | ${q.read_rows} | ${q.read_kib} | \`${q.shape.replace(/\s+/g, ' ').replace(/\|/g, '\\|')}\` |`,
+        `| ${q.queries} | ${q.avg_ms} | ${q.p50_ms} | ${q.p99_ms} | ${q.read_rows} | ${q.read_kib} | \`${q.shape.replace(/\s+/g, ' ').replace(/`/g, '').replace(/\|/g, '\\|')}\` |`,
     ),
     '',
   ].join('\n');

@@ -4,8 +4,8 @@
 // `activities` is a ReplacingMergeTree(version) ordered by (user_id, activity_id): FINAL would merge the
 // athlete's key range across parts at read time; sorting that range by (activity_id, version DESC) and
 // keeping the first row of each activity (LIMIT 1 BY, on 18.16 and current ClickHouse) gives the same rows
-// at less than half the server time on 18.16 (bench/results/api-http.md: list 20.2 -> 7.4 ms, progress
-// 23.3 -> 5.4 ms over the same 24,576 rows). Filters on columns that can change between versions
+// at a third of the server time on 18.16 (bench/api/query-variants.sh in bench/results/api-http.md: list
+// 74.4 -> 27.6 ms, progress 24.6 -> 8.1 ms over the same 24,576 rows, at load average 16-20). Filters on columns that can change between versions
 // (start_ts, sport, best_efforts) belong outside, so they judge the latest version, as FINAL does.
 
 import { str } from '../common/clickhouse-sql.js';
@@ -24,7 +24,8 @@ export function latestActivities(db: string, keyFilter: string, columns: readonl
 /**
  * The latest version of one activity known only by its id, on the full key: its athlete from
  * `activity_owners` (keyed by activity_id, migration 0050), then the few rows of (user_id, activity_id).
- * 18.16 reads one granule of each table's parts for it, where `activity_id = …` alone read every athlete's.
+ * 18.16 reads one granule of each part for it; `activity_id = …` alone read three times as many rows of other
+ * athletes, at eight times the server time (195 -> 24.8 ms in bench/results/api-http.md).
  */
 export function activityById(db: string, activityId: string, columns: readonly string[]): string {
   const id = str(activityId);
