@@ -276,6 +276,44 @@ function summaryTable(): string {
   return out.join('\n');
 }
 
+/** per recording, the first and the last version side by side with the peers: Δ % against each
+ * figure's reference (gain: barometric recordings only; moving time: where the device has a timer) */
+function beforeAfterTable(): string {
+  const before = versions[0]!;
+  const after = versions[versions.length - 1]!;
+  const cell = (row: Row, f: Fig, x: number | null): string => {
+    const ref = reference(row, f);
+    if (f === 'gainM' && row.altimeter !== 'barometric') return '—';
+    const e = pct(x, ref.value);
+    return e === null ? '—' : `${e >= 0 ? '+' : ''}${e.toFixed(2)}`;
+  };
+  const figs: [Fig, string][] = [
+    ['distanceM', 'distance'],
+    ['movingS', 'moving'],
+    ['gainM', 'gain'],
+  ];
+  const out = [
+    `### Before (${before}) and after (${after}), Δ % against the reference, with the peers`,
+    '',
+    'Distance: against the device total, else raw haversine (raw is then the reference itself). Moving time:',
+    "against the device timer. Gain: against the device's barometric ascent. Each cell: before → after (raw / gpxpy).",
+    '',
+    `| recording | ref | ${figs.map(([, t]) => t).join(' | ')} |`,
+    `|---|---|${figs.map(() => '---').join('|')}|`,
+  ];
+  for (const row of rows) {
+    const cells = figs.map(([f]) => {
+      const b = cell(row, f, row.fitstream[before]![f]);
+      const a = cell(row, f, row.fitstream[after]![f]);
+      if (b === '—' && a === '—') return '—';
+      const raw = reference(row, f).what === 'raw' ? 'ref' : cell(row, f, row.raw[f]);
+      return `${b} → **${a}** (${raw} / ${cell(row, f, row.gpxpy?.[f] ?? null)})`;
+    });
+    out.push(`| ${row.id} | ${reference(row, 'distanceM').what} | ${cells.join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
 const md = [
   `# Real recordings: Fitstream vs the device and peers`,
   '',
@@ -284,6 +322,8 @@ const md = [
   'Gain: the device ascent is the reference only where the altimeter is barometric (column in SOURCES.md).',
   '',
   summaryTable(),
+  '',
+  beforeAfterTable(),
   '',
   figureTable('distanceM', 'Distance, m', 0),
   '',

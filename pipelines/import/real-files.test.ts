@@ -65,7 +65,7 @@ const TRACK_MAX_M = 30;
  */
 const KNOWN_SHORTFALLS = new Set<string>([
   // The device's timer ran through stops that every method pauses: FR 110 timer = elapsed
-  // (2 625 s; Fitstream 2 095, plain 2 089, gpxpy 2 221); fenix 2 run timer = elapsed (6 764 s;
+  // (2 625 s; Fitstream 2 098, plain 2 089, gpxpy 2 221); fenix 2 run timer = elapsed (6 764 s;
   // Fitstream 6 613, gpxpy 6 725); COROS: 932 s of 1 Hz records at device speed < 1 m/s without a
   // fix inside its timer (Fitstream −9.2 %, plain −9.6 %, gpxpy −3.5 %). A device without
   // auto-pause counts standing; Fitstream's moving time does not. The Wahoo ELEMNT auto-pauses
