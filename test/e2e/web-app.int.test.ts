@@ -5,8 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -16,16 +18,22 @@ import { liveKeys } from '../../schemas/live-keys.js';
 import type { Sample } from '../../schemas/types.js';
 import { buildApp } from '../../services/api/app.js';
 import { hashPassword } from '../../services/api/auth/passwords.js';
+import { ImportRunner } from '../../services/api/import-runner.js';
+import { s3ImportStore } from '../../services/api/imports-s3.js';
+import { PointsConsumer, PointsStore } from '../../services/api/points-store.js';
 import { kafkaTelemetryProducer } from '../../services/api/producer-kafka.js';
+import { parseEnv, s3Env } from '../../services/common/config.js';
 import { issueDeviceToken } from '../../services/common/device-tokens.js';
 import { createLogger } from '../../services/common/logger.js';
 import { createMetricsRegistry } from '../../services/common/metrics.js';
 import { type RunningEngagement, startEngagement } from '../../services/engagement/app.js';
 import { sessionTopic, telemetryTopic } from '../../services/gateway/topics.js';
 import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
+import { applyWorkerSchema } from '../../services/worker/clickhouse-schema.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { testAuth, tokenFor } from '../support/api-auth.js';
 import { TEST_PASSWORD } from '../support/api-stack.js';
+import { axeViolations, blocking } from '../support/axe.js';
 import { ARTIFACTS, launchChromium, README_IMAGES } from '../support/browser.js';
 import { type EngagementStack, engagementStack } from '../support/engagement-stack.js';
 import { STACK, startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -49,6 +57,9 @@ describe('web app in Chromium', () => {
   let w: RunningWorker;
   let engagement: RunningEngagement;
   let app: FastifyInstance;
+  let imports: ImportRunner;
+  let points: PointsConsumer;
+  let s3: S3Client;
   let baseUrl: string;
   let browser: Browser;
   let webRoot: string;
@@ -100,6 +111,16 @@ describe('web app in Chromium', () => {
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.getByRole('button', { name: 'Sign out' }).waitFor();
   };
+  /** axe-core over the page as it is now, in the light and the dark scheme: no serious or critical violation */
+  const accessible = async (p: Page, name: string) => {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await p.emulateMedia({ colorScheme });
+      const found = await axeViolations(p);
+      if (found.length > 0) console.log(`axe, ${name} (${colorScheme}): ${JSON.stringify(found)}`);
+      expect([name, colorScheme, blocking(found)]).toEqual([name, colorScheme, []]);
+    }
+    await p.emulateMedia({ colorScheme: 'light' });
+  };
   const shot = async (p: Page, name: string, readme = false) => {
     const path = join(ARTIFACTS, `${name}.png`);
     await p.screenshot({ path, fullPage: false });
@@ -124,6 +145,43 @@ describe('web app in Chromium', () => {
     await built;
     auth = await testAuth();
     passwordHash = await hashPassword(TEST_PASSWORD);
+    const telemetry = kafkaTelemetryProducer({
+      brokers: iso.config.KAFKA_BROKERS,
+      clientId: `web-test-${run}`,
+      registryUrl: iso.config.SCHEMA_REGISTRY_URL,
+      topic: iso.topic,
+      logger: createLogger('api-test-kafka', 'silent'),
+    });
+    // file imports as a deployed API runs them: a runner on a queue of this run's, files kept in S3
+    const e = parseEnv(s3Env);
+    s3 = new S3Client({
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      credentials: { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY },
+    });
+    const importQueue = `webtest-${run}`;
+    const importStore = s3ImportStore(s3, e.S3_BUCKET, `webtest/imports/${importQueue}`);
+    imports = new ImportRunner({
+      pg: stack.db.pool,
+      store: importStore,
+      telemetry,
+      logger: createLogger('web-test-imports', 'warn'),
+      queue: importQueue,
+      pollMs: 250,
+    });
+    // the leaderboards' points, as the API keeps them: its tables beside the worker's, a consumer of the
+    // worker's activities.v1 and the first rules version computed at start
+    await applyWorkerSchema(iso.ch, iso.database, 'api');
+    points = new PointsConsumer(
+      new Kafka({
+        clientId: `web-test-points-${run}`,
+        brokers: iso.config.KAFKA_BROKERS,
+        logLevel: logLevel.ERROR,
+      }),
+      new PointsStore(stack.db.pool, iso.ch, iso.database, redis),
+      { topic: iso.activities, groupId: `web-test-points-${run}`, catchUpMs: 1000 },
+    );
     app = await buildApp({
       logger: createLogger('api-test', 'silent'),
       registry: createMetricsRegistry('web_test'),
@@ -140,22 +198,22 @@ describe('web app in Chromium', () => {
         clickhouseDatabase: iso.database,
         mqttPublicUrl: 'mqtt://127.0.0.1:1883',
         auth,
-        telemetry: kafkaTelemetryProducer({
-          brokers: iso.config.KAFKA_BROKERS,
-          clientId: `web-test-${run}`,
-          registryUrl: iso.config.SCHEMA_REGISTRY_URL,
-          topic: iso.topic,
-          logger: createLogger('api-test-kafka', 'silent'),
-        }),
+        telemetry,
+        imports: { store: importStore, queue: importQueue, wake: () => imports.wake() },
       },
     });
     baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    imports.start();
+    await points.start();
     browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await imports?.close({ release: true });
+    await points?.stop();
+    s3?.destroy();
     await engagement?.close();
     await w?.close();
     await gw?.close();
@@ -189,6 +247,8 @@ describe('web app in Chromium', () => {
     const p = await page();
     const coachEmail = `web-${run}-coach@example.com`;
     await p.goto(`${baseUrl}/app/#/register`);
+    await p.getByLabel('Name').waitFor();
+    await accessible(p, 'register');
     await p.getByLabel('Name').fill('Coach Carla');
     await p.getByLabel('E-mail').fill(coachEmail);
     await p.getByLabel(/^Password/).fill(TEST_PASSWORD);
@@ -197,6 +257,7 @@ describe('web app in Chromium', () => {
     await p.getByRole('button', { name: 'Sign out' }).click();
     mark('registered');
     await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await accessible(p, 'sign in');
     mark('signed out');
     await signInPage(p, coachEmail);
     mark('signed in');
@@ -213,13 +274,37 @@ describe('web app in Chromium', () => {
     const ana = await account('Ana Runner');
     const ben = await account('Ben Rider');
     const outsider = await account('Olga Outsider');
+    // Dora grants nothing: she is a member of the coach's club and shares her live sessions with its staff
+    const dora = await account('Dora Member');
+    const fred = await account('Fred Member');
     mark('signed up and in');
     await grant(ana, coach);
     const benGrant = await grant(ben, coach);
+    const club = await inject('POST', '/v1/groups', coach, { name: "Carla's club", kind: 'club' });
+    expect(club.status).toBe(201);
+    // Fred joins too and shares nothing: membership alone puts nobody on the board
+    expect((await inject('POST', '/v1/group-joins', fred, { join_code: club.body.join_code })).status).toBe(
+      200,
+    );
+    const dp = await page();
+    await signInPage(dp, dora.email);
+    await dp.goto(`${baseUrl}/app/#/groups`);
+    await dp.getByLabel('Join code').fill(club.body.join_code);
+    await dp.getByRole('button', { name: 'Join' }).click();
+    const sharing = dp.getByLabel("Share my live sessions with this group's owners and admins");
+    await sharing.waitFor();
+    expect(await sharing.isChecked()).toBe(false);
+    await accessible(dp, 'groups');
+    await sharing.check();
+    const doraShares = async () =>
+      (await inject('GET', `/v1/groups/${club.body.id}`, dora)).body.members.find(
+        (m: { user_id: string }) => m.user_id === dora.id,
+      ).share_live_with_staff;
+    await expect.poll(doraShares, { timeout: 5_000 }).toBe(true);
 
     // simulated workouts over MQTT, one sample a second in real time, through gateway and worker
     const workouts = await Promise.all(
-      [ana, ben, outsider].map(async (a, i) => {
+      [ana, ben, outsider, dora, fred].map(async (a, i) => {
         const deviceId = `web-${run}-${i}`;
         const token = await issueDeviceToken(stack.db.pool, a.id, deviceId, 'web test');
         const c = await mqtt.connectAsync(gw.url, {
@@ -239,12 +324,15 @@ describe('web app in Chromium', () => {
       const card = (a: Account) => p.locator(`li.live-card[data-athlete="${a.id}"]`);
       await card(ana).waitFor({ timeout: 15_000 });
       await card(ben).waitFor({ timeout: 15_000 });
+      await card(dora).waitFor({ timeout: 15_000 });
       mark('cards shown');
       expect(await card(ana).locator('h2').textContent()).toBe('Ana Runner');
+      expect(await card(dora).locator('h2').textContent()).toBe('Dora Member');
       expect(await card(outsider).count()).toBe(0);
+      expect(await card(fred).count()).toBe(0);
 
       // the numbers change within 2 s
-      for (const a of [ana, ben]) {
+      for (const a of [ana, ben, dora]) {
         for (const field of ['elapsed', 'distance']) {
           const cell = card(a).locator(`[data-field="${field}"]`);
           const before = await cell.textContent();
@@ -256,21 +344,42 @@ describe('web app in Chromium', () => {
       expect(await card(ana).locator('[data-field="hr"]').textContent()).toMatch(/\d+ bpm/);
 
       await shot(p, 'coach-board', true);
+      await accessible(p, 'board');
 
-      // the detail view: live HR and pace charts; Escape closes it
-      await card(ana).getByRole('button').click();
+      // the keyboard reaches every card: Tab from the top of the page to Ana's, Enter opens her live charts
+      await p.evaluate('document.activeElement instanceof HTMLElement && document.activeElement.blur()');
+      const focusedCard = () =>
+        p.evaluate(`document.activeElement?.closest('li.live-card')?.getAttribute('data-athlete') ?? null`);
+      let tabs = 0;
+      while ((await focusedCard()) !== ana.id && tabs < 40) {
+        await p.keyboard.press('Tab');
+        tabs++;
+      }
+      expect(await focusedCard()).toBe(ana.id);
+      await p.keyboard.press('Enter');
       const detail = p.getByRole('region', { name: 'Ana Runner, live charts' });
       await detail.waitFor();
       expect(await p.locator('.detail .chart canvas').count()).toBeGreaterThanOrEqual(2);
+      await accessible(p, 'board, live detail');
       await shot(p, 'coach-board-detail');
+      // Escape closes it, and the focus goes back to her card
       await p.keyboard.press('Escape');
       await expect.poll(() => detail.count()).toBe(0);
+      expect(await focusedCard()).toBe(ana.id);
 
       // Ben ends the grant: his card leaves within seconds, Ana's stays
       expect((await inject('DELETE', `/v1/coach-grants/${benGrant}`, ben)).status).toBe(204);
       const t0 = Date.now();
       await expect.poll(() => card(ben).count(), { timeout: 5_000, interval: 100 }).toBe(0);
       console.log(`revoked athlete left the board after ${Date.now() - t0} ms`);
+      expect(await card(ana).count()).toBe(1);
+
+      // Dora stops sharing on her page: her card leaves within seconds too
+      await sharing.uncheck();
+      const t1 = Date.now();
+      await expect.poll(() => card(dora).count(), { timeout: 5_000, interval: 100 }).toBe(0);
+      console.log(`member who stopped sharing left the board after ${Date.now() - t1} ms`);
+      expect(await doraShares()).toBe(false);
       expect(await card(ana).count()).toBe(1);
 
       // Ana finishes: "done", with a link to the activity
@@ -285,8 +394,9 @@ describe('web app in Chromium', () => {
     } finally {
       for (const wk of workouts) await wk.close();
       await p.context().close();
+      await dp.context().close();
     }
-  }, 120_000);
+  }, 150_000);
 
   test('an uploaded GPX appears in the list with its distance, and the weekly goal bar moves', async () => {
     const athlete = await account('Ana Uploader');
@@ -302,6 +412,14 @@ describe('web app in Chromium', () => {
     const bar = p.getByRole('progressbar');
     await bar.waitFor();
     expect(await bar.getAttribute('aria-valuenow')).toBe('0');
+    await accessible(p, 'goals');
+    // the bar's only animation is off under prefers-reduced-motion
+    const transition = () =>
+      p.evaluate(`getComputedStyle(document.querySelector('.bar .fill')).transitionDuration`);
+    expect(await transition()).toBe('0.6s');
+    await p.emulateMedia({ reducedMotion: 'reduce' });
+    expect(await transition()).toBe('0s');
+    await p.emulateMedia({ reducedMotion: 'no-preference' });
 
     const { samples, truth } = generateSession({
       sport: 'running',
@@ -316,6 +434,7 @@ describe('web app in Chromium', () => {
       mimeType: 'application/gpx+xml',
       buffer: Buffer.from(gpxOf(samples, 'Lunch run')),
     });
+    await accessible(p, 'upload');
     await p.getByRole('button', { name: 'Upload' }).click();
     await expect
       .poll(() => p.locator('[data-upload-status]').textContent(), { timeout: 60_000, interval: 500 })
@@ -336,6 +455,7 @@ describe('web app in Chromium', () => {
     await p.getByText('No activities yet.').waitFor();
     await p.getByLabel('Sport').selectOption('running');
     await row.first().waitFor();
+    await accessible(p, 'activities');
 
     // the activity page: route, charts, splits
     await row.getByRole('link').click();
@@ -348,6 +468,7 @@ describe('web app in Chromium', () => {
     await p.getByRole('img', { name: 'Heart rate over the distance' }).waitFor();
     expect(await p.locator('.chart canvas').count()).toBeGreaterThanOrEqual(3);
     await shot(p, 'activity', true);
+    await accessible(p, 'activity');
 
     // a tile URL in the config puts the route on a base map (Leaflet); here the config and the tiles are
     // answered by the browser itself, so nothing leaves the machine
@@ -380,6 +501,71 @@ describe('web app in Chromium', () => {
     const goal = (await inject('GET', '/v1/goals', athlete)).body.items[0];
     expect(Number(await bar.getAttribute('aria-valuenow'))).toBe(Math.round(Math.min(100, goal.percent)));
     await shot(p, 'goals');
+    await accessible(p, 'goals, after the upload');
+
+    // an import on the page: a TCX file of an earlier ride, followed to "done" with its progress
+    const ride = generateSession({
+      sport: 'cycling',
+      seed: 20,
+      durationS: 600,
+      startTs: Date.now() - 26 * 3600_000,
+      hrSpikeProbability: 0,
+    });
+    await p.goto(`${baseUrl}/app/#/upload`);
+    await p.getByLabel('GPX, TCX or FIT file, or a zip of many').setInputFiles({
+      name: 'ride.tcx',
+      mimeType: 'application/vnd.garmin.tcx+xml',
+      buffer: Buffer.from(tcxOf(ride.samples)),
+    });
+    await p.getByRole('button', { name: 'Import' }).click();
+    const progress = p.locator('[data-import-status]');
+    await expect
+      .poll(() => progress.getAttribute('data-import-status'), { timeout: 60_000, interval: 500 })
+      .toBe('done');
+    expect(await progress.textContent()).toMatch(
+      /^done: 1 of 1 files, 1 activities created, 0 duplicates skipped, 0 failed/,
+    );
+    expect(
+      await progress.getByRole('progressbar', { name: 'Import progress' }).getAttribute('aria-valuenow'),
+    ).toBe('100');
+    await shot(p, 'import');
+    await accessible(p, 'upload, import done');
+    // the imported ride is in the list, as the API has it
+    const ridden = async () =>
+      (
+        (await inject('GET', '/v1/activities?sport=cycling', athlete)).body.items as { distance_m: number }[]
+      )[0];
+    await expect
+      .poll(async () => (await ridden())?.distance_m ?? null, { timeout: 60_000, interval: 500 })
+      .not.toBeNull();
+    await p.goto(`${baseUrl}/app/#/activities`);
+    await p.getByLabel('Sport').selectOption('cycling');
+    await expect
+      .poll(() => row.first().locator('[data-field="distance"]').textContent(), { timeout: 10_000 })
+      .toBe(`${((await ridden())!.distance_m / 1000).toFixed(2)} km`);
+
+    // the leaderboard of her group: her points for the week, as the API ranks them
+    const team = await inject('POST', '/v1/groups', athlete, { name: 'Lunch runners', kind: 'team' });
+    expect(team.status).toBe(201);
+    const ranked = async () =>
+      (await inject('GET', `/v1/leaderboards?period=week&group_id=${team.body.id}`, athlete)).body
+        .entries as {
+        user_id: string;
+        points: number;
+      }[];
+    await expect
+      .poll(async () => (await ranked())[0]?.points ?? 0, { timeout: 60_000, interval: 1_000 })
+      .toBeGreaterThan(0);
+    await p.goto(`${baseUrl}/app/#/leaderboards`);
+    await p.getByLabel(/^Group/).selectOption({ label: 'Lunch runners' });
+    const mine = p.locator('table.list tbody tr.me');
+    await mine.waitFor();
+    expect(await mine.locator('td').nth(1).textContent()).toBe('Ana Uploader');
+    expect(await mine.locator('td').nth(2).textContent()).toBe(
+      String(Math.round((await ranked())[0]!.points)),
+    );
+    await shot(p, 'leaderboards');
+    await accessible(p, 'leaderboards');
 
     // phone width: nothing wider than the screen
     await p.setViewportSize({ width: 375, height: 800 });
@@ -455,7 +641,7 @@ describe('web app in Chromium', () => {
       // the same browser and machine, a page that draws nothing: what the machine allows right now
       const idle = await browser.newPage();
       await idle.setContent('<p>idle</p>');
-      const bare = await frameTimes(idle, 3_000);
+      const bare = await frameTimes(idle, 8_000);
       await idle.close();
       const stats = { board, bare };
       console.log(`board with 300 live athletes, 8 s: ${JSON.stringify(stats)} (frame times in ms)`);
@@ -464,11 +650,15 @@ describe('web app in Chromium', () => {
       const first = p.locator(`li.live-card[data-athlete="${athletes[0]}"] [data-field="elapsed"]`);
       const before = await first.textContent();
       await expect.poll(() => first.textContent(), { timeout: 2_000, interval: 100 }).not.toBe(before);
-      // smooth: most frames at the display's rate, none stalled for long
-      // Frame times are printed, not asserted against a target: on this shared 2-core machine they measure
-      // the neighbours as much as the board (the target lives in bench/web-board.ts, board against a bare
-      // page in the same run). What is asserted: the board keeps drawing while all 300 update.
-      expect(board.frames).toBeGreaterThan(8);
+      // Smooth: 95 % of frames within 50 ms (20 frames a second), or within twice the bare page's p95 plus one
+      // display frame (frame times come in whole 16.7 ms frames) when the machine itself stalls a page that
+      // draws nothing (this 2-core machine is shared; the bound is what the board adds). One run at load
+      // average ~18 gave the board p95 66.6 ms against the bare page's 33.3 ms (bare measured 3 s then, 8 s now). Measured (bench/results/web-board.md): this board p95 16.8 ms at load average 17–19,
+      // main's before the trail layer 16.8–33.3 ms (83–483 ms reported of earlier runs under load); the board before
+      // drawing per animation frame drew 9 frames in 8 s. Both bounds fail on those.
+      const bound = Math.max(50, 2 * bare.p95 + 16.7);
+      expect({ p95: board.p95, within: board.p95 <= bound }).toEqual({ p95: board.p95, within: true });
+      expect(board.frames).toBeGreaterThanOrEqual(8 * 20 * 0.95);
     } finally {
       clearInterval(timer);
       await p.context().close();
@@ -580,6 +770,25 @@ class LiveWorkout {
     clearInterval(this.timer);
     await this.c.endAsync().catch(() => {});
   }
+}
+
+/** Samples as a Garmin TCX activity (one lap), as a watch's export has them. */
+function tcxOf(samples: readonly Sample[]): string {
+  const pts = samples
+    .filter((s) => s.lat !== null && s.lon !== null)
+    .map(
+      (s) =>
+        `<Trackpoint><Time>${new Date(s.ts).toISOString()}</Time><Position><LatitudeDegrees>${s.lat}</LatitudeDegrees><LongitudeDegrees>${s.lon}</LongitudeDegrees></Position>${
+          s.alt === null ? '' : `<AltitudeMeters>${s.alt}</AltitudeMeters>`
+        }${s.hr === null ? '' : `<HeartRateBpm><Value>${s.hr}</Value></HeartRateBpm>`}</Trackpoint>`,
+    )
+    .join('\n');
+  const start = new Date(samples[0]!.ts).toISOString();
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">
+<Activities><Activity Sport="Biking"><Id>${start}</Id><Lap StartTime="${start}"><Track>
+${pts}
+</Track></Lap></Activity></Activities></TrainingCenterDatabase>`;
 }
 
 /** Samples as a GPX 1.1 track with Garmin's heart-rate extension. */

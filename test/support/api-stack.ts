@@ -83,6 +83,8 @@ export async function startApiStack(
     privatePg?: boolean;
     /** the test runs a StatsInvalidator on the athletes' generations: cache list and progress reads (deps.ts) */
     activityGenerations?: boolean;
+    /** the web app's build to serve under /app (default: web/dist) */
+    webRoot?: string;
   } = {},
 ): Promise<ApiStack> {
   const env = {
@@ -160,6 +162,7 @@ export async function startApiStack(
     // the API's default (API_BODY_LIMIT_BYTES), so schemathesis meets the limits a deployment has
     bodyLimitBytes: 1024 * 1024,
     checks: [{ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) }],
+    ...(opts.webRoot ? { web: { root: opts.webRoot } } : {}),
     deps: {
       pg: pool,
       redis,

@@ -6,6 +6,7 @@ import { Register, SignIn } from './pages/auth';
 import { Board } from './pages/board';
 import { Challenges } from './pages/challenges';
 import { Goals } from './pages/goals';
+import { Groups } from './pages/groups';
 import { Leaderboards } from './pages/leaderboards';
 import { Progress } from './pages/progress';
 import { Stats } from './pages/stats';
@@ -42,6 +43,7 @@ const NAV: [string, string][] = [
   ['stats', 'Stats'],
   ['progress', 'Progress'],
   ['leaderboards', 'Leaderboards'],
+  ['groups', 'Groups'],
 ];
 
 function Page({ route }: { route: string[] }) {
@@ -65,6 +67,8 @@ function Page({ route }: { route: string[] }) {
       return <Progress />;
     case 'leaderboards':
       return <Leaderboards />;
+    case 'groups':
+      return <Groups />;
     default:
       return <ActivityList />;
   }

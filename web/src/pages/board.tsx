@@ -3,47 +3,50 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, streamUrl } from '../api';
 import { LiveBoardStore, type LiveEntry, type LiveSnapshot, type LiveState } from '../live-store';
 import { useUnits } from '../profile';
-import { fitBounds } from '../projection';
+import { TrailLayer } from '../trail-layer';
 import { Chart } from '../ui';
 import { distance, duration, hrZone, pace, paceOrSpeed, showsPace, speed, type Units } from '../units';
 
-interface Grant {
-  status: 'pending' | 'accepted';
-  athlete: { id: string; name: string };
+/** GET /v1/live/athletes: whom the board shows; `granted` ones' activities are open to the coach too. */
+interface LiveAthlete {
+  user_id: string;
+  name: string;
+  granted: boolean;
+  group_ids: string[];
 }
 
 /** HR zones need the athlete's maximum, which a coach's view does not carry: 190 bpm stands in. */
 const DEFAULT_MAX_HR = 190;
 export const ZONE_COLOURS = ['#868e96', '#1971c2', '#2f9e44', '#f08c00', '#e8590c', '#c92a2a'];
-const GRANTS_POLL_MS = 10_000;
+const ATHLETES_POLL_MS = 10_000;
 /** the shortest time between two draws of the board */
 const DRAW_MS = 250;
 
 /**
- * The coach's live board: every athlete in progress who granted the signed-in coach access, as cards and
+ * The coach's live board: every athlete in progress whose live sessions the signed-in coach may see (a coach
+ * grant, or a member sharing with the staff of a group the coach runs: GET /v1/live/athletes), as cards and
  * on one map, from ONE server-sent event stream (GET /v1/live/board/stream). Updates are drawn at most
  * once per animation frame, and the clock ticks once a second to grey out athletes who stopped sending.
  */
 export function Board() {
   const units = useUnits();
   const store = useMemo(() => new LiveBoardStore(), []);
-  const [names, setNames] = useState<Map<string, string>>(new Map());
+  const [athletes, setAthletes] = useState<Map<string, LiveAthlete>>(new Map());
   const [connected, setConnected] = useState(false);
   const [focus, setFocus] = useState<string | null>(null);
   const [, setFrame] = useState(0);
   const athletesKey = useRef('');
   const [streamKey, setStreamKey] = useState('');
 
-  // Grants: names for the cards, and the set of athletes; a new athlete reopens the stream.
+  // Whom the board shows: names for the cards, and the set of athletes; a new athlete reopens the stream.
   useEffect(() => {
     let live = true;
     const poll = async () => {
       try {
-        const g = await api<{ received: Grant[] }>('/v1/coach-grants');
+        const g = await api<{ items: LiveAthlete[] }>('/v1/live/athletes');
         if (!live) return;
-        const accepted = g.received.filter((x) => x.status === 'accepted');
-        const m = new Map(accepted.map((x) => [x.athlete.id, x.athlete.name]));
-        setNames(m);
+        const m = new Map(g.items.map((x) => [x.user_id, x]));
+        setAthletes(m);
         store.keepAthletes(new Set(m.keys()));
         const key = [...m.keys()].sort().join(',');
         if (key !== athletesKey.current) {
@@ -55,7 +58,7 @@ export function Board() {
       }
     };
     void poll();
-    const t = setInterval(poll, GRANTS_POLL_MS);
+    const t = setInterval(poll, ATHLETES_POLL_MS);
     return () => {
       live = false;
       clearInterval(t);
@@ -121,7 +124,7 @@ export function Board() {
   }, [store, streamKey]);
 
   const now = Date.now();
-  const nameOf = (id: string) => names.get(id) ?? 'athlete';
+  const nameOf = (id: string) => athletes.get(id)?.name ?? 'athlete';
   const entries = store.ordered(now, nameOf);
   const live = entries.filter((e) => LiveBoardStore.stateOf(e, now) === 'live').length;
   const focused = focus ? store.sessions.get(focus) : undefined;
@@ -130,8 +133,8 @@ export function Board() {
     <section aria-labelledby="board-title" class="board">
       <h1 id="board-title">Live board</h1>
       <p aria-live="polite" class="hint">
-        {connected ? 'Connected' : 'Connecting…'} · {live} live · {entries.length} sessions · {names.size}{' '}
-        athletes granted access
+        {connected ? 'Connected' : 'Connecting…'} · {live} live · {entries.length} sessions · {athletes.size}{' '}
+        athletes you may watch
       </p>
       <div class="board-layout">
         <div class="board-map">
@@ -143,11 +146,21 @@ export function Board() {
               entry={focused}
               name={nameOf(focused.snap.user_id)}
               units={units}
-              onClose={() => setFocus(null)}
+              onClose={() => {
+                const id = focused.snap.activity_id;
+                setFocus(null);
+                // the keyboard goes back to where it was: the card that opened the detail
+                requestAnimationFrame(() =>
+                  document.querySelector<HTMLElement>(`li.live-card[data-activity="${id}"] button`)?.focus(),
+                );
+              }}
             />
           )}
           {entries.length === 0 ? (
-            <p>No athlete who granted you access is in a session right now.</p>
+            <p>
+              No athlete you may watch is in a session right now: athletes who granted you access, and members
+              who share their live sessions with the groups you run.
+            </p>
           ) : (
             <ul class="cards" aria-label="Athletes in a session">
               {entries.map((e) => (
@@ -156,6 +169,7 @@ export function Board() {
                   entry={e}
                   state={LiveBoardStore.stateOf(e, now)}
                   name={nameOf(e.snap.user_id)}
+                  activityLink={athletes.get(e.snap.user_id)?.granted === true}
                   units={units}
                   onOpen={() => setFocus(e.snap.activity_id)}
                 />
@@ -172,6 +186,8 @@ interface CardProps {
   entry: LiveEntry;
   state: LiveState;
   name: string;
+  /** the activity is open to the coach (a grant); a group's staff see live sessions only */
+  activityLink: boolean;
   units: Units;
   onOpen: () => void;
 }
@@ -185,6 +201,7 @@ class LiveCard extends Component<CardProps> {
       next.entry.snap !== this.snap ||
       next.state !== p.state ||
       next.name !== p.name ||
+      next.activityLink !== p.activityLink ||
       next.units !== p.units
     );
   }
@@ -194,7 +211,7 @@ class LiveCard extends Component<CardProps> {
   }
 }
 
-function CardBody({ entry, state, name, units, onOpen }: CardProps) {
+function CardBody({ entry, state, name, activityLink, units, onOpen }: CardProps) {
   const s = entry.snap;
   const zone = hrZone(s.hr, DEFAULT_MAX_HR);
   return (
@@ -228,47 +245,70 @@ function CardBody({ entry, state, name, units, onOpen }: CardProps) {
         <dt>Moving</dt>
         <dd data-field="moving">{duration(s.moving_s)}</dd>
       </dl>
-      {state === 'done' && <a href={`#/activities/${s.activity_id}`}>Activity</a>}
+      {state === 'done' && activityLink && <a href={`#/activities/${s.activity_id}`}>Activity</a>}
     </li>
   );
 }
 
-/** One canvas for every athlete: trails, and the latest position coloured by HR zone (grey when stale). */
+/**
+ * One canvas for every athlete: trails, and the latest position coloured by HR zone (grey when stale). The
+ * trails live on a layer of their own that each update only extends by the new points (trail-layer.ts);
+ * the visible canvas is that layer plus one dot per athlete.
+ */
 function BoardMap({ entries, now, version }: { entries: LiveEntry[]; now: number; version: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
+  const layer = useMemo(() => ({ canvas: document.createElement('canvas'), plan: new TrailLayer() }), []);
   const height = 360;
   useEffect(() => {
     const c = ref.current!;
     const dpr = devicePixelRatio || 1;
     const w = c.clientWidth || 600;
-    if (c.width !== w * dpr || c.height !== height * dpr) {
-      c.width = w * dpr;
-      c.height = height * dpr;
+    for (const x of [c, layer.canvas])
+      if (x.width !== w * dpr || x.height !== height * dpr) {
+        x.width = w * dpr;
+        x.height = height * dpr;
+      }
+    const states = entries.map((e) => LiveBoardStore.stateOf(e, now));
+    const plan = layer.plan.plan(
+      entries.map((e, i) => ({
+        id: e.snap.activity_id,
+        trail: e.trail,
+        state: states[i] === 'live' ? 'live' : 'old',
+      })),
+      w,
+      height,
+      16,
+    );
+    const t = layer.canvas.getContext('2d')!;
+    t.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (plan.full) t.clearRect(0, 0, w, height);
+    t.lineWidth = 2;
+    t.lineJoin = 'round';
+    for (const s of plan.strokes) {
+      if (s.points.length < 2) continue;
+      t.strokeStyle = s.state === 'live' ? 'rgba(217,72,15,0.55)' : 'rgba(134,142,150,0.5)';
+      t.beginPath();
+      s.points.forEach((p, i) => {
+        const q = plan.fit.project(p);
+        if (i === 0) t.moveTo(q.x, q.y);
+        else t.lineTo(q.x, q.y);
+      });
+      t.stroke();
     }
     const g = c.getContext('2d')!;
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, c.width, c.height);
+    g.drawImage(layer.canvas, 0, 0);
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, height);
-    const all = entries.flatMap((e) => e.trail);
-    if (all.length === 0) return;
-    const fit = fitBounds(all, w, height, 16);
-    g.lineWidth = 2;
-    for (const e of entries) {
-      const state = LiveBoardStore.stateOf(e, now);
-      if (e.trail.length === 0) continue;
-      g.strokeStyle = state === 'live' ? 'rgba(217,72,15,0.55)' : 'rgba(134,142,150,0.5)';
-      g.beginPath();
-      e.trail.forEach((p, i) => {
-        const q = fit.project(p);
-        if (i === 0) g.moveTo(q.x, q.y);
-        else g.lineTo(q.x, q.y);
-      });
-      g.stroke();
-      const q = fit.project(e.trail.at(-1)!);
-      g.fillStyle = state === 'live' ? ZONE_COLOURS[hrZone(e.snap.hr, DEFAULT_MAX_HR)]! : '#adb5bd';
+    entries.forEach((e, i) => {
+      const last = e.trail.at(-1);
+      if (!last) return;
+      const q = plan.fit.project(last);
+      g.fillStyle = states[i] === 'live' ? ZONE_COLOURS[hrZone(e.snap.hr, DEFAULT_MAX_HR)]! : '#adb5bd';
       g.beginPath();
       g.arc(q.x, q.y, 5, 0, 2 * Math.PI);
       g.fill();
-    }
+    });
   }, [version, now, entries.length]);
   return (
     <canvas
