@@ -2,11 +2,16 @@
 // every athlete updates once a second, against a bare page in the same browser and run (the machine's own
 // floor), and the main thread's CPU profile by function. The snapshots are written to Redis as the worker
 // writes them (schemas/live-keys.ts); the API (board stream) and the browser are what is measured.
-//   npx tsx bench/web-board.ts [--athletes 300] [--seconds 8] [--out bench/results/web-board]
-// Needs the local stack (PostgreSQL, Redis, ClickHouse, Kafka) and a build of the app (npm run build:web).
+//   npx tsx bench/web-board.ts [--athletes 300] [--seconds 8] [--warmup-s 0] [--web-root web/dist]
+//                              [--out bench/results/web-board]
+// --warmup-s: how long the board runs before the measurement (every trail grows by a point a second, up to
+// 600). --web-root: another build of the app (a baseline). Needs the local stack (PostgreSQL, Redis,
+// ClickHouse, Kafka) and a build of the app (npm run build:web).
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { liveKeys } from '../schemas/live-keys.js';
@@ -17,11 +22,14 @@ const { values } = parseArgs({
   options: {
     athletes: { type: 'string', default: '300' },
     seconds: { type: 'string', default: '8' },
+    'warmup-s': { type: 'string', default: '0' },
+    'web-root': { type: 'string' },
     out: { type: 'string', default: 'bench/results/web-board' },
   },
 });
 const N = Number(values.athletes);
 const MS = Number(values.seconds) * 1000;
+const WARMUP_MS = Number(values['warmup-s']) * 1000;
 
 interface FrameStats {
   frames: number;
@@ -48,7 +56,11 @@ const frameTimes = (p: Page, ms: number) =>
     requestAnimationFrame(frame);
   })`) as Promise<FrameStats>;
 
-const s = await startApiStack();
+// a PostgreSQL database of its own: the access rule reads tables that may be newer than the shared database
+const s = await startApiStack({
+  privatePg: true,
+  ...(values['web-root'] ? { webRoot: resolve(values['web-root']) } : {}),
+});
 const load0 = loadavg()[0]!;
 const coach = await s.user({ name: 'coach' });
 const athletes = Array.from({ length: N }, () => randomUUID());
@@ -111,6 +123,7 @@ try {
   await p.goto(`${s.baseUrl}/app/#/board`);
   while ((await p.locator('li.live-card[data-state="live"]').count()) < N)
     await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
   const cdp = await p.context().newCDPSession(p);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.start');
@@ -134,7 +147,8 @@ try {
   const floor = await frameTimes(bare, MS);
   const result = {
     date: new Date().toISOString(),
-    command: `npx tsx bench/web-board.ts --athletes ${N} --seconds ${MS / 1000}`,
+    command: `npx tsx bench/web-board.ts --athletes ${N} --seconds ${MS / 1000} --warmup-s ${WARMUP_MS / 1000}${values['web-root'] ? ` --web-root ${values['web-root']}` : ''}`,
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
     machine: `${cpus().length} × ${cpus()[0]?.model.trim()}`,
     chromium: browser.version(),
     loadavg: { start: load0, end: loadavg()[0] },
@@ -169,6 +183,11 @@ try {
   const pipe = s.redis.pipeline();
   for (const x of sessions) pipe.del(liveKeys.hash(x.activityId), liveKeys.active(x.userId));
   await pipe.exec();
-  await s.pool.query('DELETE FROM users WHERE id = ANY($1)', [athletes]);
+  // the private database goes with the stack; a cleanup slowed by a loaded machine must not hold the run
+  const stuck = setTimeout(() => {
+    console.error('cleanup still running after 60 s: exiting');
+    process.exit(0);
+  }, 60_000);
+  stuck.unref();
   await s.close();
 }
