@@ -637,11 +637,12 @@ describe('web app in Chromium', () => {
       await expect
         .poll(() => p.locator('li.live-card[data-state="live"]').count(), { timeout: 20_000 })
         .toBe(300);
-      const board = await frameTimes(p, 8_000);
-      // the same browser and machine, a page that draws nothing: what the machine allows right now
+      // the same browser and machine, a page that draws nothing, measured over the same 8 s: what the machine
+      // allows right now (measured one after the other, the machine's load could change in between: a run
+      // gave the board p95 83.3 ms and the bare page after it 16.8 ms)
       const idle = await browser.newPage();
       await idle.setContent('<p>idle</p>');
-      const bare = await frameTimes(idle, 8_000);
+      const [board, bare] = await Promise.all([frameTimes(p, 8_000), frameTimes(idle, 8_000)]);
       await idle.close();
       const stats = { board, bare };
       console.log(`board with 300 live athletes, 8 s: ${JSON.stringify(stats)} (frame times in ms)`);
@@ -652,10 +653,12 @@ describe('web app in Chromium', () => {
       await expect.poll(() => first.textContent(), { timeout: 2_000, interval: 100 }).not.toBe(before);
       // Smooth: 95 % of frames within 50 ms (20 frames a second), or within twice the bare page's p95 plus one
       // display frame (frame times come in whole 16.7 ms frames) when the machine itself stalls a page that
-      // draws nothing (this 2-core machine is shared; the bound is what the board adds). One run at load
-      // average ~18 gave the board p95 66.6 ms against the bare page's 33.3 ms (bare measured 3 s then, 8 s now). Measured (bench/results/web-board.md): this board p95 16.8 ms at load average 17–19,
-      // main's before the trail layer 16.8–33.3 ms (83–483 ms reported of earlier runs under load); the board before
-      // drawing per animation frame drew 9 frames in 8 s. Both bounds fail on those.
+      // draws nothing (this 2-core machine is shared; the bound is what the board adds). Measured
+      // (bench/results/web-board.md): this board p95 16.8 ms at load average 14–19, main's before the trail
+      // layer 16.8–33.3 ms (83–483 ms reported of earlier runs under load); the board before it drew per
+      // animation frame drew 9 frames in 8 s, which both bounds fail. In this test at load average ~15–18:
+      // p95 66.6 ms against a bare page's 33.3 ms, and 83.3 ms against 16.8 ms (the bare page measured after
+      // the board then, not beside it).
       const bound = Math.max(50, 2 * bare.p95 + 16.7);
       expect({ p95: board.p95, within: board.p95 <= bound }).toEqual({ p95: board.p95, within: true });
       expect(board.frames).toBeGreaterThanOrEqual(8 * 20 * 0.95);
