@@ -1,6 +1,7 @@
 // `status: "failed"` (issue 13) on the real stack: an upload whose activity ClickHouse refuses to store is
 // dead-lettered by the worker as finalise_failed on telemetry.dlq.v1; the API's failure recorder reads the DLQ
-// and GET /v1/activities/{id} answers failed with that reason instead of processing forever. The refusal is a
+// and GET /v1/activities/{id} answers failed with that reason instead of processing forever; a record of an
+// upload that the worker refuses (sink_rejected) likewise, found by decoding the dead letter's original. The refusal is a
 // real one (a MATERIALIZED throwIf column on this run's own activities table, as in the worker's rejections
 // test), not a stub. PostgreSQL is a database of this run's own (the activity_failures migration).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -100,4 +101,29 @@ describe('GET /v1/activities/{id} of an upload the worker could not store', () =
     const other = await s.user();
     expect((await get(badId, other)).statusCode).toBe(404);
   }, 180_000);
+
+  test("a record of the upload that the worker refuses: failed with that record's reason (sink_rejected)", async () => {
+    const key = `unstorable-${rid()}`;
+    const session = uploadSessionId(athlete.id, key);
+    // ClickHouse refuses this upload's manual entry row for good: the worker dead-letters that record
+    await iso.ch.command({
+      query: `ALTER TABLE ${iso.database}.manual_entries ADD COLUMN poison UInt8 MATERIALIZED throwIf(session_id = '${session}')`,
+    });
+    const r = await post(
+      { type: 'walking', start_time: '2026-11-29T12:00:00Z', duration_s: 600, distance_m: 900 },
+      key,
+    );
+    expect(r.statusCode).toBe(202);
+    const id = r.json().activity_id as string;
+    const failed = await waitFor(async () => {
+      const g = (await get(id)).json();
+      return g.status === 'failed' ? g : null;
+    }, 60_000);
+    expect(failed.failure.reason).toBe('sink_rejected');
+    const [n] = await rows<{ n: number }>(
+      iso.ch,
+      `SELECT count() AS n FROM ${iso.database}.manual_entries WHERE session_id = '${session}'`,
+    );
+    expect(Number(n!.n)).toBe(0);
+  }, 120_000);
 });
