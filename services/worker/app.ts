@@ -149,8 +149,7 @@ export async function startWorker(
   const worker = new Worker({
     codec,
     sinks: [sink, archive],
-    live,
-    tracker: new LiveTracker(c.WORKER_SESSION_TIMEOUT_S * 1000),
+    live: { store: live, tracker: new LiveTracker(c.WORKER_SESSION_TIMEOUT_S * 1000) },
     dlq: publisher,
     sessions,
     logger,

@@ -33,6 +33,7 @@ import { KafkaPublisher } from './publisher-kafka.js';
 import { type InboundRecord, type RawRecord, sessionKey } from './records.js';
 import { ClickHouseSink } from './sink-clickhouse.js';
 import { S3Archive } from './sink-s3.js';
+import { ArchiveSource } from './source-archive.js';
 import { KafkaSource } from './source-kafka.js';
 import { ClickHouseSessionStore } from './store-clickhouse.js';
 import { RedisLiveStore } from './store-redis.js';
@@ -499,8 +500,9 @@ profilesContract('PgAthleteProfiles', async () => {
 
 profilesContract('noProfiles', async () => ({ profiles: noProfiles, close: async () => {} }));
 
-// ---- Source: every record reaches the handler, each job is written before it completes, and what
-// completed is acknowledged (a new reader of the same group starts after it) ----
+// ---- Source: every record reaches the handler, each job is written before it completes, and a new
+// reader starts after what completed (Kafka: the group's commit) or, for a source without
+// acknowledgements (the archive), reads it all again ----
 
 class RecordingHandler implements SourceHandler<RawRecord[]> {
   pending: RawRecord[] = [];
@@ -534,9 +536,10 @@ function sourceContract(
     put(values: string[]): Promise<void>;
     close(): Promise<void>;
   }>,
+  again: 'after-completed' | 'everything',
 ) {
   describe(`Source contract: ${name}`, () => {
-    test('records in order to the handler; write before complete per job; acknowledged once complete', async () => {
+    test('records in order to the handler; write before complete per job; what a second reader gets', async () => {
       const { source, put, close } = await make();
       try {
         const first = Array.from({ length: 30 }, (_, i) => `a${i}`);
@@ -551,16 +554,17 @@ function sourceContract(
         for (let j = 1; h1.log.includes(`write ${j}`); j++) {
           expect(h1.log.indexOf(`write ${j}`)).toBeLessThan(h1.log.indexOf(`complete ${j}`));
         }
-        // a second reader (same group) gets only what came after
+        // a second reader (same group) gets only what came after, or everything again
         const second = ['b0', 'b1', 'b2'];
+        const expected = again === 'everything' ? [...first, ...second] : second;
         await put(second);
         const h2 = new RecordingHandler();
         const s2 = source(h2);
         await s2.start();
-        await waitFor(async () => h2.completed.length >= second.length, 60_000);
+        await waitFor(async () => h2.completed.length >= expected.length, 60_000);
         await new Promise((r) => setTimeout(r, 500));
         await s2.stop();
-        expect(h2.completed.map((r) => r.value?.toString())).toEqual(second);
+        expect(h2.completed.map((r) => r.value?.toString())).toEqual(expected);
       } finally {
         await close();
       }
@@ -568,24 +572,61 @@ function sourceContract(
   });
 }
 
-sourceContract('KafkaSource', async () => {
-  const iso = await isolate({ partitions: 1 });
-  const logger = createLogger('contract', 'silent');
-  return {
-    source: (h) =>
-      new KafkaSource(
-        iso.kafka,
-        { groupId: iso.group, topic: iso.topic, fromBeginning: true, flushIntervalMs: 100, batchRows: 7 },
-        h,
-        logger,
-      ),
-    async put(values) {
-      await iso.producer.send({
-        topic: iso.topic,
-        acks: -1,
-        messages: values.map((v) => ({ key: 'k', value: v })),
-      });
-    },
-    close: () => iso.cleanup(),
-  };
-});
+sourceContract(
+  'KafkaSource',
+  async () => {
+    const iso = await isolate({ partitions: 1 });
+    const logger = createLogger('contract', 'silent');
+    return {
+      source: (h) =>
+        new KafkaSource(
+          iso.kafka,
+          { groupId: iso.group, topic: iso.topic, fromBeginning: true, flushIntervalMs: 100, batchRows: 7 },
+          h,
+          logger,
+        ),
+      async put(values) {
+        await iso.producer.send({
+          topic: iso.topic,
+          acks: -1,
+          messages: values.map((v) => ({ key: 'k', value: v })),
+        });
+      },
+      close: () => iso.cleanup(),
+    };
+  },
+  'after-completed',
+);
+
+sourceContract(
+  'ArchiveSource',
+  async () => {
+    const iso = await isolate({ partitions: 1 });
+    const logger = createLogger('contract', 'silent');
+    const archive = new S3Archive(createS3(iso.config), {
+      bucket: iso.config.S3_BUCKET,
+      prefix: iso.prefix,
+      windowS: 60,
+    });
+    let offset = 0;
+    return {
+      source: (h) => new ArchiveSource(archive, { topic: iso.topic, batchRows: 7 }, h, logger),
+      async put(values) {
+        const raw: RawRecord[] = values.map((v) => ({
+          topic: iso.topic,
+          partition: 0,
+          offset: String(offset++),
+          key: Buffer.from('k'),
+          value: Buffer.from(v),
+          timestamp: 1_760_000_000_000 + offset,
+        }));
+        await archive.writeBatch({ raw, records: [] });
+      },
+      async close() {
+        await archive.close();
+        await iso.cleanup();
+      },
+    };
+  },
+  'everything',
+);

@@ -95,6 +95,8 @@ const result = await replay(
     userId: values.user,
     topic: config.TOPIC_SAMPLES,
     algorithmVersion: values['algorithm-version'],
+    retryMaxMs: config.WORKER_RETRY_MAX_MS,
+    chunkRows: config.WORKER_BATCH_ROWS,
     onProgress: (p) => process.stderr.write(tty ? `\r${progressLine(p)}` : `${progressLine(p)}\n`),
   },
 );

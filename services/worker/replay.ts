@@ -1,14 +1,15 @@
 import type { Logger } from '../common/logger.js';
 import type { RecordCodec } from './codec.js';
-import { ReplayFailedError, WorkerError } from './errors.js';
+import { type FinalisedMessage, finalisedChannel, subscribe } from './diagnostics.js';
 import type { ComputeActivity } from './finalise.js';
-import type { AthleteProfiles, EventPublisher, SessionRef } from './ports.js';
-import type { InboundRecord, RawRecord } from './records.js';
-import { sessionKey } from './records.js';
+import type { AthleteProfiles, DeadLetter, DeadLetterQueue, EventPublisher } from './ports.js';
+import { sessionKey, sessionOf } from './records.js';
 import { Sessions } from './sessions.js';
 import type { ClickHouseSink } from './sink-clickhouse.js';
-import type { ArchiveManifest, S3Archive } from './sink-s3.js';
+import type { S3Archive } from './sink-s3.js';
+import { ArchiveSource } from './source-archive.js';
 import type { ClickHouseSessionStore } from './store-clickhouse.js';
+import { type FlushJob, Worker } from './worker.js';
 
 export interface ReplayOptions {
   /** inclusive lower bound on the record's Kafka timestamp, ms */
@@ -20,8 +21,10 @@ export interface ReplayOptions {
   topic?: string;
   /** pipelines algorithm version to compute with (default: this build's) */
   algorithmVersion?: string;
-  /** rows per ClickHouse insert */
+  /** samples per flush job (rows per ClickHouse insert) */
   chunkRows?: number;
+  /** longest wait between retries of an unavailable ClickHouse or registry, ms (WORKER_RETRY_MAX_MS) */
+  retryMaxMs?: number;
   onProgress?: (p: ReplayProgress) => void;
 }
 
@@ -46,16 +49,17 @@ export interface ReplayResult extends ReplayProgress {
 
 const noEvents: EventPublisher = { publishActivities: async () => {} };
 
-function overlaps(m: ArchiveManifest, from?: number, to?: number): boolean {
-  return (from === undefined || m.maxTimestamp >= from) && (to === undefined || m.minTimestamp < to);
-}
+/** Dead letters only for what failed in the replay itself; records that never decoded were dead-lettered live. */
+const UNDECODABLE = new Set(['decode_failed', 'schema_violation']);
 
 /**
  * Rebuilds samples and activities in ClickHouse from the S3 raw archive: every archived record in
- * the range (deduplicated by partition and offset, since overlapping objects can exist after a
- * crash) goes through the same decode → ClickHouse writes → finalisation as live traffic. All of
- * it is idempotent, so rebuilding twice gives identical tables; with another algorithm version the
- * activities get that version's numbers and a higher version.
+ * the range goes through the same Worker as live traffic (source-archive.ts is its Source): decode,
+ * the ClickHouse sink with rejection isolation and retries, the DLQ, and batched finalisation — of
+ * the sessions that end in a flush as they come, and of all the others at the end. All of it is
+ * idempotent, so rebuilding twice gives identical tables; with another algorithm version the
+ * activities get that version's numbers and a higher version. The archive and the live view are not
+ * written.
  *
  * Finalisation reads each touched session back from the target database, so a session that the
  * range cuts in two is computed from the part that is there: replay whole sessions (a wide enough
@@ -69,7 +73,8 @@ export async function replay(
     codec: RecordCodec;
     compute: ComputeActivity;
     logger: Logger;
-    publisher?: EventPublisher;
+    /** activity events and dead letters (--publish); absent: events go nowhere, dead letters are logged */
+    publisher?: EventPublisher & DeadLetterQueue;
     /** athlete profiles, as the live worker uses them (replay-main passes PostgreSQL's) */
     athletes?: AthleteProfiles;
     /**
@@ -82,26 +87,24 @@ export async function replay(
   },
   opts: ReplayOptions = {},
 ): Promise<ReplayResult> {
-  const manifests = (await deps.archive.listManifests(opts.topic)).filter((m) =>
-    overlaps(m, opts.from, opts.to),
-  );
-  manifests.sort((a, b) => a.partition - b.partition || compareOffsets(a.firstOffset, b.firstOffset));
   const sessions = new Sessions(
     deps.store,
     deps.publisher ?? noEvents,
     deps.compute,
     {
-      timeoutMs: Number.MAX_SAFE_INTEGER,
+      // nothing times out during the replay; the sessions still open at its end are finalised then
+      timeoutMs: 0,
       algorithmVersion: opts.algorithmVersion,
       athletes: deps.athletes,
       // with a publisher (--publish), stored versions are announced again: an interrupted
       // replay's re-run publishes what the interrupted one stored but never sent
       reannounce: deps.publisher !== undefined,
+      finaliseReason: 'recompute',
     },
     deps.logger,
   );
   const progress: ReplayProgress = {
-    objects: manifests.length,
+    objects: 0,
     objectsDone: 0,
     records: 0,
     samples: 0,
@@ -110,76 +113,73 @@ export async function replay(
     phase: 'load',
   };
   const report = () => opts.onProgress?.({ ...progress });
-  const seen = new Set<string>();
-  const touched = new Map<string, SessionRef>();
-  const chunkRows = opts.chunkRows ?? 50_000;
-  let pending: InboundRecord[] = [];
-  let pendingRaw: RawRecord[] = [];
-  let pendingRows = 0;
-  let skipped = 0;
+  const touched = new Set<string>();
+  let skippedUndecodable = 0;
   let skippedDeleted = 0;
   const deleted = (await deps.deletedUsers?.()) ?? new Set<string>();
   const deletedSessions = (await deps.deletedSessions?.()) ?? new Set<string>();
-  const flush = async () => {
-    if (pending.length === 0) return;
-    await deps.sink.writeBatch({ raw: pendingRaw, records: pending });
-    pending = [];
-    pendingRaw = [];
-    pendingRows = 0;
+  const dlq: DeadLetterQueue = {
+    async deadLetter(items: readonly DeadLetter[], now: number) {
+      const forward = items.filter((d) => !UNDECODABLE.has(d.reason));
+      skippedUndecodable += items.length - forward.length;
+      if (forward.length === 0) return;
+      if (deps.publisher) await deps.publisher.deadLetter(forward, now);
+      else
+        deps.logger.error({ dead: forward.map((d) => `${d.reason}: ${d.message}`) }, 'replay: dead letters');
+    },
   };
-  report();
-  for (const m of manifests) {
-    for (const raw of await deps.archive.readObject(m)) {
-      const id = `${raw.topic}/${raw.partition}@${raw.offset}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if (
-        (opts.from !== undefined && raw.timestamp < opts.from) ||
-        (opts.to !== undefined && raw.timestamp >= opts.to)
-      ) {
-        continue;
-      }
-      let decoded: InboundRecord['decoded'];
-      try {
-        decoded = await deps.codec.decode(raw.value);
-      } catch (err) {
-        if (err instanceof WorkerError) {
-          skipped++;
-          continue;
-        }
-        throw new ReplayFailedError(`decoding ${id}: ${(err as Error).message}`, { cause: err });
-      }
-      const s = decoded.kind === 'batch' ? decoded.batch : decoded.control;
-      if (opts.userId !== undefined && s.userId !== opts.userId) continue;
-      if (deleted.has(s.userId) || deletedSessions.has(sessionKey(s.deviceId, s.sessionId))) {
+  const worker = new Worker({
+    codec: deps.codec,
+    sinks: [deps.sink],
+    dlq,
+    sessions,
+    logger: deps.logger,
+    retryMaxMs: opts.retryMaxMs ?? 5000,
+    keep: (r) => {
+      const s = sessionOf(r.decoded);
+      if (opts.userId !== undefined && s.userId !== opts.userId) return false;
+      const k = sessionKey(s.deviceId, s.sessionId);
+      if (deleted.has(s.userId) || deletedSessions.has(k)) {
         skippedDeleted++;
-        continue;
+        return false;
       }
-      touched.set(sessionKey(s.deviceId, s.sessionId), {
-        userId: s.userId,
-        deviceId: s.deviceId,
-        sessionId: s.sessionId,
-        sport: s.sport,
-      });
-      pending.push({ raw, decoded });
-      pendingRaw.push(raw);
+      touched.add(k);
       progress.records++;
-      const n = decoded.kind === 'batch' ? decoded.batch.samples.length : 1;
-      progress.samples += decoded.kind === 'batch' ? n : 0;
-      pendingRows += n;
-      if (pendingRows >= chunkRows) await flush();
-    }
-    progress.objectsDone++;
-    progress.sessions = touched.size;
+      if (r.decoded.kind === 'batch') progress.samples += r.decoded.batch.samples.length;
+      return true;
+    },
+  });
+  const unsubscribe = subscribe<FinalisedMessage>(finalisedChannel, (m) => {
+    if (m.sessions === sessions) progress.finalised += m.outcomes.length;
+  });
+  const source = new ArchiveSource<FlushJob>(
+    deps.archive,
+    {
+      topic: opts.topic,
+      from: opts.from,
+      to: opts.to,
+      batchRows: opts.chunkRows ?? 50_000,
+      onObject: (done) => {
+        progress.objectsDone = done;
+        progress.sessions = touched.size;
+        report();
+      },
+    },
+    worker,
+    deps.logger,
+  );
+  try {
+    await source.start();
+    progress.objects = source.objects;
     report();
-  }
-  await flush();
-  progress.phase = 'finalise';
-  report();
-  for (const ref of touched.values()) {
-    await sessions.finalise(ref, 'recompute');
-    progress.finalised++;
-    if (progress.finalised % 10 === 0) report();
+    await source.finished;
+    progress.sessions = touched.size;
+    progress.phase = 'finalise';
+    report();
+    await source.exclusive(() => worker.sweep());
+  } finally {
+    unsubscribe();
+    worker.stop();
   }
   progress.phase = 'done';
   report();
@@ -188,15 +188,9 @@ export async function replay(
     created: sessions.stats.created,
     updated: sessions.stats.updated,
     unchanged: sessions.stats.unchanged,
-    skippedUndecodable: skipped,
+    skippedUndecodable,
     skippedDeleted,
   };
-}
-
-function compareOffsets(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** A one-line text progress bar for a terminal (written with \r). */

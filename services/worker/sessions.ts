@@ -53,6 +53,11 @@ export interface SessionsOptions {
   reannounce?: boolean;
   /** the tombstones of deleted activities: such a session is never finalised again (outcome `deleted`) */
   deletedActivities?: DeletedActivities;
+  /**
+   * The reason an ActivityUpdated of the same algorithm gives (a newer algorithm always says
+   * `recompute`): `late_data` (default, live traffic) or `recompute` (the replay rebuilds).
+   */
+  finaliseReason?: 'late_data' | 'recompute';
 }
 
 const DEFAULT_RECOVERY_WINDOW_MS = 7 * 24 * 3600 * 1000;
@@ -84,6 +89,7 @@ export class Sessions {
   /** where finalisations took their input from */
   readonly inputs = { memory: 0, clickhouse: 0 };
   readonly images: SessionImages;
+  private readonly reason: 'late_data' | 'recompute';
 
   constructor(
     private readonly store: SessionStore,
@@ -93,6 +99,7 @@ export class Sessions {
     logger: Logger,
   ) {
     this.now = opts.now ?? Date.now;
+    this.reason = opts.finaliseReason ?? 'late_data';
     this.images = new SessionImages(opts.imageBytes ?? 0);
     this.registry = new SessionRegistry(opts.cacheSize);
     this.round = {
@@ -204,7 +211,7 @@ export class Sessions {
     // one profile look-up for every user finalised in this flush
     const profiles = await this.profiles(due);
     for (let i = 0; i < due.length; i += FINALISE_CHUNK) {
-      await this.finaliseMany(due.slice(i, i + FINALISE_CHUNK), 'late_data', absent, profiles);
+      await this.finaliseMany(due.slice(i, i + FINALISE_CHUNK), this.reason, absent, profiles);
     }
   }
 
@@ -224,7 +231,7 @@ export class Sessions {
     for (let i = 0; i < due.length; i += 200) {
       await this.finaliseMany(
         due.slice(i, i + 200).map((s) => s.ref),
-        'late_data',
+        this.reason,
       );
     }
     return due.length;

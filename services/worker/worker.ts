@@ -24,8 +24,8 @@ export interface WorkerDeps {
   codec: RecordCodec;
   /** durable sinks (ClickHouse, archive) */
   sinks: readonly Sink[];
-  live: LiveStore;
-  tracker: LiveTracker;
+  /** the live view of sessions in progress (absent: none, as in a replay) */
+  live?: { store: LiveStore; tracker: LiveTracker };
   dlq: DeadLetterQueue;
   sessions: Sessions;
   logger: Logger;
@@ -33,6 +33,11 @@ export interface WorkerDeps {
   retryMaxMs: number;
   /** the tombstones of deleted activities: their sessions' records are dropped before any sink (absent: none) */
   deletedActivities?: DeletedActivities;
+  /**
+   * Which decoded records to process (absent: all); the others are dropped at ingest, before any sink
+   * (the replay's user and tombstone filters).
+   */
+  keep?: (record: InboundRecord) => boolean;
 }
 
 export interface FlushJob {
@@ -97,7 +102,9 @@ export class Worker {
     this.metrics.records.inc();
     try {
       const decoded = await this.decodeWaiting(raw.value);
-      this.records.push({ raw, decoded });
+      const record = { raw, decoded };
+      if (this.d.keep && !this.d.keep(record)) return 1;
+      this.records.push(record);
       const n = decoded.kind === 'batch' ? decoded.batch.samples.length : 1;
       this.metrics.samples.inc(decoded.kind === 'batch' ? n : 0);
       return n;
@@ -183,8 +190,9 @@ export class Worker {
         sinkMs[name] = Math.round(performance.now() - t0);
       });
     const rejected: DeadLetter[] = [];
-    const snapshots = this.d.tracker.apply(batch);
-    sinkMs.live_state = Math.round(performance.now() - t0);
+    const live = this.d.live;
+    const snapshots = live?.tracker.apply(batch);
+    if (live) sinkMs.live_state = Math.round(performance.now() - t0);
     // before any sink writes this batch: which of its new sessions ClickHouse has never seen
     await this.retry('prepare', () => this.d.sessions.beforeWrite(batch), heartbeat);
     await Promise.all([
@@ -195,7 +203,7 @@ export class Worker {
             })
           : timed(s.name, () => s.writeBatch(batch)),
       ),
-      timed(this.d.live.name, () => this.d.live.publish(snapshots)),
+      ...(live && snapshots ? [timed(live.store.name, () => live.store.publish(snapshots))] : []),
       timed('dlq', () => this.d.dlq.deadLetter(dead, Date.now())),
     ]);
     if (rejected.length > 0) await this.setAside(job, rejected, heartbeat);
@@ -347,7 +355,7 @@ export class Worker {
   private publishStats(): void {
     this.metrics.openSessions.set(this.d.sessions.openCount);
     this.metrics.imageBytes.set(this.d.sessions.images.bytesHeld);
-    this.metrics.liveBytes.set(this.d.tracker.bytesHeld());
+    if (this.d.live) this.metrics.liveBytes.set(this.d.live.tracker.bytesHeld());
   }
 
   stop(): void {
