@@ -5,7 +5,7 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { afterAll, describe, expect, test } from 'vitest';
 import { clickhouseEnv, parseEnv } from '../common/config.js';
-import { applyWorkerSchema } from '../worker/clickhouse-schema.js';
+import { applyWorkerSchema } from '../../test/support/activity-rows.js';
 import { purgeClickhouse } from './account-deletion.js';
 import { purgeActivity } from './activity-deletion.js';
 import { activityById, latestActivities } from './latest-activities.js';
