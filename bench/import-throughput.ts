@@ -288,6 +288,17 @@ async function main() {
               return n;
             },
           ],
+          [
+            'unzip + parse + plan + publish to Kafka, one file after the other (the runner before 542b93d)',
+            async () => {
+              const u = await openUpload(zip);
+              let n = 0;
+              const user = `u-zseq-${round++}`;
+              for (const e of u.entries) n += await publishFile(await e.read(), user, true);
+              u.close();
+              return n;
+            },
+          ],
           ['unzip + parse + plan + publish to Kafka', () => publishZip(`u-zpub-${round++}`)],
         ],
       },
