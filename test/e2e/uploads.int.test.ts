@@ -1,10 +1,11 @@
 // One-shot uploads (issue 13) through the API and the worker on the real stack: POST /v1/activities sends
 // the workout to a private samples topic that a worker of this test reads, into the ClickHouse database the
 // API reads. The same samples sent as a live session compute the same activity.
+import { Decoder, Stream } from '@garmin/fitsdk';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
-import { parseGpx } from '../../pipelines/import/index.js';
+import { parseFit, parseGpx, parseTcx, sessionControls } from '../../pipelines/import/index.js';
 import type { ActivityCreated, Sample } from '../../schemas/types.js';
 import { ConfluentDecoder } from '../../schemas/wire.js';
 import { snakeKeys } from '../../services/api/routes/shared.js';
@@ -554,6 +555,66 @@ describe('POST /v1/activities', () => {
     });
     expect(theirs.statusCode).toBe(404);
   }, 90_000);
+
+  // TCX and FIT carry laps: the upload has three, and they must come back
+  for (const format of ['tcx', 'fit'] as const)
+    test(`the ${format.toUpperCase()} export, imported again, computes the same figures and laps`, async () => {
+      const samples = run(format === 'tcx' ? 21 : 22, 900);
+      const t0 = samples[0]!.ts;
+      const laps = [{ start_time: iso8601(t0 + 300_000) }, { start_time: iso8601(t0 + 600_000) }];
+      const a = await ready(
+        (await post(recorded(samples, { laps }), `${format}-${rid()}`)).json().activity_id,
+      );
+      expect(a.summary.laps).toHaveLength(3);
+      const url = `/v1/activities/${a.activity_id}/export?format=${format}`;
+      const r = await s.app.inject({ method: 'GET', url, headers: athlete.auth });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.headers['content-type']).toMatch(
+        format === 'tcx' ? /^application\/vnd\.garmin\.tcx\+xml/ : /^application\/vnd\.ant\.fit/,
+      );
+      expect(r.headers['content-disposition']).toBe(`attachment; filename="${a.activity_id}.${format}"`);
+      const bytes = new Uint8Array(r.rawPayload);
+      if (format === 'fit') {
+        const d = new Decoder(Stream.fromByteArray(Array.from(bytes)));
+        expect(d.checkIntegrity()).toBe(true);
+        expect(d.read().errors).toEqual([]);
+      }
+      const parsed = (format === 'tcx' ? parseTcx : parseFit)(bytes);
+      expect(parsed.activities).toHaveLength(1);
+      const back = parsed.activities[0]!;
+      expect(back.sport).toBe('running');
+      expect(back.samples).toHaveLength(samples.length);
+      expect(back.recorded?.laps).toHaveLength(3);
+      const again = computeActivity({
+        userId: athlete.id,
+        deviceId: 'import',
+        sessionId: format,
+        sport: 'running',
+        samples: back.samples,
+        controls: sessionControls(back, {
+          deviceId: 'import',
+          userId: athlete.id,
+          sessionId: format,
+          sport: 'running',
+          receivedAt: 0,
+        }),
+        sets: [],
+        athlete: {},
+      }).summary;
+      // FIT holds altitude in 0.2 m steps and positions in semicircles (docs/uploads.md, Export)
+      const elevTol = format === 'fit' ? 0.25 : 0.05;
+      expect(Math.abs(again.distanceM - a.summary.distance_m)).toBeLessThan(0.05);
+      expect(again.movingS).toBeCloseTo(a.summary.moving_s, 1);
+      expect(again.elapsedS).toBeCloseTo(a.summary.elapsed_s, 1);
+      expect(Math.abs(again.elevGainM - a.summary.elev_gain_m)).toBeLessThanOrEqual(elevTol);
+      expect(again.hr?.avg).toBeCloseTo(a.summary.hr.avg, 1);
+      expect(again.laps.map((l) => [l.startTs, l.endTs])).toEqual(
+        a.summary.laps.map((l: { start_ts: number; end_ts: number }) => [l.start_ts, l.end_ts]),
+      );
+      // visibility as for the activity's GET: a stranger gets 404
+      const other = await s.user();
+      expect((await s.app.inject({ method: 'GET', url, headers: other.auth })).statusCode).toBe(404);
+    }, 90_000);
 
   test('the same key with another body is refused with 409', async () => {
     const samples = run(14, 120);

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { writeGpx } from '../../../pipelines/import/index.js';
-import type { Sample } from '../../../schemas/types.js';
 import { ident, int, str } from '../../common/clickhouse-sql.js';
 import { type ActivityVisibility, principalOf, requireVisibleAthlete, visibleActivity } from '../access.js';
 import { deleteActivity, finishDeletion, tombstoneOf } from '../activity-deletion.js';
+import { EXPORT_TYPES, exportFile } from '../activity-export.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { activityById, latestActivities } from '../latest-activities.js';
@@ -539,12 +538,18 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       schema: {
         tags: ['activities'],
         summary:
-          'The activity as a file other tools open: GPX 1.1 with the Garmin TrackPointExtension (heart rate, cadence, speed) and PowerExtension, from the samples as recorded (an import of it computes the same figures). TCX and FIT are not there yet',
+          'The activity as a file other tools open, from the samples as recorded (an import of it computes the same figures): `gpx` GPX 1.1 with the Garmin TrackPointExtension (heart rate, cadence, speed) and PowerExtension; `tcx` Garmin TCX v2 with its laps and their totals, a new Track after each pause, speed, power and run cadence in ActivityExtension v2; `fit` a FIT activity file written with the Garmin FIT SDK (file_id, device_info, records, laps, timer events for pauses, session, activity)',
         params: Type.Object({ activityId: Id }),
-        querystring: Type.Object({ format: Type.Literal('gpx') }),
-        produces: ['application/gpx+xml'],
+        querystring: Type.Object({
+          format: Type.Union([Type.Literal('gpx'), Type.Literal('tcx'), Type.Literal('fit')]),
+        }),
+        produces: [...new Set(Object.values(EXPORT_TYPES))],
         response: {
-          200: Type.String({ description: 'the GPX document' }),
+          200: Type.Unsafe<string | Buffer>({
+            type: 'string',
+            format: 'binary',
+            description: 'the file: GPX or TCX (XML), or FIT (binary)',
+          }),
           400: problemResponse('validation_failed'),
           404: problemResponse('not_found'),
         },
@@ -555,40 +560,12 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const [row, found, { details }] = await ownerOf(id);
       const owner = await seenOwner(req, id, found, details);
       if (!row) throw new ApiError('not_found', `activity ${id} is still processing`);
-      const rows = await select<{
-        ts: string | number;
-        seq: number | null;
-        lat: number | null;
-        lon: number | null;
-        alt: number | null;
-        speed_device: number | null;
-        dist_device: number | null;
-        hr: number | null;
-        cadence: number | null;
-        power: number | null;
-      }>(
-        `SELECT ts, seq, lat, lon, alt, speed_device, dist_device, hr, cadence, power FROM ${db}.samples_v
-         WHERE user_id = ${str(owner)} AND device_id = ${str(row.device_id)} AND session_id = ${str(row.session_id)}
-         ORDER BY ts, sample_key`,
-      );
-      const samples: Sample[] = rows.map((r, i) => ({
-        ts: Number(r.ts),
-        seq: r.seq ?? i,
-        lat: r.lat,
-        lon: r.lon,
-        alt: r.alt,
-        acc: null,
-        speed: r.speed_device,
-        dist: r.dist_device,
-        hr: r.hr,
-        cadence: r.cadence,
-        power: r.power,
-        lap: false,
-      }));
-      reply
-        .type('application/gpx+xml; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${id}.gpx"`);
-      return writeGpx(samples, { name: details.name ?? undefined, type: row.sport });
+      const file = await exportFile(deps, req.query.format, owner, row, details.name);
+      // a FIT Buffer goes out as it is (fastify serialises no Buffer); the schema's string is the XML formats'
+      return reply
+        .type(EXPORT_TYPES[req.query.format])
+        .header('content-disposition', `attachment; filename="${id}.${req.query.format}"`)
+        .send(file);
     },
   );
 
