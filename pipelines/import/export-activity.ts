@@ -28,6 +28,9 @@ export interface ExportActivity {
   /** pause / resume in device time (ms UTC); lap events are ignored (laps say where laps are) */
   events: readonly ImportedEvent[];
   totals: {
+    /** the activity's start and end (ms UTC): where there are no samples (a strength session) the file's times */
+    startTs: number;
+    endTs: number;
     elapsedS: number;
     movingS: number;
     distanceM: number;
@@ -79,18 +82,22 @@ export function pauses(events: readonly ImportedEvent[]): [number, number][] {
  * (the summary has calories for the whole activity only).
  */
 export function exportActivityOf(
-  summary: ActivitySummary,
+  stored: Partial<ActivitySummary> & Pick<ActivitySummary, 'sport'>,
   samples: readonly Sample[],
   events: readonly ImportedEvent[],
   name: string | null,
 ): ExportActivity {
-  const elapsed = summary.laps.reduce((s, l) => s + l.elapsedS, 0);
+  // a summary is stored JSON: one written by an older algorithm version may lack a field, which then counts as
+  // absent (no laps: one lap of everything; no total: 0) rather than failing the export
+  const laps = stored.laps ?? [];
+  const calories = stored.calories ?? 0;
+  const elapsed = laps.reduce((s, l) => s + l.elapsedS, 0);
   return {
-    sport: summary.sport,
+    sport: stored.sport,
     name,
     samples,
     events: events.filter((e) => e.kind !== 'lap'),
-    laps: summary.laps.map((l) => ({
+    laps: laps.map((l) => ({
       startTs: l.startTs,
       endTs: l.endTs,
       elapsedS: l.elapsedS,
@@ -98,18 +105,19 @@ export function exportActivityOf(
       distanceM: l.distanceM,
       avgHr: l.avgHr,
       maxHr: l.maxHr,
-      calories:
-        elapsed > 0 ? (summary.calories * l.elapsedS) / elapsed : summary.calories / summary.laps.length,
+      calories: elapsed > 0 ? (calories * l.elapsedS) / elapsed : calories / laps.length,
     })),
     totals: {
-      elapsedS: summary.elapsedS,
-      movingS: summary.movingS,
-      distanceM: summary.distanceM,
-      elevGainM: summary.elevGainM,
-      elevLossM: summary.elevLossM,
-      avgHr: summary.hr?.avg ?? null,
-      maxHr: summary.hr?.max ?? null,
-      calories: summary.calories,
+      startTs: stored.startTs ?? samples[0]?.ts ?? 0,
+      endTs: stored.endTs ?? samples.at(-1)?.ts ?? 0,
+      elapsedS: stored.elapsedS ?? 0,
+      movingS: stored.movingS ?? 0,
+      distanceM: stored.distanceM ?? 0,
+      elevGainM: stored.elevGainM ?? 0,
+      elevLossM: stored.elevLossM ?? 0,
+      avgHr: stored.hr?.avg ?? null,
+      maxHr: stored.hr?.max ?? null,
+      calories,
     },
   };
 }

@@ -2,7 +2,7 @@ import { Decoder, Stream } from '@garmin/fitsdk';
 import { describe, expect, it } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
 import type { Sample, SessionControl } from '../../schemas/types.js';
-import { computeActivity } from '../../services/worker/compute.js';
+import { computeActivity } from '../index.js';
 import type { ActivitySummary } from '../types.js';
 import { exportActivityOf, type ImportedActivity, parseFit, parseTcx, writeFit, writeTcx } from './index.js';
 
@@ -153,5 +153,26 @@ describe('writeFit', () => {
     const again = compute(a.samples, controlsOf(a, 'running'), 'running');
     // altitude in 0.2 m steps moves the gain by a few cm, positions in ~1 cm semicircles the distance by mm
     expectSameFigures(again, summary, { distM: 0.05, elevM: 0.25 });
+  });
+
+  it('a session without samples (strength) and a summary without laps still make a valid file', () => {
+    const startTs = Date.parse('2026-11-30T17:00:00Z');
+    const a = exportActivityOf(
+      { sport: 'strength', startTs, endTs: startTs + 1_800_000, elapsedS: 1800 },
+      [],
+      [],
+      'Gym',
+    );
+    const d = new Decoder(Stream.fromByteArray(Array.from(writeFit(a))));
+    expect(d.checkIntegrity()).toBe(true);
+    const { messages, errors } = d.read();
+    expect(errors).toEqual([]);
+    expect(messages.sessionMesgs?.[0]).toMatchObject({
+      sport: 'training',
+      subSport: 'strengthTraining',
+      startTime: new Date(startTs),
+      totalElapsedTime: 1800,
+    });
+    expect(writeTcx(a)).toContain(`<Id>${new Date(startTs).toISOString()}</Id>`);
   });
 });

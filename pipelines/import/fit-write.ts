@@ -51,8 +51,8 @@ export function writeFit(a: ExportActivity, opts: { createdAt?: number } = {}): 
   const enc = new Encoder();
   const put = <T extends Mesg>(mesgNum: number, mesg: T) => enc.onMesg(mesgNum, mesg);
   const M = MESG;
-  const first = a.samples[0]?.ts ?? a.laps[0]?.startTs ?? 0;
-  const last = a.samples.at(-1)?.ts ?? a.laps.at(-1)?.endTs ?? first;
+  const first = a.samples[0]?.ts ?? a.laps[0]?.startTs ?? a.totals.startTs;
+  const last = a.samples.at(-1)?.ts ?? a.laps.at(-1)?.endTs ?? a.totals.endTs;
   const foot = FOOT_SPORTS.has(a.sport);
   const { sport, subSport } = FIT_SPORT[a.sport];
   const created = opts.createdAt ?? last;

@@ -20,7 +20,7 @@ const SCHEMA_LOCATION = `${NS.tcx} http://www.garmin.com/xmlschemas/TrainingCent
 export function writeTcx(a: ExportActivity): string {
   const foot = FOOT_SPORTS.has(a.sport);
   const sport = a.sport === 'running' ? 'Running' : a.sport === 'cycling' ? 'Biking' : 'Other';
-  const first = a.laps[0]?.startTs ?? a.samples[0]?.ts ?? 0;
+  const first = a.laps[0]?.startTs ?? a.samples[0]?.ts ?? a.totals.startTs;
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<TrainingCenterDatabase xmlns="${NS.tcx}" xmlns:ns3="${NS.ax}" xmlns:xsi="${NS.xsi}" xsi:schemaLocation="${SCHEMA_LOCATION}">`,
@@ -36,7 +36,7 @@ export function writeTcx(a: ExportActivity): string {
       : [
           {
             startTs: first,
-            endTs: a.samples.at(-1)?.ts ?? first,
+            endTs: a.samples.at(-1)?.ts ?? a.totals.endTs,
             elapsedS: a.totals.elapsedS,
             movingS: a.totals.movingS,
             distanceM: a.totals.distanceM,

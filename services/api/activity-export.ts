@@ -77,7 +77,10 @@ export async function exportFile(
   }));
   if (format === 'gpx') return writeGpx(samples, { name: name ?? undefined, type: row.sport });
   const activity = exportActivityOf(
-    JSON.parse(row.summary) as ActivitySummary,
+    {
+      sport: row.sport as ActivitySummary['sport'],
+      ...(JSON.parse(row.summary) as Partial<ActivitySummary>),
+    },
     samples,
     controls.map((c) => ({ kind: c.kind as 'pause' | 'resume', ts: Number(c.ts) })),
     name,
