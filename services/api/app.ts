@@ -22,6 +22,7 @@ import type { ApiDeps } from './deps.js';
 import { API_ERRORS, ApiError, type ApiErrorCode, problem } from './errors.js';
 import { type AuthRateLimits, failOpenRedisStore, requestKey } from './rate-limits.js';
 import { accountRoutes } from './routes/account.js';
+import { accountExportRoutes } from './routes/account-export.js';
 import { activityRoutes } from './routes/activities.js';
 import { authRoutes } from './routes/auth.js';
 import { challengeRoutes } from './routes/challenges.js';
@@ -259,6 +260,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(coachGrantRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(accountRoutes, { deps: opts.deps, prefix: '/v1' });
+  await app.register(accountExportRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(groupRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(supportRoutes, { deps: opts.deps, prefix: '/v1' });
   await app.register(activityRoutes, { deps: opts.deps, prefix: '/v1' });

@@ -126,6 +126,7 @@ const MATRIX: Record<string, Case> = {
     expect: open(201),
   },
   'GET /v1/users/me': { request: () => ({ url: '/v1/users/me' }), expect: self(200) },
+  'GET /v1/users/me/export': { request: () => ({ url: '/v1/users/me/export' }), expect: self(200) },
   'PATCH /v1/users/me': {
     request: () => ({ url: '/v1/users/me', payload: { resting_hr: 50 } }),
     expect: self(200),

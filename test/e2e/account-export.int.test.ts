@@ -1,0 +1,181 @@
+// The account export (issue 13) on the real stack: GET /v1/users/me/export streams a zip of everything of the
+// caller. Two athletes upload workouts that a worker of this test computes; the zip of one opens, holds each
+// of their activities as FIT and GPX that parse back to the stored figures, their profile, devices and goals,
+// and nothing of the other athlete.
+import { Decoder, Stream } from '@garmin/fitsdk';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import yauzl from 'yauzl';
+import { generateSession } from '../../bench/synth/index.js';
+import { parseFit, parseGpx } from '../../pipelines/import/index.js';
+import type { Sample } from '../../schemas/types.js';
+import { createLogger } from '../../services/common/logger.js';
+import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { computeActivity } from '../../services/worker/compute.js';
+import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
+import { type Isolated, isolate, rid, waitFor } from '../support/worker.js';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://fitstream:fitstream@127.0.0.1:5432/fitstream';
+
+let iso: Isolated;
+let s: ApiStack;
+let worker: RunningWorker | undefined;
+
+const iso8601 = (ms: number) => new Date(ms).toISOString();
+function upload(who: SignedIn, seed: number, name: string) {
+  const { samples } = generateSession({ sport: 'running', seed, durationS: 600, hrSpikeProbability: 0 });
+  return s.app.inject({
+    method: 'POST',
+    url: '/v1/activities',
+    headers: { ...who.auth, 'idempotency-key': `export-${rid()}` },
+    payload: {
+      type: 'running',
+      start_time: iso8601(samples[0]!.ts),
+      name,
+      data_points: samples.map((p: Sample) => ({
+        time: iso8601(p.ts),
+        lat: p.lat,
+        lng: p.lon,
+        altitude: p.alt,
+        heart_rate: p.hr,
+        cadence: p.cadence,
+        speed: p.speed,
+      })),
+    },
+  });
+}
+const ready = (who: SignedIn, id: string) =>
+  waitFor(async () => {
+    const r = await s.app.inject({ method: 'GET', url: `/v1/activities/${id}`, headers: who.auth });
+    return r.statusCode === 200 && r.json().status === 'ready' ? r.json() : null;
+  }, 60_000);
+
+/** Every entry of a zip: name → bytes. */
+function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const out = new Map<string, Buffer>();
+      zip.on('entry', (e: yauzl.Entry) => {
+        zip.openReadStream(e, (err2, rs) => {
+          if (err2 || !rs) return reject(err2);
+          const chunks: Buffer[] = [];
+          rs.on('data', (c: Buffer) => chunks.push(c));
+          rs.on('end', () => {
+            out.set(e.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.on('end', () => resolve(out));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+beforeAll(async () => {
+  iso = await isolate({ env: { DATABASE_URL } });
+  s = await startApiStack({ samplesTopic: iso.topic, database: iso.database });
+  worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.close();
+  await s?.close();
+  await iso?.cleanup();
+});
+
+describe('GET /v1/users/me/export', () => {
+  test("a zip of the caller's profile, devices, goals and every activity as FIT and GPX, nothing of another athlete", async () => {
+    const a = await s.user({ name: 'Ada Export' });
+    const b = await s.user({ name: 'Bob Stranger' });
+    const mine = [
+      (await upload(a, 31, 'Ada morning')).json().activity_id as string,
+      (await upload(a, 32, 'Ada evening')).json().activity_id as string,
+    ];
+    const theirs = (await upload(b, 33, 'Bob secret run')).json().activity_id as string;
+    const stored = new Map<
+      string,
+      { summary: { distance_m: number; moving_s: number; elev_gain_m: number } }
+    >();
+    for (const id of mine) stored.set(id, await ready(a, id));
+    await ready(b, theirs);
+    const dev = await s.app.inject({
+      method: 'POST',
+      url: '/v1/devices',
+      headers: a.auth,
+      payload: { name: 'Ada watch' },
+    });
+    expect(dev.statusCode).toBe(201);
+    const goal = await s.app.inject({
+      method: 'POST',
+      url: '/v1/goals',
+      headers: a.auth,
+      payload: { goal_type: 'distance', period: 'week', target_value: 5000 },
+    });
+    expect(goal.statusCode).toBe(201);
+
+    const r = await s.app.inject({ method: 'GET', url: '/v1/users/me/export', headers: a.auth });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toBe('application/zip');
+    expect(r.headers['content-disposition']).toBe(`attachment; filename="fitstream-export-${a.id}.zip"`);
+    const files = await unzip(r.rawPayload);
+    expect([...files.keys()].sort()).toEqual(
+      [
+        'activities.json',
+        ...mine.flatMap((id) => [`activities/${id}.fit`, `activities/${id}.gpx`]),
+        'coach-grants.json',
+        'devices.json',
+        'goals.json',
+        'groups.json',
+        'profile.json',
+        'streaks.json',
+      ].sort(),
+    );
+    const json = (name: string) => JSON.parse(files.get(name)!.toString('utf8'));
+    expect(json('profile.json')).toMatchObject({ id: a.id, email: a.email, name: 'Ada Export' });
+    expect(json('devices.json').items.map((d: { name: string }) => d.name)).toEqual(['Ada watch']);
+    expect(json('goals.json').items).toHaveLength(1);
+    const listed = json('activities.json').items as { activity_id: string; name: string; summary: unknown }[];
+    expect(listed.map((x) => x.activity_id).sort()).toEqual([...mine].sort());
+    expect(listed.map((x) => x.name).sort()).toEqual(['Ada evening', 'Ada morning']);
+
+    for (const id of mine) {
+      const fit = new Uint8Array(files.get(`activities/${id}.fit`)!);
+      expect(new Decoder(Stream.fromByteArray(Array.from(fit))).checkIntegrity()).toBe(true);
+      const want = stored.get(id)!.summary;
+      for (const parsed of [parseFit(fit), parseGpx(new Uint8Array(files.get(`activities/${id}.gpx`)!))]) {
+        const again = computeActivity({
+          userId: a.id,
+          deviceId: 'import',
+          sessionId: id,
+          sport: 'running',
+          samples: parsed.activities[0]!.samples,
+          controls: [],
+          sets: [],
+          athlete: {},
+        }).summary;
+        expect(Math.abs(again.distanceM - want.distance_m)).toBeLessThan(0.05);
+        expect(again.movingS).toBeCloseTo(want.moving_s, 1);
+        expect(Math.abs(again.elevGainM - want.elev_gain_m)).toBeLessThanOrEqual(0.25);
+      }
+    }
+    // nothing of the other athlete anywhere in the zip
+    for (const [name, bytes] of files) {
+      const text = bytes.toString('latin1');
+      expect(text.includes(b.id), name).toBe(false);
+      expect(text.includes(theirs), name).toBe(false);
+      expect(text.includes('Bob'), name).toBe(false);
+    }
+    // and theirs holds only theirs
+    const other = await unzip(
+      (await s.app.inject({ method: 'GET', url: '/v1/users/me/export', headers: b.auth })).rawPayload,
+    );
+    expect([...other.keys()].filter((k) => k.startsWith('activities/'))).toEqual([
+      `activities/${theirs}.fit`,
+      `activities/${theirs}.gpx`,
+    ]);
+    // anonymous: 401
+    expect((await s.app.inject({ method: 'GET', url: '/v1/users/me/export' })).statusCode).toBe(401);
+  }, 120_000);
+});
