@@ -54,7 +54,7 @@ export function writeFit(a: ExportActivity, opts: { createdAt?: number } = {}): 
   const first = a.samples[0]?.ts ?? a.laps[0]?.startTs ?? a.totals.startTs;
   const last = a.samples.at(-1)?.ts ?? a.laps.at(-1)?.endTs ?? a.totals.endTs;
   const foot = FOOT_SPORTS.has(a.sport);
-  const { sport, subSport } = FIT_SPORT[a.sport];
+  const { sport, subSport } = FIT_SPORT[a.sport] ?? { sport: 'generic', subSport: 'generic' };
   const created = opts.createdAt ?? last;
 
   put<FileIdMesg>(M.FILE_ID, {

@@ -7,6 +7,7 @@ import { principalOf } from '../access.js';
 import { type ExportRow, exportFile } from '../activity-export.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { latestActivities } from '../latest-activities.js';
 import { isoTime, problemResponse, selectRows, snakeKeys } from './shared.js';
 
 /**
@@ -61,7 +62,7 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
       const [activities, deleted, details] = await Promise.all([
         selectRows<ActivityRow>(
           deps.clickhouse,
-          `SELECT activity_id, start_ts FROM ${db}.activities FINAL WHERE user_id = ${str(userId)}
+          `SELECT activity_id, start_ts FROM ${latestActivities(db, `user_id = ${str(userId)}`, ['start_ts'])}
            ORDER BY start_ts, activity_id`,
         ),
         deps.pg.query<{ activity_id: string }>(
@@ -93,8 +94,11 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
       const loadActivity = async (id: string) => {
         const [row] = await selectRows<ExportRow & { version: string | number }>(
           deps.clickhouse,
-          `SELECT device_id, session_id, sport, version, summary FROM ${db}.activities FINAL
-           WHERE user_id = ${str(userId)} AND activity_id = ${str(id)} LIMIT 1`,
+          `SELECT device_id, session_id, sport, version, summary FROM ${latestActivities(
+            db,
+            `user_id = ${str(userId)} AND activity_id = ${str(id)}`,
+            ['device_id', 'session_id', 'sport', 'summary'],
+          )}`,
         );
         if (!row) return null; // deleted since the list was read
         const d = detailOf.get(id);
