@@ -9,7 +9,7 @@ import { generateSession } from '../../bench/synth/index.js';
 import { parseFit, parseGpx } from '../../pipelines/import/index.js';
 import type { Sample } from '../../schemas/types.js';
 import { createLogger } from '../../services/common/logger.js';
-import { type RunningWorker, startWorker } from '../../services/worker/app.js';
+import { type RunningWorker, startWorkerRuntime } from '../../services/worker/app.js';
 import { computeActivity } from '../../services/worker/compute.js';
 import { type ApiStack, type SignedIn, startApiStack } from '../support/api-stack.js';
 import { type Isolated, isolate, rid, waitFor } from '../support/worker.js';
@@ -76,7 +76,7 @@ function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
 beforeAll(async () => {
   iso = await isolate({ env: { DATABASE_URL } });
   s = await startApiStack({ samplesTopic: iso.topic, database: iso.database });
-  worker = await startWorker(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  worker = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
 }, 60_000);
 
 afterAll(async () => {
