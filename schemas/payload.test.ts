@@ -46,6 +46,8 @@ describe('parseDeviceTelemetry', () => {
             sets: t.sets,
             source: 'mqtt',
             receivedAt: NOW,
+            // a device never sends a manual entry (only the API's uploads do)
+            manual: null,
           },
         };
         expect(full).toEqual(expected);
