@@ -365,7 +365,7 @@ describe('web app in Chromium', () => {
       // Escape closes it, and the focus goes back to her card
       await p.keyboard.press('Escape');
       await expect.poll(() => detail.count()).toBe(0);
-      expect(await focusedCard()).toBe(ana.id);
+      await expect.poll(focusedCard, { timeout: 1_000, interval: 50 }).toBe(ana.id);
 
       // Ben ends the grant: his card leaves within seconds, Ana's stays
       expect((await inject('DELETE', `/v1/coach-grants/${benGrant}`, ben)).status).toBe(204);

@@ -1,5 +1,5 @@
 import { Component } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, streamUrl } from '../api';
 import { LiveBoardStore, type LiveEntry, type LiveSnapshot, type LiveState } from '../live-store';
 import { useUnits } from '../profile';
@@ -34,6 +34,15 @@ export function Board() {
   const [athletes, setAthletes] = useState<Map<string, LiveAthlete>>(new Map());
   const [connected, setConnected] = useState(false);
   const [focus, setFocus] = useState<string | null>(null);
+  // the card whose detail was closed: the keyboard goes back to it in the same commit that removes the detail
+  const returnFocus = useRef<string | null>(null);
+  useLayoutEffect(() => {
+    if (focus !== null || returnFocus.current === null) return;
+    document
+      .querySelector<HTMLElement>(`li.live-card[data-activity="${returnFocus.current}"] button`)
+      ?.focus();
+    returnFocus.current = null;
+  }, [focus]);
   const [, setFrame] = useState(0);
   const athletesKey = useRef('');
   const [streamKey, setStreamKey] = useState('');
@@ -147,12 +156,8 @@ export function Board() {
               name={nameOf(focused.snap.user_id)}
               units={units}
               onClose={() => {
-                const id = focused.snap.activity_id;
+                returnFocus.current = focused.snap.activity_id;
                 setFocus(null);
-                // the keyboard goes back to where it was: the card that opened the detail
-                requestAnimationFrame(() =>
-                  document.querySelector<HTMLElement>(`li.live-card[data-activity="${id}"] button`)?.focus(),
-                );
               }}
             />
           )}
