@@ -7,6 +7,7 @@ import { revokeDeviceToken } from '../common/device-tokens.js';
 import { ACCESS_REVOKED_CHANNEL, type AccessRevoked } from './access.js';
 import { ApiError } from './errors.js';
 import type { ImportStore } from './imports-s3.js';
+import { statsKeys } from './stats-cache.js';
 
 export interface DeletionDeps {
   pg: pg.Pool;
@@ -99,6 +100,9 @@ export async function deleteAccount(deps: DeletionDeps, userId: string): Promise
 
   const active = await deps.redis.zrange(liveKeys.active(userId), 0, -1);
   await deps.redis.del(liveKeys.active(userId), ...active.map((id) => liveKeys.hash(id)));
+  // the cached reads of the athlete's ClickHouse rows (stats, list, progress, activity detail) are keyed by
+  // their generation: a new one, so none of them is served again after the purge
+  await deps.redis.incr(statsKeys.generation(userId));
 
   const client = await deps.pg.connect();
   try {

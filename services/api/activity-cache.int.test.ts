@@ -1,14 +1,16 @@
-// The activity list and progress reads cached in Redis under the athlete's generation (deps.activityGenerations,
-// stats-cache.ts athleteRows): a read after an activities.v1 record of the athlete is processed gives the
-// new rows, never the old ones; another athlete's record leaves the entry alone.
+// The activity list, progress and detail reads cached in Redis under the athlete's generation
+// (deps.activityGenerations, stats-cache.ts athleteRows): a read after an activities.v1 record of the athlete
+// is processed gives the new rows, never the old ones; another athlete's record leaves the entry alone; the
+// account's deletion moves the generation on.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { insertActivityRow } from '../../test/support/activity-rows.js';
-import { type ApiStack, type SignedIn, startApiStack } from '../../test/support/api-stack.js';
+import { type ApiStack, type SignedIn, startApiStack, TEST_PASSWORD } from '../../test/support/api-stack.js';
 import { kafkaEnv, parseEnv } from '../common/config.js';
 import { createMetricsRegistry } from '../common/metrics.js';
-import { StatsInvalidator } from './stats-cache.js';
+import { activityOwnerKey } from './routes/activities.js';
+import { StatsInvalidator, statsKeys } from './stats-cache.js';
 
 let s: ApiStack;
 let kafka: Kafka;
@@ -98,5 +100,52 @@ describe('list and progress cached under the athlete generation', () => {
     await announce(athlete);
     expect((await list()).map((a) => a.activity_id)).toEqual([second, first]);
     expect(await progress()).toBe(12_000);
+  }, 60_000);
+});
+
+describe('activity detail cached under the athlete generation', () => {
+  test('a new version is served once its event is processed; the cache keeps the detail to whom may see it; deleting the account moves the generation on', async () => {
+    const [athlete, outsider] = [await s.user(), await s.user()];
+    const detail = async (who: SignedIn = athlete) =>
+      s.app.inject({ method: 'GET', url: `/v1/activities/${id}`, headers: who.auth });
+    const id = await insertActivityRow(s.clickhouse, s.database, athlete.id, {
+      ...row(START, 5000),
+      summary: { distanceM: 5000 },
+    });
+    await announce(athlete);
+    // the first read finds the athlete (kept in Redis), the second fills the row's entry
+    for (let i = 0; i < 2; i++) {
+      const r = (await detail()).json();
+      expect([r.status, r.version, r.summary]).toEqual(['ready', 1, { distance_m: 5000 }]);
+    }
+    expect(await s.redis.get(activityOwnerKey(id))).toBe(athlete.id);
+    expect((await detail(outsider)).statusCode).toBe(404);
+
+    // a second version stored, its event not processed yet: the cached row stands
+    await insertActivityRow(s.clickhouse, s.database, athlete.id, {
+      ...row(START, 5100),
+      activityId: id,
+      version: 2,
+      summary: { distanceM: 5100 },
+    });
+    expect((await detail()).json().version).toBe(1);
+    await announce(outsider);
+    expect((await detail()).json().version).toBe(1);
+    // the athlete's event processed: the new version at once, and the outsider still sees nothing
+    await announce(athlete);
+    const r = (await detail()).json();
+    expect([r.version, r.summary]).toEqual([2, { distance_m: 5100 }]);
+    expect((await detail(outsider)).statusCode).toBe(404);
+
+    const generation = Number((await s.redis.get(statsKeys.generation(athlete.id))) ?? '0');
+    const del = await s.app.inject({
+      method: 'DELETE',
+      url: '/v1/users/me',
+      headers: athlete.auth,
+      payload: { password: TEST_PASSWORD },
+    });
+    expect(del.statusCode).toBe(204);
+    expect(Number(await s.redis.get(statsKeys.generation(athlete.id)))).toBe(generation + 1);
+    expect((await detail(outsider)).statusCode).toBe(404);
   }, 60_000);
 });

@@ -34,3 +34,15 @@ export function activityById(db: string, activityId: string, columns: readonly s
             AND activity_id = ${id}
           ORDER BY version DESC LIMIT 1`;
 }
+
+/** The latest version of one activity of a known athlete: on the `activities` key alone (user_id, activity_id). */
+export function activityOfAthlete(
+  db: string,
+  userId: string,
+  activityId: string,
+  columns: readonly string[],
+): string {
+  return `SELECT ${columns.join(', ')} FROM ${db}.activities
+          WHERE user_id = ${str(userId)} AND activity_id = ${str(activityId)}
+          ORDER BY version DESC LIMIT 1`;
+}

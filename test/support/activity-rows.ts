@@ -11,16 +11,20 @@ export interface ActivityRow {
   calories?: number;
   powerAvg?: number | null;
   bestEfforts?: unknown[];
+  /** another version of an activity already inserted: its id (default: a new one) and version (default 1) */
+  activityId?: string;
+  version?: number;
+  summary?: Record<string, unknown>;
 }
 
-/** Inserts one activity row (version 1) as the worker would store it; returns its id. */
+/** Inserts one activity row (version 1 unless given) as the worker would store it; returns its id. */
 export async function insertActivityRow(
   clickhouse: ClickHouseClient,
   database: string,
   userId: string,
   r: ActivityRow,
 ): Promise<string> {
-  const activityId = randomUUID();
+  const activityId = r.activityId ?? randomUUID();
   await clickhouse.insert({
     table: `${database}.activities`,
     format: 'JSONEachRow',
@@ -31,7 +35,7 @@ export async function insertActivityRow(
         device_id: 'd',
         session_id: activityId,
         sport: r.sport,
-        version: 1,
+        version: r.version ?? 1,
         algorithm_version: 'test',
         day: new Date(r.startTs).toISOString().slice(0, 10),
         start_ts: r.startTs,
@@ -58,7 +62,7 @@ export async function insertActivityRow(
         sample_count: 1,
         rejected_count: 0,
         duplicate_count: 0,
-        summary: '{}',
+        summary: JSON.stringify(r.summary ?? {}),
       },
     ],
   });

@@ -7,7 +7,7 @@ import { deleteActivity, finishDeletion, tombstoneOf } from '../activity-deletio
 import { EXPORT_TYPES, exportFile } from '../activity-export.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { activityById, latestActivities } from '../latest-activities.js';
+import { activityById, activityOfAthlete, latestActivities } from '../latest-activities.js';
 import { athleteRows, redisStatsCache } from '../stats-cache.js';
 import { buildStreams, STREAM_KEYS, type StreamKey, type StreamsRow } from '../streams.js';
 import {
@@ -171,6 +171,10 @@ interface ListRow {
   polyline: string;
 }
 
+/** Redis: the athlete of an activity id, once its row was found (docs/analytics.md) */
+export const activityOwnerKey = (activityId: string) => `fitstream:activity-owner:${activityId}`;
+const OWNER_TTL_S = 86_400;
+
 export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const db = ident(deps.clickhouseDatabase);
 
@@ -248,20 +252,38 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
   );
 
   /**
+   * The latest stored row of an activity. Where the generation invalidator runs (deps.activityGenerations), a
+   * repeat read asks Redis only: the activity's athlete is kept once found (an id never changes athlete), and
+   * then the row is read through `listRows`, under that athlete's generation. An activities.v1 record of the
+   * athlete (a new version, a sport change, a deletion) bumps it before its offset is committed, so a read
+   * after the event is processed misses and reads ClickHouse. Visibility, tombstone and name still come from
+   * PostgreSQL on every read (ownerOf).
+   */
+  const activityRow = async <T extends { user_id: string }>(id: string, columns: readonly string[]) => {
+    if (!deps.activityGenerations) return select<T>(activityById(db, id, columns));
+    const known = await deps.redis.get(activityOwnerKey(id)).catch(() => null);
+    if (known) return listRows<T>(known, activityOfAthlete(db, known, id, columns));
+    const rows = await select<T>(activityById(db, id, columns));
+    if (rows[0])
+      await deps.redis.set(activityOwnerKey(id), rows[0].user_id, 'EX', OWNER_TTL_S).catch(() => {});
+    return rows;
+  };
+
+  /**
    * The activity's stored row (none while an upload is processing), its athlete (none: no such activity, or
    * deleted) and, for an upload, its session id.
    */
   const ownerOf = async (id: string) => {
     const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
     const [rows, upload, tombstone, detailRows] = await Promise.all([
-      select<{
+      activityRow<{
         user_id: string;
         device_id: string;
         session_id: string;
         sport: string;
         version: string | number;
         summary: string;
-      }>(activityById(db, id, ['user_id', 'device_id', 'session_id', 'sport', 'version', 'summary'])),
+      }>(id, ['user_id', 'device_id', 'session_id', 'sport', 'version', 'summary']),
       // an id that is no UUID names no upload (the column is uuid)
       isUuid
         ? deps.pg.query<{ user_id: string; idempotency_key: string | null }>(
