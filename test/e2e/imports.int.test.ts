@@ -273,6 +273,22 @@ describe('POST /v1/imports of a zip: real files of each format, duplicates, brok
     const v = await finished(s, r.json().import_id, athlete);
     expect(v).toMatchObject({ status: 'failed', reason: 'archive_corrupt', files_total: null, files: [] });
   }, 60_000);
+
+  test('first requests racing under a fresh key all answer 202 with one import (the id has a unique index of its own)', async () => {
+    // without a conflict target on every unique index, one of 320 answered 500 (23505) in about half the runs
+    const codes = new Map<number, number>();
+    for (let round = 0; round < 40; round++) {
+      const key = `race-${round}-${rid()}`;
+      const bytes = Buffer.from(`not a zip ${key}`);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => postImport(s, bytes, athlete, '', key)),
+      );
+      for (const a of answers) codes.set(a.statusCode, (codes.get(a.statusCode) ?? 0) + 1);
+      const ids = new Set(answers.filter((a) => a.statusCode === 202).map((a) => a.json().import_id));
+      expect(ids.size).toBeLessThanOrEqual(1);
+    }
+    expect(Object.fromEntries(codes)).toEqual({ 202: 320 });
+  }, 120_000);
 });
 
 describe('account deletion', () => {

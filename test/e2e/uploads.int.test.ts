@@ -344,6 +344,23 @@ describe('POST /v1/activities', () => {
     expect(done.summary.duplicate_count).toBe(0);
   }, 90_000);
 
+  test('first requests racing under a fresh key all answer 202, never 500 (the id has a unique index of its own)', async () => {
+    // CI once answered 500 here: the claim's insert named only the key's conflict target, so a request
+    // meeting its twin's row first in the activity id's unique index failed with 23505
+    const strength = {
+      type: 'strength',
+      start_time: '2026-11-26T07:00:00Z',
+      sets: [{ exercise: 'squat', reps: 5, weight_kg: 100, duration_s: 25, rest_s: 120 }],
+    };
+    const codes = new Map<number, number>();
+    for (let round = 0; round < 40; round++) {
+      const key = `race-${round}-${rid()}`;
+      const answers = await Promise.all(Array.from({ length: 8 }, () => post(strength, key)));
+      for (const a of answers) codes.set(a.statusCode, (codes.get(a.statusCode) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(codes)).toEqual({ 202: 320 });
+  }, 120_000);
+
   test('a 27 h ultra of 100 000 points is accepted, split into batches and computed whole', async () => {
     const samples = run(15, 99_999);
     const r = await post(recorded(samples), `ultra-${rid()}`);

@@ -697,12 +697,15 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       if (!telemetry) throw new ApiError('dependency_unavailable', 'uploads are not configured (no Kafka)');
       // Key -> body hash first: a concurrent retry either inserts nothing and compares, or is the one that
       // inserted. Both go on to send: the records are the same and the worker keeps one copy of each.
+      // No conflict target: the activity id (derived from the key) has a unique index of its own, and a
+      // concurrent insert that meets the other request's row there first would otherwise fail with 23505.
+      // Either index's conflict is the same row.
       const claim = () =>
         deps.pg.query<{ body_sha256: string; produced: boolean }>(
           `WITH ins AS (
            INSERT INTO activity_uploads (user_id, idempotency_key, body_sha256, activity_id, kind)
            VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (user_id, idempotency_key) DO NOTHING
+           ON CONFLICT DO NOTHING
            RETURNING body_sha256, false AS produced)
          SELECT body_sha256, produced FROM ins
          UNION ALL

@@ -163,10 +163,12 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
         } catch (err) {
           throw new ApiError('dependency_unavailable', 'S3 did not store the upload', { cause: err });
         }
+        // no conflict target: the id (derived from the key) is a unique index too, and a concurrent first
+        // request can meet the other's row there first (23505); either conflict is the same import
         await deps.pg.query(
           `INSERT INTO imports (id, user_id, idempotency_key, body_sha256, object_key, byte_size, default_sport, queue)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (user_id, idempotency_key) DO NOTHING`,
+           ON CONFLICT DO NOTHING`,
           [
             id,
             userId,
