@@ -149,7 +149,11 @@ export async function startWorker(
   const worker = new Worker({
     codec,
     sinks: [sink, archive],
-    live: { store: live, tracker: new LiveTracker(c.WORKER_SESSION_TIMEOUT_S * 1000) },
+    live: {
+      store: live,
+      tracker: new LiveTracker(c.WORKER_SESSION_TIMEOUT_S * 1000),
+      intervalMs: c.WORKER_LIVE_INTERVAL_MS,
+    },
     dlq: publisher,
     sessions,
     logger,
@@ -199,6 +203,8 @@ export async function startWorker(
     async close() {
       clearInterval(sweepTimer);
       await source.stop();
+      // the last records read (an end message) reach the live view before the clients close
+      await worker.publishLive();
       worker.stop();
       await publisher.disconnect();
     },

@@ -49,6 +49,11 @@ export const workerEnv = {
     .string()
     .regex(/^[A-Za-z0-9._/-]*$/, 'an S3 key prefix of letters, digits, . _ / -')
     .default('raw'),
+  /**
+   * the live view (Redis) is pushed this often, apart from the durable flush: device → live latency is
+   * about this plus the gateway's and Kafka's share, not the flush interval
+   */
+  WORKER_LIVE_INTERVAL_MS: positiveInt.default(250),
   /** live state hashes expire this long after the session ended (or went quiet) */
   WORKER_LIVE_TTL_S: positiveInt.default(3600),
   /** read the topic from the beginning when the group has no committed offset */

@@ -4,9 +4,10 @@ import type { FlushBatch } from './ports.js';
 import { sessionKey } from './records.js';
 
 /**
- * Live state of sessions in progress, kept in memory between flushes and pushed to the LiveStore
- * once per flush (≈ every second). It is a view for coaches, not a record: Redis holds only what
- * can be rebuilt, and the numbers users keep come from finalisation over the durable samples.
+ * Live state of sessions in progress, kept in memory and pushed to the LiveStore every
+ * WORKER_LIVE_INTERVAL_MS (250 ms), apart from the durable flush (Worker.publishLive). It is a view for
+ * coaches, not a record: Redis holds only what can be rebuilt, and the numbers users keep come from
+ * finalisation over the durable samples.
  */
 export interface LiveSnapshot {
   /**

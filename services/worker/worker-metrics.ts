@@ -66,6 +66,12 @@ export function createWorkerMetrics(registry?: Registry) {
       help: 'records dropped because their activity was deleted (late data for a deleted activity)',
       registers,
     }),
+    livePublishSeconds: new Histogram({
+      name: 'fitstream_worker_live_publish_seconds',
+      help: 'one push of the changed live snapshots to the live store (every WORKER_LIVE_INTERVAL_MS, apart from the flush)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
     liveBytes: new Gauge({
       name: 'fitstream_worker_live_state_bytes',
       help: 'bytes held for the live state of sessions in progress (about one reorder window of samples each)',

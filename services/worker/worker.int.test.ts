@@ -142,3 +142,61 @@ async function readEvents(iso: Isolated, n: number) {
   await consumer.disconnect();
   return out;
 }
+
+// The live view is pushed apart from the durable flush: with a flush interval of a minute, a coach
+// sees the samples within about WORKER_LIVE_INTERVAL_MS while no sink has stored any of them yet.
+describe('live view apart from the flush', () => {
+  let iso: Isolated;
+  let w: RunningWorker | undefined;
+  const redis = new Redis('redis://127.0.0.1:6379');
+
+  beforeAll(async () => {
+    iso = await isolate({
+      env: {
+        WORKER_FLUSH_INTERVAL_MS: '60000',
+        WORKER_BATCH_ROWS: '1000000',
+        WORKER_LIVE_INTERVAL_MS: '100',
+      },
+    });
+    w = await startWorkerRuntime(iso.config, computeActivity, createLogger('worker-test', 'warn'));
+  });
+  afterAll(async () => {
+    await w?.close();
+    await iso?.cleanup();
+    redis.disconnect();
+  });
+
+  test('live state shows samples and the end before the flush stores them; close flushes', async () => {
+    const ids = { userId: `u-${rid()}`, deviceId: `d-${rid()}`, sessionId: `s-${rid()}` };
+    const liveId = activityIdFor(ids.userId, ids.deviceId, ids.sessionId);
+    const { samples } = generateSession({ sport: 'running', seed: 11, durationS: 120 });
+    const recs: Outbound[] = [{ name: 'SessionControl', value: controlOf(ids, 'start', samples[0]!.ts) }];
+    for (let i = 0; i < samples.length; i += 20) {
+      recs.push({ name: 'TelemetryBatch', value: batchOf(ids, samples.slice(i, i + 20)) });
+    }
+    await produce(iso, recs);
+    const live = await waitFor(async () => {
+      const h = await redis.hgetall(liveKeys.hash(liveId));
+      return Number(h.samples) === samples.length ? h : null;
+    }, 20_000);
+    expect(live.status).toBe('active');
+    // nothing flushed yet: no row in ClickHouse (the flush is a minute away)
+    const [stored] = await rows<{ n: number }>(
+      iso.ch,
+      `SELECT count() AS n FROM ${iso.database}.samples_v WHERE session_id = '${ids.sessionId}'`,
+    );
+    expect(Number(stored!.n)).toBe(0);
+    // the end too, still before any flush
+    await produce(iso, [{ name: 'SessionControl', value: controlOf(ids, 'end', samples.at(-1)!.ts) }]);
+    await waitFor(async () => (await redis.hget(liveKeys.hash(liveId), 'status')) === 'ended', 20_000);
+    const running = w!;
+    w = undefined;
+    await running.close();
+    const [after] = await rows<{ n: number }>(
+      iso.ch,
+      `SELECT count() AS n FROM ${iso.database}.samples_v WHERE session_id = '${ids.sessionId}'`,
+    );
+    // close flushed what was read
+    expect(Number(after!.n)).toBe(samples.length);
+  }, 60_000);
+});

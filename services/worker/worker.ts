@@ -13,7 +13,7 @@ import {
 } from './diagnostics.js';
 import { RecordInvalidError, SinkRejectedError, WorkerError } from './errors.js';
 import { isolateRejections } from './isolate-rejections.js';
-import type { LiveTracker } from './live.js';
+import type { LiveSnapshot, LiveTracker } from './live.js';
 import type { DeadLetter, DeadLetterQueue, FlushBatch, LiveStore, Sink } from './ports.js';
 import { type InboundRecord, type RawRecord, sessionKey, sessionOf } from './records.js';
 import { retryWithBackoff } from './retry.js';
@@ -24,8 +24,12 @@ export interface WorkerDeps {
   codec: RecordCodec;
   /** durable sinks (ClickHouse, archive) */
   sinks: readonly Sink[];
-  /** the live view of sessions in progress (absent: none, as in a replay) */
-  live?: { store: LiveStore; tracker: LiveTracker };
+  /**
+   * The live view of sessions in progress (absent: none, as in a replay): fed at ingest and pushed to
+   * its store every `intervalMs` (default 250), apart from the durable flush — a view for coaches
+   * that neither waits for the sinks nor holds them up while Redis is away.
+   */
+  live?: { store: LiveStore; tracker: LiveTracker; intervalMs?: number };
   dlq: DeadLetterQueue;
   sessions: Sessions;
   logger: Logger;
@@ -74,6 +78,14 @@ export class Worker {
   private raw: RawRecord[] = [];
   private records: InboundRecord[] = [];
   private dead: DeadLetter[] = [];
+  /** records ingested since the live view last took them (only with `live`) */
+  private liveRecords: InboundRecord[] = [];
+  /** snapshots the live store has not acknowledged yet (it was away): the latest per activity */
+  private liveUnsent = new Map<string, LiveSnapshot>();
+  /** the live push in progress or queued (one at a time, in order) */
+  private liveRun: Promise<void> = Promise.resolve();
+  private liveQueued = 0;
+  private readonly liveTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   readonly metrics: WorkerMetrics;
 
@@ -95,6 +107,12 @@ export class Worker {
         if (m.clickhouse > 0) this.metrics.finaliseInputs.inc({ source: 'clickhouse' }, m.clickhouse);
       }),
     ];
+    if (d.live) {
+      this.liveTimer = setInterval(() => {
+        if (this.liveQueued === 0) void this.publishLive();
+      }, d.live.intervalMs ?? 250);
+      this.liveTimer.unref();
+    }
   }
 
   async ingest(raw: RawRecord): Promise<number> {
@@ -105,6 +123,7 @@ export class Worker {
       const record = { raw, decoded };
       if (this.d.keep && !this.d.keep(record)) return 1;
       this.records.push(record);
+      if (this.d.live) this.liveRecords.push(record);
       const n = decoded.kind === 'batch' ? decoded.batch.samples.length : 1;
       this.metrics.samples.inc(decoded.kind === 'batch' ? n : 0);
       return n;
@@ -174,7 +193,7 @@ export class Worker {
   }
 
   /**
-   * Stage 1: makes one job durable in every sink (and the DLQ, and live state). Jobs must be
+   * Stage 1: makes one job durable in every sink (and the DLQ; the live view has its own push). Jobs must be
    * written in order, one at a time; the next job's write may overlap this one's complete().
    */
   async write(job: FlushJob, heartbeat: () => Promise<void>): Promise<void> {
@@ -190,9 +209,6 @@ export class Worker {
         sinkMs[name] = Math.round(performance.now() - t0);
       });
     const rejected: DeadLetter[] = [];
-    const live = this.d.live;
-    const snapshots = live?.tracker.apply(batch);
-    if (live) sinkMs.live_state = Math.round(performance.now() - t0);
     // before any sink writes this batch: which of its new sessions ClickHouse has never seen
     await this.retry('prepare', () => this.d.sessions.beforeWrite(batch), heartbeat);
     await Promise.all([
@@ -203,7 +219,6 @@ export class Worker {
             })
           : timed(s.name, () => s.writeBatch(batch)),
       ),
-      ...(live && snapshots ? [timed(live.store.name, () => live.store.publish(snapshots))] : []),
       timed('dlq', () => this.d.dlq.deadLetter(dead, Date.now())),
     ]);
     if (rejected.length > 0) await this.setAside(job, rejected, heartbeat);
@@ -341,6 +356,44 @@ export class Worker {
     }
   }
 
+  /**
+   * Folds the records ingested since the last push into the live view and sends the changed snapshots
+   * to the live store, once (the timer calls it every `live.intervalMs`; close calls it last). While
+   * the store is away the latest snapshot of each session waits for the next push: memory stays bounded
+   * by the sessions in progress, and the durable path goes on.
+   */
+  publishLive(): Promise<void> {
+    this.liveQueued++;
+    const run = this.liveRun.then(async () => {
+      this.liveQueued--;
+      const live = this.d.live;
+      if (!live) return;
+      if (this.liveRecords.length > 0) {
+        const records = this.liveRecords;
+        this.liveRecords = [];
+        for (const snap of live.tracker.apply({ raw: [], records }))
+          this.liveUnsent.set(snap.activityId, snap);
+      }
+      if (this.liveUnsent.size === 0) return;
+      const states = [...this.liveUnsent.values()];
+      const end = this.metrics.livePublishSeconds.startTimer();
+      try {
+        await live.store.publish(states);
+        this.liveUnsent.clear();
+        end();
+      } catch (err) {
+        const code = err instanceof WorkerError ? err.code : 'UNKNOWN';
+        this.metrics.sinkRetries.inc({ sink: live.store.name, code });
+        this.d.logger.warn(
+          { err: (err as Error).message, sink: live.store.name, code, sessions: states.length },
+          'live state not published; the latest of each session goes with the next push',
+        );
+      }
+    });
+    this.liveRun = run;
+    return run;
+  }
+
   async sweep(): Promise<void> {
     await this.retry(
       'sweep',
@@ -360,6 +413,7 @@ export class Worker {
 
   stop(): void {
     this.stopping = true;
+    if (this.liveTimer) clearInterval(this.liveTimer);
     for (const u of this.unsubscribe) u();
   }
 }
