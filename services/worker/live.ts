@@ -122,6 +122,16 @@ export class LiveTracker {
     return out;
   }
 
+  /** Whether the session (`sessionKey(deviceId, sessionId)`) is tracked. */
+  has(key: string): boolean {
+    return this.sessions.has(key);
+  }
+
+  /** Stops tracking the session (its activity was deleted). */
+  forget(key: string): void {
+    this.sessions.delete(key);
+  }
+
   get size(): number {
     return this.sessions.size;
   }

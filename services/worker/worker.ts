@@ -250,6 +250,8 @@ export class Worker {
       heartbeat,
     );
     if (deleted.size === 0) return;
+    // the live view looks such a session up again before it shows any more of it
+    for (const k of deleted) this.d.live?.tracker.forget(k);
     const kept = records.filter((r) => !deleted.has(keys.get(r)!));
     this.metrics.deletedRecords.inc(records.length - kept.length);
     job.batch = { raw: job.batch.raw, records: kept };
@@ -369,8 +371,17 @@ export class Worker {
       const live = this.d.live;
       if (!live) return;
       if (this.liveRecords.length > 0) {
-        const records = this.liveRecords;
+        const taken = this.liveRecords;
         this.liveRecords = [];
+        let records: InboundRecord[];
+        try {
+          records = await this.notDeleted(live.tracker, taken);
+        } catch (err) {
+          // the tombstones are away (the flush waits for them too, so ingest stops soon): next push
+          this.liveRecords = taken.concat(this.liveRecords);
+          this.d.logger.warn({ err: (err as Error).message }, 'live view: tombstones unavailable, retrying');
+          return;
+        }
         for (const snap of live.tracker.apply({ raw: [], records }))
           this.liveUnsent.set(snap.activityId, snap);
       }
@@ -392,6 +403,28 @@ export class Worker {
     });
     this.liveRun = run;
     return run;
+  }
+
+  /**
+   * The records the live view may show: a session it does not track yet (new, ended, or forgotten when
+   * the flush found it deleted) is looked up in the tombstones first — one query per push that brings
+   * such sessions — so a late sample of a deleted activity does not come back to life there either.
+   */
+  private async notDeleted(tracker: LiveTracker, records: InboundRecord[]): Promise<InboundRecord[]> {
+    const deleted = this.d.deletedActivities;
+    if (!deleted) return records;
+    const keys: string[] = new Array(records.length);
+    const fresh = new Map<string, { deviceId: string; sessionId: string }>();
+    for (let i = 0; i < records.length; i++) {
+      const s = sessionOf(records[i]!.decoded);
+      const k = sessionKey(s.deviceId, s.sessionId);
+      keys[i] = k;
+      if (!tracker.has(k) && !fresh.has(k)) fresh.set(k, { deviceId: s.deviceId, sessionId: s.sessionId });
+    }
+    if (fresh.size === 0) return records;
+    const gone = await deleted([...fresh.values()]);
+    if (gone.size === 0) return records;
+    return records.filter((_, i) => !gone.has(keys[i]!));
   }
 
   async sweep(): Promise<void> {

@@ -6,6 +6,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSession } from '../../bench/synth/index.js';
+import { liveKeys } from '../../schemas/live-keys.js';
 import { StatsInvalidator } from '../../services/api/stats-cache.js';
 import { parseEnv } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
@@ -187,6 +188,8 @@ describe('DELETE /v1/activities/{id}', () => {
     // a late sample (and an end) of the deleted activity's session: dropped by the worker, no activity again
     const dropped = () => worker!.worker.metrics.deletedRecords.get().then((m) => m.values[0]?.value ?? 0);
     const before = await dropped();
+    // ... nor in the live view, also once the ended session's hash has expired (deleted here)
+    await s.redis.del(liveKeys.hash(id));
     const ids = { userId: athlete.id, deviceId: ready.summary.device_id as string, sessionId: session };
     const lateTs = points.at(-1)!.ts + 1000;
     await produce(iso, [
@@ -215,6 +218,8 @@ describe('DELETE /v1/activities/{id}', () => {
             + (SELECT count() FROM ${iso.database}.activities WHERE activity_id = '${id}') AS n`,
     );
     expect(Number(again!.n)).toBe(0);
+    expect(await s.redis.exists(liveKeys.hash(id))).toBe(0);
+    expect(await s.redis.zscore(liveKeys.active(athlete.id), id)).toBeNull();
     expect((await as('GET', `/v1/activities/${id}`)).statusCode).toBe(404);
     expect(
       (await as('GET', '/v1/activities')).json().items.map((a: { activity_id: string }) => a.activity_id),
