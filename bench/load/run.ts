@@ -18,14 +18,7 @@ import type { GeneratorCounters, GeneratorInput, GeneratorMessage, WorkoutLedger
 import { COUNTER_KEYS, countersOver, runGenerator } from './generator.js';
 import { DEFAULT_FAULTS, type FaultRates, planWorkout } from './plan.js';
 import { readProc, readProcTree, stackPids } from './procstat.js';
-import {
-  activityCount,
-  newestStored,
-  type Reconciliation,
-  reconcile,
-  samplesStorage,
-  storedRows,
-} from './reconcile.js';
+import { activityCount, newestStored, type Reconciliation, reconcile, samplesStorage } from './reconcile.js';
 import {
   type RunNames,
   type Service,
@@ -388,7 +381,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       sessionId: `${runId}-${i}`,
     }));
     const tracers = workouts.filter((w) => w.plan.tracer);
-    const tracerIds = tracers.map((w) => w.sessionId);
     const tracerT0 = new Map<string, number>();
 
     // device -> live state: the worker publishes each tracer's snapshot (device ts of its newest sample)
@@ -450,7 +442,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       while (polling) {
         const t = Date.now();
         try {
-          const got = await newestStored(ch, n.database, userId, tracerIds);
+          const got = await newestStored(ch, n.database, userId, tracers);
           const now = Date.now();
           for (const [s, ts] of got) {
             const prev = newest.get(s) ?? -1;
@@ -499,7 +491,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       let stored = last.stored;
       let lag = 0;
       try {
-        stored = await storedRows(ch, n.database, userId);
+        // the rows of the active parts of the run's own database: count() WHERE user_id read the whole
+        // user_id column every tick (one athlete owns every row of the run), a cost growing with the table
+        stored = (await samplesStorage(ch, n.database)).rows;
       } catch (err) {
         failures.push(`stored count: ${(err as Error).message}`);
       }
