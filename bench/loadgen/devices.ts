@@ -25,8 +25,11 @@ export async function createFleet(pool: pg.Pool, n: number, prefix = 'load'): Pr
     `${prefix} ${run}`,
   ]);
   const userId = u.rows[0]!.id;
+  // zero-padded, so that the ids sort as the devices are numbered: the first k devices (the load harness's
+  // tracers) are neighbours in the samples key (user, device, session), a few granules, not one per device
+  const width = String(Math.max(0, n - 1)).length;
   const devices: BenchDevice[] = Array.from({ length: n }, (_, i) => ({
-    deviceId: `${prefix}-${run}-${i}`,
+    deviceId: `${prefix}-${run}-${String(i).padStart(width, '0')}`,
     token: generateDeviceToken(),
   }));
   for (let i = 0; i < n; i += 1000) {
