@@ -368,41 +368,49 @@ export class Worker {
     this.liveQueued++;
     const run = this.liveRun.then(async () => {
       this.liveQueued--;
-      const live = this.d.live;
-      if (!live) return;
-      if (this.liveRecords.length > 0) {
-        const taken = this.liveRecords;
-        this.liveRecords = [];
-        let records: InboundRecord[];
-        try {
-          records = await this.notDeleted(live.tracker, taken);
-        } catch (err) {
-          // the tombstones are away (the flush waits for them too, so ingest stops soon): next push
-          this.liveRecords = taken.concat(this.liveRecords);
-          this.d.logger.warn({ err: (err as Error).message }, 'live view: tombstones unavailable, retrying');
-          return;
-        }
-        for (const snap of live.tracker.apply({ raw: [], records }))
-          this.liveUnsent.set(snap.activityId, snap);
-      }
-      if (this.liveUnsent.size === 0) return;
-      const states = [...this.liveUnsent.values()];
-      const end = this.metrics.livePublishSeconds.startTimer();
       try {
-        await live.store.publish(states);
-        this.liveUnsent.clear();
-        end();
+        await this.pushLive();
       } catch (err) {
-        const code = err instanceof WorkerError ? err.code : 'UNKNOWN';
-        this.metrics.sinkRetries.inc({ sink: live.store.name, code });
-        this.d.logger.warn(
-          { err: (err as Error).message, sink: live.store.name, code, sessions: states.length },
-          'live state not published; the latest of each session goes with the next push',
-        );
+        // never rejects: the next push must still run (and the timer's call is not awaited)
+        this.d.logger.error({ err }, 'live push failed');
       }
     });
     this.liveRun = run;
     return run;
+  }
+
+  private async pushLive(): Promise<void> {
+    const live = this.d.live;
+    if (!live) return;
+    if (this.liveRecords.length > 0) {
+      const taken = this.liveRecords;
+      this.liveRecords = [];
+      let records: InboundRecord[];
+      try {
+        records = await this.notDeleted(live.tracker, taken);
+      } catch (err) {
+        // the tombstones are away (the flush waits for them too, so ingest stops soon): next push
+        this.liveRecords = taken.concat(this.liveRecords);
+        this.d.logger.warn({ err: (err as Error).message }, 'live view: tombstones unavailable, retrying');
+        return;
+      }
+      for (const snap of live.tracker.apply({ raw: [], records })) this.liveUnsent.set(snap.activityId, snap);
+    }
+    if (this.liveUnsent.size === 0) return;
+    const states = [...this.liveUnsent.values()];
+    const end = this.metrics.livePublishSeconds.startTimer();
+    try {
+      await live.store.publish(states);
+      this.liveUnsent.clear();
+      end();
+    } catch (err) {
+      const code = err instanceof WorkerError ? err.code : 'UNKNOWN';
+      this.metrics.sinkRetries.inc({ sink: live.store.name, code });
+      this.d.logger.warn(
+        { err: (err as Error).message, sink: live.store.name, code, sessions: states.length },
+        'live state not published; the latest of each session goes with the next push',
+      );
+    }
   }
 
   /**
