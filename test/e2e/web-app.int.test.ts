@@ -359,7 +359,10 @@ describe('web app in Chromium', () => {
       await p.keyboard.press('Enter');
       const detail = p.getByRole('region', { name: 'Ana Runner, live charts' });
       await detail.waitFor();
-      expect(await p.locator('.detail .chart canvas').count()).toBeGreaterThanOrEqual(2);
+      // uPlot draws its canvas in an effect, after the region is in the page (CI once counted 0 at once)
+      await expect
+        .poll(() => p.locator('.detail .chart canvas').count(), { timeout: 2_000, interval: 50 })
+        .toBeGreaterThanOrEqual(2);
       await accessible(p, 'board, live detail');
       await shot(p, 'coach-board-detail');
       // Escape closes it, and the focus goes back to her card
