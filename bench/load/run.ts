@@ -21,6 +21,8 @@ import { DEFAULT_FAULTS, type FaultRates, planWorkout } from './plan.js';
 import { readProc, readProcTree, stackPids } from './procstat.js';
 import { activityCount, newestStored, type Reconciliation, reconcile, samplesStorage } from './reconcile.js';
 import {
+  bridgeUrl,
+  gatewayClientId,
   type RunNames,
   type Service,
   startApi,
@@ -360,7 +362,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         else failures.push(`api/engagement: ${(r.reason as Error).message}`);
       }
     }
-    const url = bridge ? (process.env.BRIDGE_URL ?? 'mqtt://127.0.0.1:1884') : gateways[0]!.mqttUrl!;
+    const url = bridge ? bridgeUrl() : gateways[0]!.mqttUrl!;
 
     const plans = Array.from({ length: o.workouts }, (_, i) =>
       planWorkout(
@@ -741,12 +743,11 @@ async function bareAedesBaseline(
  * next run. A connect with clean start under each gateway's client id drops the session and its queue.
  */
 async function endBridgeSessions(runId: string, gateways: number): Promise<void> {
-  const url = process.env.BRIDGE_URL ?? 'mqtt://127.0.0.1:1884';
   for (let i = 0; i < gateways; i++) {
     try {
-      const c = await mqtt.connectAsync(url, {
+      const c = await mqtt.connectAsync(bridgeUrl(), {
         protocolVersion: 5,
-        clientId: `load-gw-${runId}-${i}`,
+        clientId: gatewayClientId(runId, i),
         clean: true,
         reconnectPeriod: 0,
         properties: { sessionExpiryInterval: 0 },

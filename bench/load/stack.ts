@@ -95,6 +95,12 @@ export async function startService(
   return svc;
 }
 
+/** The i-th gateway's client id (Kafka, and its session on the external broker in bridge mode). */
+export const gatewayClientId = (runId: string, i: number) => `load-gw-${runId}-${i}`;
+
+/** The external broker the gateways bridge from in bridge mode (the local Mosquitto unless BRIDGE_URL). */
+export const bridgeUrl = () => process.env.BRIDGE_URL ?? 'mqtt://127.0.0.1:1884';
+
 export async function startGateway(
   n: RunNames,
   i: number,
@@ -116,10 +122,10 @@ export async function startGateway(
       OPS_PORT: String(ops),
       TOPIC_SAMPLES: n.samples,
       TOPIC_DLQ: n.dlq,
-      KAFKA_CLIENT_ID: `load-gw-${n.runId}-${i}`,
+      KAFKA_CLIENT_ID: gatewayClientId(n.runId, i),
       // the run's own share group: other gateways on the shared Mosquitto get their own copies
       BRIDGE_SHARE_GROUP: `load${n.runId}`,
-      BRIDGE_CLIENT_ID: `load-gw-${n.runId}-${i}`,
+      BRIDGE_CLIENT_ID: gatewayClientId(n.runId, i),
     },
     ops,
     logDir,
