@@ -5,8 +5,14 @@ import { SAMPLE_FIELDS } from '../../schemas/sample.js';
 import type { Sample } from '../../schemas/types.js';
 import { batchOf, controlOf, shuffled } from '../../test/support/worker.js';
 import type { InboundRecord } from './records.js';
-import { dedupeStored, SessionImages } from './session-images.js';
-import { allocStored, appendRawSample, computeColumns, type StoredSamples } from './stored-samples.js';
+import { dedupeStored, grownCapacity, SessionImages } from './session-images.js';
+import {
+  allocStored,
+  appendRawSample,
+  computeColumns,
+  STORED_BYTES_PER_SAMPLE,
+  type StoredSamples,
+} from './stored-samples.js';
 
 const ids = { userId: 'u-1', deviceId: 'd-1', sessionId: 's-1' };
 const raw = (partition = 0) => ({
@@ -136,5 +142,21 @@ describe('stored samples and session images', () => {
     expect(small.stats.evicted).toBe(1);
     expect(small.bytesHeld).toBe(0);
     expect(small.take(k)).toBeUndefined();
+  });
+
+  test('capacity grows by a quarter: a session holds at most a quarter more rows than it has', () => {
+    let cap = 0;
+    const bad: number[] = [];
+    for (let n = 1; n <= 100_000; n++) {
+      if (n > cap) cap = grownCapacity(cap, n);
+      if (cap < n || (n > 128 && cap > Math.ceil(n * 1.25))) bad.push(n);
+    }
+    expect(bad).toEqual([]);
+    const k = 'd-1\u0000s-1';
+    const im = new SessionImages(1 << 24);
+    im.open(k, 0, 'u-1', true);
+    for (let i = 0; i < 600; i += 5) im.append({ raw: [], records: [batchRec(samples.slice(i, i + 5))] });
+    expect(im.bytesHeld).toBeLessThanOrEqual(Math.ceil(600 * 1.25) * STORED_BYTES_PER_SAMPLE);
+    expect(im.take(k)!.samples.length).toBe(600);
   });
 });
