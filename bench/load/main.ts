@@ -4,7 +4,7 @@
 //   npm run bench:load -- --workouts 1000 --minutes 10 [--ramp-s 60] [--format json|avro] [--per-message 1]
 //     [--mux 1] [--seed 1] [--threads 2] [--gateways 1] [--workers 1] [--bridge] [--core-only]
 //     [--baseline-s 60] [--tracers 200] [--settle-s 180] [--keep] [--out bench/results/load]
-//     [--save-baseline "note"]
+//     [--save-baseline "note"] [--session-timeout-s 600] [--finalise-memory-mb 0 (sized from the load)]
 //
 // --mux D > 1 (D devices per MQTT connection) and --gateways > 1 run the gateways in bridge mode through the
 // local Mosquitto (bench/load/connections.ts says why). Big runs only under flock /tmp/fitstream-bench.lock.
@@ -34,6 +34,8 @@ const { values: a } = parseArgs({
     tracers: { type: 'string', default: '200' },
     'settle-s': { type: 'string', default: '180' },
     'grace-s': { type: 'string', default: '60' },
+    'session-timeout-s': { type: 'string', default: '600' },
+    'finalise-memory-mb': { type: 'string', default: '0' },
     'no-faults': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/load' },
@@ -81,6 +83,8 @@ const opts = defaultLoadOptions({
   tracers: Math.min(workouts, int('tracers', a.tracers, 0)),
   settleS: int('settle-s', a['settle-s'], 1),
   graceS: int('grace-s', a['grace-s'], 0),
+  sessionTimeoutS: int('session-timeout-s', a['session-timeout-s'], 1),
+  finaliseMemoryMb: int('finalise-memory-mb', a['finalise-memory-mb'], 0),
   faults: a['no-faults'] ? { dropout: 0, duplicate: 0, reorder: 0 } : DEFAULT_FAULTS,
   keep: a.keep,
 });

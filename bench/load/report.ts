@@ -292,6 +292,8 @@ export function summaryMarkdown(
     '',
     `ClickHouse \`samples\` at the end: ${f0(r.storage.rows)} rows in active parts, ${f0(r.storage.bytes / 1048576)} MiB compressed, ${r.storage.bytesPerSample} bytes per sample.`,
     '',
+    `Sessions finalised from the worker's in-memory image / read back from ClickHouse: ${f0(r.finaliseInputs?.memory ?? 0)} / ${f0(r.finaliseInputs?.clickhouse ?? 0)} (workers' session timeout ${r.options.sessionTimeoutS ?? 120} s).`,
+    '',
     `DLQ by reason: ${
       Object.keys(r.dlq).length
         ? Object.entries(r.dlq)

@@ -58,6 +58,10 @@ export interface LoadOptions {
   settleS: number;
   /** seconds past the planned end (ramp + duration) after which the generator stops sending */
   graceS: number;
+  /** the workers' WORKER_SESSION_TIMEOUT_S (their default, 600, unless told) */
+  sessionTimeoutS: number;
+  /** the workers' WORKER_FINALISE_MEMORY_MB; 0 = sized from the load (finaliseMemoryFor) */
+  finaliseMemoryMb: number;
   tickMs: number;
   dataDir: string;
   logDir: string;
@@ -84,6 +88,8 @@ export const defaultLoadOptions = (o: Partial<LoadOptions> = {}): LoadOptions =>
   faults: DEFAULT_FAULTS,
   settleS: 120,
   graceS: 60,
+  sessionTimeoutS: 600,
+  finaliseMemoryMb: 0,
   tickMs: 2000,
   dataDir: process.env.FITSTREAM_DATA_DIR ?? '.data',
   logDir: os.tmpdir(),
@@ -91,6 +97,27 @@ export const defaultLoadOptions = (o: Partial<LoadOptions> = {}): LoadOptions =>
   keep: false,
   ...o,
 });
+
+/**
+ * MiB of session images each worker needs so that no session of the run is read back at finalisation:
+ * every workout's samples at 55 bytes, a quarter of spare capacity (session-images.ts), split over the
+ * workers, and 64 MiB of headroom; never below the worker's default of 256.
+ */
+export function finaliseMemoryFor(workouts: number, durationS: number, workers: number): number {
+  const bytes = (workouts * durationS * 55 * 1.25) / Math.max(1, workers);
+  return Math.max(256, Math.ceil(bytes / 1048576) + 64);
+}
+
+/** Each worker's fitstream_worker_finalise_inputs_total by source, summed: how finalisation got its input. */
+async function finaliseInputs(workers: Service[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const w of workers) {
+    const text = await (await fetch(`${w.opsUrl}/metrics`)).text();
+    for (const m of text.matchAll(/^fitstream_worker_finalise_inputs_total\{source="(\w+)"\} (\S+)$/gm))
+      out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
 
 export interface Percentiles {
   n: number;
@@ -154,6 +181,8 @@ export interface LoadResult {
   /** CPU ms per 1k messages (gateways) and per 1k samples (workers), steady state */
   costs: { gatewayCpuMsPer1kMessages: number; workerCpuMsPer1kSamples: number };
   dlq: Record<string, number>;
+  /** finalised sessions by where their input came from (memory: the worker's image; clickhouse: read back) */
+  finaliseInputs: Record<string, number>;
   /** the run's samples table at the end: active parts' rows and compressed bytes */
   storage: { rows: number; bytes: number; bytesPerSample: number };
   reconciliation: Reconciliation;
@@ -344,9 +373,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     fleet = await createFleet(pool, o.workouts, `load-${runId}`);
     const userId = fleet.userId;
     const durationS = Math.max(1, Math.round(o.minutes * 60));
+    const finaliseMb = o.finaliseMemoryMb || finaliseMemoryFor(o.workouts, durationS, o.workers);
     // started together: each spends seconds loading modules and connecting
     const started = await Promise.allSettled([
-      ...Array.from({ length: o.workers }, (_, i) => startWorker(n, i, logDir, 120)),
+      ...Array.from({ length: o.workers }, (_, i) =>
+        startWorker(n, i, logDir, o.sessionTimeoutS, finaliseMb),
+      ),
       ...Array.from({ length: o.gateways }, (_, i) =>
         startGateway(n, i, bridge ? 'bridge' : 'embedded', logDir),
       ),
@@ -576,6 +608,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         ? Math.round((st0.bytes / reconciliation.expectedSamples) * 10) / 10
         : 0,
     };
+    const finalised = await finaliseInputs(services.filter((s) => s.name.startsWith('worker'))).catch(
+      (err) => {
+        failures.push(`worker metrics: ${(err as Error).message}`);
+        return {};
+      },
+    );
     const dlq = await dlqByReason(
       kafka,
       n.dlq,
@@ -636,6 +674,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         workerCpuMsPer1kSamples: storedPerS > 0 ? (sum('worker') * 1000 * 1000) / storedPerS : 0,
       },
       dlq,
+      finaliseInputs: finalised,
       storage,
       reconciliation,
       baselines: {},

@@ -139,6 +139,7 @@ export async function startWorker(
   i: number,
   logDir: string,
   sessionTimeoutS: number,
+  finaliseMemoryMb: number,
 ): Promise<Service> {
   const ops = await freePort();
   return startService(
@@ -153,6 +154,7 @@ export async function startWorker(
       WORKER_ARCHIVE_PREFIX: n.prefix,
       WORKER_OPS_PORT: String(ops),
       WORKER_SESSION_TIMEOUT_S: String(sessionTimeoutS),
+      WORKER_FINALISE_MEMORY_MB: String(finaliseMemoryMb),
       KAFKA_CLIENT_ID: `load-worker-${n.runId}-${i}`,
     },
     ops,
