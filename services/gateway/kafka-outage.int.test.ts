@@ -1,12 +1,5 @@
-// "Kafka stopped": the test freezes the local Kafka broker with SIGSTOP and thaws it with SIGCONT (pid from
-// .data/run/kafka.pid). Stopping the server (infra/local/down) would take the whole stack away from everyone
-// working on this machine, and a TCP proxy cannot cut kafkajs off because it reconnects to the advertised
-// 127.0.0.1:9092 from metadata. A frozen broker accepts TCP but answers nothing, which is what a hung or
-// partitioned broker looks like to the gateway. The freeze is bounded (FREEZE_MS) and always undone.
+// "Kafka stopped": the test freezes the local Kafka broker (test/support/kafka-freeze.ts says how and why).
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -16,29 +9,15 @@ import {
   TopicReader,
   testKafka,
 } from '../../test/support/gateway.js';
+import { canFreezeKafka, withKafkaFrozen } from '../../test/support/kafka-freeze.js';
 import { sessionKey } from './ingest.js';
 import { telemetryTopic } from './topics.js';
 
 const FREEZE_MS = 8_000;
-const dataDir = process.env.FITSTREAM_DATA_DIR ?? fileURLToPath(new URL('../../.data', import.meta.url));
-const PID_FILE = join(dataDir, 'run', 'kafka.pid');
-const kafkaPid = (): number => Number(readFileSync(PID_FILE, 'utf8').trim());
-
-async function withKafkaFrozen<T>(fn: () => Promise<T>): Promise<T> {
-  const pid = kafkaPid();
-  process.kill(pid, 'SIGSTOP');
-  const safety = setTimeout(() => process.kill(pid, 'SIGCONT'), FREEZE_MS + 5_000);
-  try {
-    return await fn();
-  } finally {
-    clearTimeout(safety);
-    process.kill(pid, 'SIGCONT');
-  }
-}
 
 // Needs the native local stack (infra/local), whose Kafka this process may signal; skipped elsewhere
 // (e.g. the docker-compose stack, where the broker is not our child's sibling).
-describe.skipIf(!existsSync(PID_FILE))('Kafka outage', () => {
+describe.skipIf(!canFreezeKafka)('Kafka outage', () => {
   let topics: Awaited<ReturnType<typeof privateTopics>>;
   let gw: TestGateway;
   let reader: TopicReader;

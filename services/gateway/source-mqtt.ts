@@ -50,7 +50,10 @@ type SendPacket = (
  */
 export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   const { ingest, logger, metrics: m } = opts;
-  const pendingAcks = new Map<number, Promise<unknown>>();
+  /** deferred PUBACKs by packet id, with the connection their PUBLISH arrived on */
+  const pendingAcks = new Map<number, { done: Promise<unknown>; connection: number }>();
+  /** counts connections: a PUBACK is only ever sent on the connection its PUBLISH came in on */
+  let connection = 0;
   const outstanding = new Set<Promise<unknown>>();
   const owners = new Map<string, { userId: string | null; until: number } | Promise<string | null>>();
   const ownerCacheMs = opts.ownerCacheMs ?? 5_000;
@@ -74,13 +77,20 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   const sendPacket = clientInternals._sendPacket.bind(client);
   clientInternals._sendPacket = (packet, cb, cbStorePut, noStore) => {
     if (packet.cmd === 'puback' && packet.messageId !== undefined) {
-      const acked = pendingAcks.get(packet.messageId);
-      if (acked) {
+      const pending = pendingAcks.get(packet.messageId);
+      if (pending) {
         pendingAcks.delete(packet.messageId);
         // let mqtt.js go on with the next packet now; the PUBACK leaves when Kafka has the record
         cb?.();
-        const sent = acked.then(
-          () => sendPacket(packet),
+        const sent = pending.done.then(
+          () => {
+            // The connection it came in on is gone: the broker resends the PUBLISH on the resumed session
+            // (same packet id, DUP set) and that copy is acknowledged. Sent now, mqtt.js would queue it for
+            // the next connection, where it could acknowledge whatever the broker sends under that id
+            // next, and where it replays its queue recursively (a thousand queued PUBACKs overflowed the
+            // stack of a load run's gateway on reconnect).
+            if (pending.connection === connection) sendPacket(packet);
+          },
           (err) =>
             logger.debug({ err, messageId: packet.messageId }, 'not acknowledged (will be redelivered)'),
         );
@@ -145,11 +155,15 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     // while closing, a QoS 1 message is left unacknowledged (the broker redelivers it to another replica or
     // to us after a restart); calling back would PUBACK it
     if (closing) return packet.qos === 0 ? callback() : undefined;
+    const arrivedOn = connection;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const go = () => {
+      // admitted after its connection closed: the broker resends it on the resumed session, and that copy is
+      // the one taken (so no two PUBACKs are ever pending under one packet id)
+      if (arrivedOn !== connection) return;
       const done = process(packet.topic, payload, packet.properties?.contentType);
       if (packet.qos > 0 && packet.messageId !== undefined) {
-        pendingAcks.set(packet.messageId, done);
+        pendingAcks.set(packet.messageId, { done, connection: arrivedOn });
       } else {
         done.catch((err) => logger.warn({ err }, 'QoS 0 message not produced'));
       }
@@ -179,6 +193,7 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   client.on('close', () => {
     if (connected) logger.warn('bridge connection closed, reconnecting');
     connected = false;
+    connection++;
   });
   client.on('error', (err) => logger.warn({ err: err.message }, 'bridge error'));
   m.connections.set(0);
@@ -191,7 +206,7 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     async close() {
       closing = true;
       // the acknowledgements already promised go out before we leave
-      await Promise.allSettled([...pendingAcks.values(), ...outstanding]);
+      await Promise.allSettled([...[...pendingAcks.values()].map((p) => p.done), ...outstanding]);
       await new Promise<void>((r) => setTimeout(r, 20));
       const ended = client.endAsync();
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2_000).unref());
