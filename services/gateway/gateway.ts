@@ -158,7 +158,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       closed ??= (async () => {
         if (broker) await broker.stopAccepting();
         if (bridge) {
-          // stops taking messages first, then waits for the acknowledgements it promised
+          // leaves the shared subscription and takes what the broker had queued for this replica ...
+          await bridge.leave();
+          // ... then stops taking messages, and waits for the acknowledgements it promised
           const b = bridge.close();
           await batcher.close();
           await b;

@@ -24,7 +24,17 @@ export interface MqttBridge {
   readonly connected: boolean;
   /** resolves once subscribed */
   ready: Promise<void>;
-  /** stop taking messages, wait for pending acknowledgements, disconnect */
+  /**
+   * Leaves the shared subscription (the broker sends the group's new messages to the other replicas) and takes
+   * what the broker had already queued for this session, until nothing arrived for `quietMs` (or `maxMs`
+   * passed). Call before close, while the ingest path is still open.
+   */
+  leave(opts?: { quietMs?: number; maxMs?: number }): Promise<void>;
+  /**
+   * Stops taking messages, waits for pending acknowledgements, disconnects. After a complete `leave` (every
+   * message of the session acknowledged on one connection) the session ends with the disconnect; otherwise it
+   * is kept (1 h) for a restart under the same client id.
+   */
   close(): Promise<void>;
 }
 
@@ -58,6 +68,8 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   const owners = new Map<string, { userId: string | null; until: number } | Promise<string | null>>();
   const ownerCacheMs = opts.ownerCacheMs ?? 5_000;
   let closing = false;
+  /** a QoS 1 message was left for the broker to resend: the session must outlive this connection */
+  let leftUnacknowledged = false;
 
   const clientOptions: IClientOptions = {
     protocolVersion: 5,
@@ -91,8 +103,10 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
             // stack of a load run's gateway on reconnect).
             if (pending.connection === connection) sendPacket(packet);
           },
-          (err) =>
-            logger.debug({ err, messageId: packet.messageId }, 'not acknowledged (will be redelivered)'),
+          (err) => {
+            leftUnacknowledged = true;
+            logger.debug({ err, messageId: packet.messageId }, 'not acknowledged (will be redelivered)');
+          },
         );
         outstanding.add(sent);
         void sent.finally(() => outstanding.delete(sent));
@@ -150,11 +164,17 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     await ingest.ingest({ deviceId, userId }, topic, payload, contentType);
   };
 
+  let lastMessageAt = 0;
   client.handleMessage = (packet, callback) => {
     if (packet.cmd !== 'publish') return callback();
+    lastMessageAt = Date.now();
     // while closing, a QoS 1 message is left unacknowledged (the broker redelivers it to another replica or
     // to us after a restart); calling back would PUBACK it
-    if (closing) return packet.qos === 0 ? callback() : undefined;
+    if (closing) {
+      if (packet.qos === 0) return callback();
+      leftUnacknowledged = true;
+      return;
+    }
     const arrivedOn = connection;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const go = () => {
@@ -173,7 +193,11 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     // broker, and TCP flow control does the rest (Receive Maximum already bounds QoS 1).
     const gate = ingest.admit();
     if (gate === null) go();
-    else gate.then(go, (err) => logger.debug({ err }, 'message not admitted (will be redelivered)'));
+    else
+      gate.then(go, (err) => {
+        leftUnacknowledged = true;
+        logger.debug({ err }, 'message not admitted (will be redelivered)');
+      });
   };
 
   let connected = false;
@@ -181,9 +205,13 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   const ready = new Promise<void>((r) => {
     resolveReady = r;
   });
+  /** the connection on which leave() completed, or -1 */
+  let leftOn = -1;
+  let leaving = false;
   client.on('connect', (connack) => {
     connected = true;
     logger.info({ url: opts.url, sessionPresent: connack.sessionPresent }, 'bridge connected');
+    if (leaving) return;
     // (re)subscribe every time: the session may be new
     client.subscribe(bridgeFilters(opts.shareGroup), { qos: 1 }, (err) => {
       if (err) logger.error({ err }, 'bridge subscribe failed');
@@ -203,12 +231,39 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
       return connected;
     },
     ready,
+    async leave({ quietMs = 500, maxMs = 10_000 } = {}) {
+      if (leaving) return;
+      leaving = true;
+      if (!connected) return;
+      const on = connection;
+      try {
+        // Mosquitto keeps assigning a shared subscription's messages to a member that is offline with a
+        // persistent session (round robin), where they wait for it; unsubscribed, the group's new messages go
+        // to the other replicas, and what was already queued for this session still arrives on this connection
+        await client.unsubscribeAsync(bridgeFilters(opts.shareGroup));
+      } catch (err) {
+        logger.warn({ err }, 'bridge unsubscribe failed; the session is kept');
+        return;
+      }
+      const t0 = Date.now();
+      lastMessageAt = Math.max(lastMessageAt, t0);
+      while (connection === on && Date.now() - lastMessageAt < quietMs && Date.now() - t0 < maxMs) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (connection === on && Date.now() - lastMessageAt >= quietMs) leftOn = on;
+      else logger.warn({ waitedMs: Date.now() - t0 }, 'bridge session still receiving; it is kept');
+    },
     async close() {
       closing = true;
       // the acknowledgements already promised go out before we leave
       await Promise.allSettled([...[...pendingAcks.values()].map((p) => p.done), ...outstanding]);
       await new Promise<void>((r) => setTimeout(r, 20));
-      const ended = client.endAsync();
+      // every message of the session was taken and acknowledged on this one connection: end the session,
+      // so the broker keeps nothing for a client id that may never come back
+      const done = leftOn === connection && connected && !leftUnacknowledged;
+      const ended = done
+        ? client.endAsync(false, { properties: { sessionExpiryInterval: 0 } })
+        : client.endAsync();
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2_000).unref());
       if ((await Promise.race([ended, timer])) === 'timeout') await client.endAsync(true);
     },

@@ -23,15 +23,15 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs: number
   }
 }
 
-describe.skipIf(!canFreezeKafka)(
-  'bridge mode: connection to the broker lost while PUBACKs wait for Kafka',
-  () => {
-    const cleanup: Array<() => Promise<unknown>> = [];
-    afterAll(async () => {
-      for (const f of cleanup.reverse()) await f().catch(() => {});
-    });
+describe('bridge mode: sessions on the external broker', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const f of cleanup.reverse()) await f().catch(() => {});
+  });
 
-    test('held PUBACKs are dropped with their connection; the broker resends, and every message is acknowledged', async () => {
+  test.skipIf(!canFreezeKafka)(
+    'connection lost while PUBACKs wait for Kafka: held PUBACKs are dropped with it; the broker resends, and every message is acknowledged',
+    async () => {
       const topics = await privateTopics();
       cleanup.push(() => topics.drop());
       const proxy = await tcpProxy(Number(new URL(STACK.mosquitto).port));
@@ -125,6 +125,72 @@ describe.skipIf(!canFreezeKafka)(
       await next.gateway.bridge!.ready;
       await new Promise((r) => setTimeout(r, 3_000));
       expect(await total(next.gateway.metrics.messagesIn)).toBe(0);
-    }, 120_000);
-  },
-);
+    },
+    120_000,
+  );
+
+  test('a replica that stops leaves the group: the others take every later message, and its session ends', async () => {
+    const topics = await privateTopics();
+    cleanup.push(() => topics.drop());
+    const group = `gwleave-${randomUUID().slice(0, 8)}`;
+    const env = (n: number) => ({
+      GATEWAY_MODE: 'bridge',
+      BRIDGE_URL: STACK.mosquitto,
+      BRIDGE_SHARE_GROUP: group,
+      BRIDGE_CLIENT_ID: `${group}-${n}`,
+      TOPIC_SAMPLES: topics.samples,
+      TOPIC_DLQ: topics.dlq,
+    });
+    const [a, b] = await Promise.all([startTestGateway(env(1)), startTestGateway(env(2))]);
+    const open = new Set([a, b]);
+    cleanup.push(async () => {
+      for (const g of open) await g.close();
+    });
+    await Promise.all([a.gateway.bridge!.ready, b.gateway.bridge!.ready]);
+    const dev = await b.device();
+    const device = await mqtt.connectAsync(STACK.mosquitto, {
+      protocolVersion: 5,
+      clientId: dev.deviceId,
+      reconnectPeriod: 0,
+    });
+    cleanup.push(() => device.endAsync());
+    const t0 = Date.now() - 3_600_000;
+    const publish = (from: number, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, k) =>
+          device.publishAsync(
+            telemetryTopic(dev.deviceId, 'json'),
+            JSON.stringify({
+              sessionId: 'leave',
+              sport: 'running',
+              samples: [{ ts: t0 + (from + k) * 1000, seq: from + k, lat: 46.5, lon: 6.6, hr: 140 }],
+            }),
+            { qos: 1 },
+          ),
+        ),
+      );
+    const out = async (g: typeof a) => total(g.gateway.metrics.messagesOut);
+    // both replicas take a share while both are up
+    await publish(0, 100);
+    await until('the first 100 in Kafka', async () => (await out(a)) + (await out(b)) >= 100, 20_000);
+    expect(await out(a)).toBeGreaterThan(0);
+
+    await a.close();
+    open.delete(a);
+    const before = await out(b);
+    await publish(100, 200);
+    // every later message goes to the replica still running (Mosquitto would queue a share for a member
+    // offline with a persistent session)
+    await until(
+      'the later 200 through the other replica',
+      async () => (await out(b)) - before >= 200,
+      20_000,
+    );
+    // and the stopped replica's session is gone: resumed under its id, it is sent nothing
+    const again = await startTestGateway(env(1));
+    open.add(again);
+    await again.gateway.bridge!.ready;
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await total(again.gateway.metrics.messagesIn)).toBe(0);
+  }, 60_000);
+});
