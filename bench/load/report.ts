@@ -292,7 +292,9 @@ export function summaryMarkdown(
     '',
     `ClickHouse \`samples\` at the end: ${f0(r.storage.rows)} rows in active parts, ${f0(r.storage.bytes / 1048576)} MiB compressed, ${r.storage.bytesPerSample} bytes per sample.`,
     '',
-    `Sessions finalised from the worker's in-memory image / read back from ClickHouse: ${f0(r.finaliseInputs?.memory ?? 0)} / ${f0(r.finaliseInputs?.clickhouse ?? 0)} (workers' session timeout ${r.options.sessionTimeoutS ?? 120} s).`,
+    r.finaliseInputs && Object.keys(r.finaliseInputs).length
+      ? `Sessions finalised from the worker's in-memory image / read back from ClickHouse: ${f0(r.finaliseInputs.memory ?? 0)} / ${f0(r.finaliseInputs.clickhouse ?? 0)} (workers' session timeout ${r.options.sessionTimeoutS ?? 120} s).`
+      : `Sessions finalised from memory / read back: not read from the workers (workers' session timeout ${r.options.sessionTimeoutS ?? 120} s).`,
     '',
     `DLQ by reason: ${
       Object.keys(r.dlq).length

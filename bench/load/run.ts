@@ -113,8 +113,17 @@ async function finaliseInputs(workers: Service[]): Promise<Record<string, number
   const out: Record<string, number> = {};
   for (const w of workers) {
     const text = await (await fetch(`${w.opsUrl}/metrics`)).text();
-    for (const m of text.matchAll(/^fitstream_worker_finalise_inputs_total\{source="(\w+)"\} (\S+)$/gm))
-      out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    for (const [source, n] of Object.entries(finaliseInputsIn(text))) out[source] = (out[source] ?? 0) + n;
+  }
+  return out;
+}
+
+/** fitstream_worker_finalise_inputs_total by source in one Prometheus text exposition (any other labels) */
+export function finaliseInputsIn(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^fitstream_worker_finalise_inputs_total\{([^}]*)\} (\S+)$/gm)) {
+    const source = /(?:^|,)source="(\w+)"/.exec(m[1]!)?.[1];
+    if (source) out[source] = (out[source] ?? 0) + Number(m[2]);
   }
   return out;
 }
