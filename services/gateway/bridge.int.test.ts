@@ -10,6 +10,7 @@ import {
   type TestGateway,
   TopicReader,
 } from '../../test/support/gateway.js';
+import { revokeDeviceToken } from '../common/device-tokens.js';
 import { sessionKey } from './ingest.js';
 import { sessionTopic, telemetryTopic } from './topics.js';
 
@@ -225,5 +226,34 @@ describe('bridge mode (MQTT 5 through Mosquitto, shared subscription)', () => {
     ]);
     await c.endAsync();
     await s.endAsync();
+  });
+  test('a revoked device is refused at once, although owners are cached for a minute', async () => {
+    expect(replicas[0]!.config.BRIDGE_OWNER_CACHE_MS).toBeGreaterThanOrEqual(60_000);
+    const dev = await replicas[0]!.device();
+    const c = await deviceClient(dev.deviceId);
+    const sessionId = `rv-${randomUUID()}`;
+    const send = (seq: number) =>
+      c.publishAsync(
+        telemetryTopic(dev.deviceId, 'json'),
+        JSON.stringify({ sessionId, sport: 'running', samples: [{ ts: Date.now(), seq, lat: 1, lon: 1 }] }),
+        { qos: 1 },
+      );
+    // enough messages that both replicas (round robin) have looked the owner up and cached it
+    for (let seq = 0; seq < 6; seq++) await send(seq);
+    const mine = () => samples.records.filter((r) => r.key === sessionKey(dev.deviceId, sessionId));
+    const t0 = Date.now();
+    while (mine().length < 6 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect(mine()).toHaveLength(6);
+
+    await revokeDeviceToken(replicas[0]!.pool, replicas[0]!.redis, dev.deviceId);
+    await new Promise((r) => setTimeout(r, 300)); // the revocation's pub/sub message reaches both replicas
+    for (let seq = 6; seq < 10; seq++) await send(seq);
+    const refused = () =>
+      dlq.values('DlqRecord').filter((r) => r.deviceId === dev.deviceId && r.reasonCode === 'unauthorized');
+    const t1 = Date.now();
+    while (refused().length < 4 && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect(refused()).toHaveLength(4);
+    expect(mine()).toHaveLength(6);
+    await c.endAsync();
   });
 });

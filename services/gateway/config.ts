@@ -46,6 +46,8 @@ export const gatewayEnv = {
     .default('fitstream-gateway'),
   BRIDGE_CLIENT_ID: z.string().default(''),
   BRIDGE_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(1024),
+  /** bridge mode: how long a device's owner is reused when revocations arrive over Redis */
+  BRIDGE_OWNER_CACHE_MS: positiveInt.default(60_000),
   BATCH_WINDOW_MS: z.coerce.number().int().min(1).max(1000).default(10),
   BATCH_MAX_BYTES: positiveInt.default(1_000_000),
   INFLIGHT_HIGH_BYTES: positiveInt.default(64 * 1024 * 1024),

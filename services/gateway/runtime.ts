@@ -33,7 +33,8 @@ export async function startGatewayRuntime(
   const { logger, registry } = opts;
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: opts.poolMax ?? 8 });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  const redisSub = config.GATEWAY_MODE === 'embedded' ? new Redis(config.REDIS_URL) : null;
+  // token revocations: embedded mode drops the device's connections, bridge mode forgets its cached owner
+  const redisSub = new Redis(config.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
   redisSub?.on('error', (err) => logger.warn({ err: err.message }, 'redis (revocations) error'));
 

@@ -16,6 +16,7 @@ export interface MqttBridgeOptions {
   ingest: Ingest;
   /** user id owning a device, or null when unknown/revoked */
   resolveOwner: (deviceId: string) => Promise<string | null>;
+  /** how long a device's owner is reused (default 5 s); with revocations delivered by forgetOwner it can be long */
   ownerCacheMs?: number;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -37,6 +38,8 @@ export interface MqttBridge {
    * is kept (1 h) for a restart under the same client id.
    */
   close(): Promise<void>;
+  /** drops the cached owner of a device (its token was revoked): its next message looks the owner up again */
+  forgetOwner(deviceId: string): void;
 }
 
 type SendPacket = (
@@ -68,6 +71,8 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   const outstanding = new Set<Promise<unknown>>();
   const owners = new Map<string, { userId: string | null; until: number } | Promise<string | null>>();
   const ownerCacheMs = opts.ownerCacheMs ?? 5_000;
+  /** bumped by forgetOwner: a look-up that started before a revocation is not cached */
+  let forgotten = 0;
   let closing = false;
   /** a QoS 1 message was left for the broker to resend: the session must outlive this connection */
   let leftUnacknowledged = false;
@@ -127,9 +132,12 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     const hit = owners.get(deviceId);
     if (hit !== undefined && !(hit instanceof Promise) && hit.until > Date.now()) return hit;
     if (hit instanceof Promise) return hit;
+    const asked = forgotten;
     const p = opts.resolveOwner(deviceId).then(
       (userId) => {
-        owners.set(deviceId, { userId, until: Date.now() + ownerCacheMs });
+        // a revocation while the look-up ran may have come after what it read: use it, do not keep it
+        if (asked === forgotten) owners.set(deviceId, { userId, until: Date.now() + ownerCacheMs });
+        else owners.delete(deviceId);
         return userId;
       },
       (err) => {
@@ -239,6 +247,10 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
       return connected;
     },
     ready,
+    forgetOwner(deviceId) {
+      forgotten++;
+      owners.delete(deviceId);
+    },
     async leave({ quietMs = 500, maxMs = 10_000 } = {}) {
       if (leaving) return;
       leaving = true;
