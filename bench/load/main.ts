@@ -5,6 +5,8 @@
 //     [--mux 1] [--seed 1] [--threads 2] [--gateways 1] [--workers 1] [--bridge] [--core-only]
 //     [--baseline-s 60] [--tracers 200] [--settle-s 180] [--keep] [--out bench/results/load]
 //     [--save-baseline "note"] [--session-timeout-s 600] [--finalise-memory-mb 0 (sized from the load)]
+//     [--cpu-prof (each service writes $TMPDIR/load-<run id>/profiles/<name>.cpuprofile as it stops;
+//      summarise one with bench/worker-cpuprofile-top.ts)]
 //
 // --mux D > 1 (D devices per MQTT connection) and --gateways > 1 run the gateways in bridge mode through the
 // local Mosquitto (bench/load/connections.ts says why). Big runs only under flock /tmp/fitstream-bench.lock.
@@ -38,6 +40,7 @@ const { values: a } = parseArgs({
     'finalise-memory-mb': { type: 'string', default: '0' },
     'no-faults': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/load' },
     'baseline-file': { type: 'string', default: 'bench/results/load/baseline.json' },
     'save-baseline': { type: 'string' },
@@ -66,6 +69,7 @@ if (perMessage > 600) {
   console.error('--per-message must be at most 600 (the gateway limit of samples per batch)');
   process.exit(2);
 }
+if (a['cpu-prof']) process.env.FITSTREAM_LOAD_CPU_PROF = '1';
 const opts = defaultLoadOptions({
   workouts,
   minutes,

@@ -64,7 +64,12 @@ export async function startService(
 ): Promise<Service> {
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, `${name}.log`));
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--enable-source-maps', join(ROOT, entry)], {
+  // --cpu-prof of bench:load: each service writes <logDir>/profiles/<name>.cpuprofile when it exits
+  const profile = process.env.FITSTREAM_LOAD_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const args = [...profile, '--import', 'tsx', '--enable-source-maps', join(ROOT, entry)];
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
