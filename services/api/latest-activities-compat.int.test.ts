@@ -8,7 +8,7 @@ import { applyWorkerSchema } from '../../test/support/activity-rows.js';
 import { clickhouseEnv, parseEnv } from '../common/config.js';
 import { purgeClickhouse } from './account-deletion.js';
 import { purgeActivity } from './activity-deletion.js';
-import { activityById, latestActivities } from './latest-activities.js';
+import { activityById, activityOfAthlete, latestActivities } from './latest-activities.js';
 
 // The API's reads of `activities` without FINAL (latest-activities.ts) give FINAL's rows, on ClickHouse
 // 18.16 (the native stack) and on current ClickHouse (chdb); the owner index (migration 0050) follows every
@@ -69,6 +69,10 @@ describe('latest version of activities without FINAL', () => {
           `SELECT ${cols.join(', ')} FROM ${db}.activities FINAL WHERE activity_id = '${id}'`,
         );
         expect(norm(await rows(ch, activityById(db, id, cols)))).toEqual(norm(final));
+        for (const user of ['u-1', 'u-2'])
+          expect(norm(await rows(ch, activityOfAthlete(db, user, id, cols)))).toEqual(
+            norm(final.filter((r) => r.user_id === user)),
+          );
       }
       expect(norm(await rows(ch, activityById(db, 'a-1', cols)))).toEqual([
         { activity_id: 'a-1', user_id: 'u-1', sport: 'cycling', version: 2, start_ts: 3000, distance_m: 7 },

@@ -25,17 +25,23 @@ export function latestActivities(db: string, keyFilter: string, columns: readonl
  * The latest version of one activity known only by its id, on the full key: its athlete from
  * `activity_owners` (keyed by activity_id, migration 0050), then the few rows of (user_id, activity_id).
  * 18.16 reads one granule of each part for it; `activity_id = …` alone read three times as many rows of other
- * athletes, at eight times the server time (195 -> 24.8 ms in bench/results/api-http.md).
+ * athletes, at eight times the server time (195 -> 24.8 ms in bench/results/api-http.md). The PREWHERE as in
+ * activityOfAthlete below.
  */
 export function activityById(db: string, activityId: string, columns: readonly string[]): string {
   const id = str(activityId);
   return `SELECT ${columns.join(', ')} FROM ${db}.activities
+          PREWHERE activity_id = ${id}
           WHERE user_id IN (SELECT owner_id FROM ${db}.activity_owners WHERE activity_id = ${id})
-            AND activity_id = ${id}
           ORDER BY version DESC LIMIT 1`;
 }
 
-/** The latest version of one activity of a known athlete: on the `activities` key alone (user_id, activity_id). */
+/**
+ * The latest version of one activity of a known athlete: on the `activities` key alone (user_id, activity_id).
+ * PREWHERE on the id: the key range gives one granule of the athlete per part, and only the part that holds the
+ * activity is read for the other columns (18.16 does not move a key column's condition to PREWHERE itself).
+ * Over the bench's 3 parts: 4,586 -> 1,080 KiB read, 3-10 -> 2 ms.
+ */
 export function activityOfAthlete(
   db: string,
   userId: string,
@@ -43,6 +49,7 @@ export function activityOfAthlete(
   columns: readonly string[],
 ): string {
   return `SELECT ${columns.join(', ')} FROM ${db}.activities
-          WHERE user_id = ${str(userId)} AND activity_id = ${str(activityId)}
+          PREWHERE activity_id = ${str(activityId)}
+          WHERE user_id = ${str(userId)}
           ORDER BY version DESC LIMIT 1`;
 }

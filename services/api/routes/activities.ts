@@ -646,13 +646,15 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const id = req.params.activityId;
       const [row, found, { details }] = await ownerOf(id);
       const owner = await seenOwner(req, id, found, details);
-      // one row: the latest version of this activity's streams (ORDER BY key prefix user_id, activity_id)
+      // one row: the latest version of this activity's streams (ORDER BY key prefix user_id, activity_id;
+      // PREWHERE on the id: the arrays are read only from the part that holds it, see activityOfAthlete)
       const streams = row
         ? await select<StreamsRow>(
             `SELECT version, ts, lat, lon, lat_smooth, lon_smooth, alt, alt_smooth, speed, distance_m,
                     hr, cadence, power, flags, present
              FROM ${db}.activity_streams
-             WHERE user_id = ${str(owner)} AND activity_id = ${str(id)}
+             PREWHERE activity_id = ${str(id)}
+             WHERE user_id = ${str(owner)}
              ORDER BY version DESC LIMIT 1`,
           )
         : [];
