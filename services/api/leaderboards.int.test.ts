@@ -10,7 +10,7 @@ import { insertActivityRow } from '../../test/support/activity-rows.js';
 import { type ApiStack, openStream, type SignedIn, startApiStack } from '../../test/support/api-stack.js';
 import { kafkaEnv, parseEnv } from '../common/config.js';
 import { createMetricsRegistry } from '../common/metrics.js';
-import { PointsConsumer, PointsStore, pointsSql } from './points-store.js';
+import { PointsConsumer, PointsStore, pointsKeys, pointsSql } from './points-store.js';
 
 let s: ApiStack;
 let points: PointsStore;
@@ -221,6 +221,27 @@ describe('points rules', () => {
 });
 
 describe('leaderboards', () => {
+  test('concurrent misses of one board share one computation; a generation bump starts a new one', async () => {
+    let runs = 0;
+    const compute = async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 100));
+      return { runs };
+    };
+    const parts = ['single-flight', Math.random()];
+    const first = await Promise.all(Array.from({ length: 20 }, () => points.cached(parts, compute)));
+    expect(runs).toBe(1);
+    expect(first.every((v) => v.runs === 1)).toBe(true);
+    // cached now: no computation at all
+    expect(await points.cached(parts, compute)).toEqual({ runs: 1 });
+    expect(runs).toBe(1);
+    // a new generation (an activity's points changed) misses, and computes once for all its callers
+    await s.redis.incr(pointsKeys.generation(points.store));
+    const second = await Promise.all(Array.from({ length: 5 }, () => points.cached(parts, compute)));
+    expect(runs).toBe(2);
+    expect(second.every((v) => v.runs === 2)).toBe(true);
+  });
+
   test('group boards: sum and per-member average with teams of different sizes; company total', async () => {
     const solo = await s.user({ name: 'Solo' });
     const trio = [await s.user(), await s.user(), await s.user()];
