@@ -14,8 +14,8 @@ export interface GatewayRuntime {
   producer: KafkaProducer;
   pool: pg.Pool;
   redis: Redis;
-  /** the revocation subscriber (embedded mode only) */
-  redisSub: Redis | null;
+  /** the revocation subscriber: embedded mode drops a revoked device's connections, bridge mode its cached owner */
+  redisSub: Redis;
   schemaIds: SchemaIds;
   /** gateway first (it flushes what it admitted to Kafka), then the connections */
   close(): Promise<void>;
@@ -36,7 +36,7 @@ export async function startGatewayRuntime(
   // token revocations: embedded mode drops the device's connections, bridge mode forgets its cached owner
   const redisSub = new Redis(config.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-  redisSub?.on('error', (err) => logger.warn({ err: err.message }, 'redis (revocations) error'));
+  redisSub.on('error', (err) => logger.warn({ err: err.message }, 'redis (revocations) error'));
 
   const schemaIds = await registerSchemas(new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }));
   const producer = await connectKafkaProducer({
@@ -64,7 +64,7 @@ export async function startGatewayRuntime(
     async close() {
       await gateway.close();
       await producer.disconnect();
-      redisSub?.disconnect();
+      redisSub.disconnect();
       redis.disconnect();
       await pool.end();
     },

@@ -137,7 +137,7 @@ export function startMqttBridge(opts: MqttBridgeOptions): MqttBridge {
       (userId) => {
         // a revocation while the look-up ran may have come after what it read: use it, do not keep it
         if (asked === forgotten) owners.set(deviceId, { userId, until: Date.now() + ownerCacheMs });
-        else owners.delete(deviceId);
+        else if (owners.get(deviceId) === p) owners.delete(deviceId);
         return userId;
       },
       (err) => {
