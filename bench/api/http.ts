@@ -1,6 +1,11 @@
-// HTTP benchmark of the API's read routes over the loader's data (bench/api/loader.ts, issue 15):
-// autocannon at fixed request rates (overallRate: requests are sent on schedule, not after the previous
-// answer), each route alone at rising rates and all of them mixed, signed in as 200 different athletes.
+// HTTP benchmark of the API's read routes over the loader's data (bench/api/loader.ts, issue 15): open-loop
+// load at fixed request rates, each route alone at rising rates and all of them mixed, signed in as 200
+// different athletes. The load generator is vegeta (bench/api/vegeta, built with Go on first use): it sends
+// each request at its scheduled time (rate/s evenly spaced), whatever the earlier answers' latency, and
+// reports exact percentiles. autocannon (`--tool autocannon`, or `--compare` for the mixed rows) is kept for
+// comparison only: its overallRate is a per-second budget per connection, spent back to back when each
+// second starts (every connection's burst at once), and its coordinated-omission correction takes
+// Math.ceil(1 / rate) = 1 ms as the expected interval, so each answer of L ms is counted L times.
 // The API runs as its own process (services/api/main.ts) on the bench databases; this process only
 // drives the load. Reports req/s, p50/p99 and the CPU share of the API process and of ClickHouse over
 // each run (what saturates first), as JSON and markdown in bench/results/. In the same run, at the same
@@ -10,11 +15,12 @@
 // URL): the report ends with their server times from system.query_log. `--profile DIR` runs the API
 // under node --cpu-prof (summarise with bench/worker-cpuprofile-top.ts).
 //
-//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800] [--profile /tmp/prof]
-import { spawn } from 'node:child_process';
+//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800] [--profile /tmp/prof] [--tool vegeta|autocannon] [--compare]
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import autocannon from 'autocannon';
@@ -30,8 +36,11 @@ const { values } = parseArgs({
     users: { type: 'string', default: '10000' },
     groups: { type: 'string', default: '100' },
     profile: { type: 'string', default: '' },
+    tool: { type: 'string', default: 'vegeta' },
+    compare: { type: 'boolean', default: false },
   },
 });
+if (values.tool !== 'vegeta' && values.tool !== 'autocannon') throw new Error('--tool vegeta|autocannon');
 const SECONDS = Number(values.seconds);
 const PORT = Number(values.port);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -64,6 +73,20 @@ function clickhousePid(): number {
     return Number.NaN;
   }
 }
+
+/** vegeta, built from the pin in bench/api/vegeta into the stack's opt/bin the first time (and after a pin change). */
+function buildVegeta(): string {
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      'source infra/local/lib/common.sh && source infra/local/lib/gobuild.sh && go_build_pinned vegeta bench/api/vegeta github.com/tsenart/vegeta/v12 >&2 && echo "$FS_OPT/bin/vegeta"',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return out.toString().trim();
+}
+const VEGETA = values.tool === 'vegeta' || values.compare ? buildVegeta() : '';
 
 async function main() {
   const auth = await testAuth();
@@ -153,45 +176,130 @@ async function main() {
       );
 
   const chPid = clickhousePid();
+  type Athlete = (typeof athletes)[number];
   const run = async (
     name: string,
-    paths: ((a: (typeof athletes)[number]) => string)[],
+    paths: ((a: Athlete) => string)[],
     rate: number,
     server: { url: string; pid: number } = { url: BASE, pid: api.pid! },
+    tool: 'vegeta' | 'autocannon' = values.tool as 'vegeta' | 'autocannon',
   ) => {
-    let n = 0;
     const cpu0 = { api: cpuSeconds(server.pid), ch: cpuSeconds(chPid) };
     const load0 = load1();
-    const r = await autocannon({
-      url: server.url,
-      connections: Math.min(100, Math.max(10, Math.ceil(rate / 10))),
-      overallRate: rate,
-      duration: SECONDS,
-      requests: [
-        {
-          setupRequest: (req) => {
-            const a = athletes[n % athletes.length]!;
-            const path = paths[n % paths.length]!(a);
-            n++;
-            return { ...req, path, headers: { ...req.headers, authorization: `Bearer ${a.token}` } };
-          },
-        },
-      ],
-    });
+    const r =
+      tool === 'vegeta'
+        ? await vegetaRun(server.url, paths, rate)
+        : await autocannonRun(server.url, paths, rate);
     const row = {
       scenario: name,
+      tool,
       target_rps: rate,
-      rps: Math.round(r.requests.average),
-      p50_ms: r.latency.p50,
-      p99_ms: r.latency.p99,
-      non2xx: r.non2xx,
-      errors: r.errors + r.timeouts,
+      ...r,
       api_cpu: Math.round(((cpuSeconds(server.pid) - cpu0.api) / SECONDS) * 100) / 100,
       clickhouse_cpu: Math.round(((cpuSeconds(chPid) - cpu0.ch) / SECONDS) * 100) / 100,
       load1: Math.max(load0, load1()),
     };
     process.stdout.write(`${JSON.stringify(row)}\n`);
     return row;
+  };
+  // request k goes to athlete k mod 200 on route k mod (number of routes), as in every earlier run
+  const requestAt = (paths: ((a: Athlete) => string)[], k: number) => {
+    const a = athletes[k % athletes.length]!;
+    return { a, route: k % paths.length, path: paths[k % paths.length]!(a) };
+  };
+  const autocannonRun = async (url: string, paths: ((a: Athlete) => string)[], rate: number) => {
+    let n = 0;
+    const r = await autocannon({
+      url,
+      connections: Math.min(100, Math.max(10, Math.ceil(rate / 10))),
+      overallRate: rate,
+      duration: SECONDS,
+      requests: [
+        {
+          setupRequest: (req) => {
+            const { a, path } = requestAt(paths, n++);
+            return { ...req, path, headers: { ...req.headers, authorization: `Bearer ${a.token}` } };
+          },
+        },
+      ],
+    });
+    return {
+      rps: Math.round(r.requests.average),
+      p50_ms: r.latency.p50,
+      p99_ms: r.latency.p99,
+      max_ms: r.latency.max,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      per_route_p99_ms: [] as number[],
+    };
+  };
+  const vegetaRun = async (url: string, paths: ((a: Athlete) => string)[], rate: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fitstream-vegeta-'));
+    try {
+      const cycle = athletes.length * paths.length; // every (athlete, route) pair once
+      const targets = Array.from({ length: cycle }, (_, k) => {
+        const { a, path } = requestAt(paths, k);
+        return JSON.stringify({
+          method: 'GET',
+          url: `${url}${path}`,
+          header: { Authorization: [`Bearer ${a.token}`] },
+        });
+      });
+      writeFileSync(join(dir, 'targets.json'), `${targets.join('\n')}\n`);
+      const out = join(dir, 'results.bin');
+      await new Promise<void>((resolve, reject) => {
+        const p = spawn(
+          VEGETA,
+          [
+            'attack',
+            '-format=json',
+            `-targets=${join(dir, 'targets.json')}`,
+            `-rate=${rate}/1s`,
+            `-duration=${SECONDS}s`,
+            '-timeout=10s',
+            '-max-body=0',
+            `-output=${out}`,
+          ],
+          { stdio: ['ignore', 'ignore', 'inherit'] },
+        );
+        p.once('error', reject);
+        p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vegeta attack: exit ${code}`))));
+      });
+      // one JSON line per request: timestamp, latency (ns), code, url
+      const results = execFileSync(VEGETA, ['encode', '--to', 'json', out], { maxBuffer: 1 << 30 })
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as { timestamp: string; latency: number; code: number; url: string; error: string },
+        );
+      const byUrl = new Map(targets.map((_, k) => [requestAt(paths, k).path, k % paths.length]));
+      const ms = (ns: number[]) => ns.map((x) => x / 1e6).sort((x, y) => x - y);
+      const pct = (sorted: number[], q: number) =>
+        sorted.length
+          ? Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 10) / 10
+          : Number.NaN;
+      const ok = results.filter((x) => x.code >= 200 && x.code < 300);
+      const all = ms(ok.map((x) => x.latency));
+      const t = results.map((x) => Date.parse(x.timestamp));
+      const span = (Math.max(...t) - Math.min(...t)) / 1000 || SECONDS;
+      const perRoute = paths.map((_, i) =>
+        pct(ms(ok.filter((x) => byUrl.get(x.url.slice(url.length)) === i).map((x) => x.latency)), 0.99),
+      );
+      return {
+        rps: Math.round(results.length / span),
+        p50_ms: pct(all, 0.5),
+        p99_ms: pct(all, 0.99),
+        max_ms: pct(all, 1),
+        non2xx: results.filter((x) => x.code && (x.code < 200 || x.code >= 300)).length,
+        errors: results.filter((x) => !x.code).length,
+        per_route_p99_ms: paths.length > 1 ? perRoute : [],
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
 
   const rows = [];
@@ -212,8 +320,19 @@ async function main() {
       rows.push(row);
       if (row.p99_ms > 100 || row.rps < rate * 0.9 || row.non2xx > 0) break;
     }
-  for (const rate of values.mixed.split(',').map(Number))
+  for (const rate of values.mixed.split(',').map(Number)) {
     rows.push(await run('mixed', Object.values(routes), rate));
+    if (values.compare)
+      rows.push(
+        await run(
+          'mixed',
+          Object.values(routes),
+          rate,
+          undefined,
+          values.tool === 'vegeta' ? 'autocannon' : 'vegeta',
+        ),
+      );
+  }
   const apiExited = new Promise((r) => api.once('exit', r));
   api.kill('SIGTERM');
   bare.kill('SIGTERM');
@@ -248,7 +367,7 @@ async function main() {
 
   const best = new Map<string, number>();
   for (const r of rows)
-    if (r.p99_ms < 100 && r.non2xx === 0 && r.rps >= r.target_rps * 0.9)
+    if (r.tool === values.tool && r.p99_ms < 100 && r.non2xx === 0 && r.rps >= r.target_rps * 0.9)
       best.set(r.scenario, Math.max(best.get(r.scenario) ?? 0, r.target_rps));
   const stamp = new Date().toISOString();
   writeFileSync(
@@ -258,14 +377,20 @@ async function main() {
   const md = [
     `# API read routes under fixed-rate load (${stamp})`,
     '',
-    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS} --rates ${values.rates} --mixed ${values.mixed}${values.profile ? ` --profile ${values.profile}` : ''}\` at commit ${process.env.BENCH_COMMIT ?? '(BENCH_COMMIT unset)'} over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; autocannon overallRate; API and every server on this 2-core machine. Load average (1/5/15 min) ${loadAtStart.join(' / ')} at the start, ${loadAtEnd.join(' / ')} at the end; \`load\` = the highest 1-minute load average seen at either end of a row. Server CPU = cores used by the serving process (the API, or the baseline server for the bare rows) over the run.`,
+    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS} --rates ${values.rates} --mixed ${values.mixed}${values.profile ? ` --profile ${values.profile}` : ''}${values.tool !== 'vegeta' ? ` --tool ${values.tool}` : ''}${values.compare ? ' --compare' : ''}\` at commit ${process.env.BENCH_COMMIT ?? '(BENCH_COMMIT unset)'} over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; load from ${values.tool === 'vegeta' ? 'vegeta (open loop, evenly spaced requests)' : 'autocannon overallRate'}; API and every server on this 2-core machine. Load average (1/5/15 min) ${loadAtStart.join(' / ')} at the start, ${loadAtEnd.join(' / ')} at the end; \`load\` = the highest 1-minute load average seen at either end of a row. Server CPU = cores used by the serving process (the API, or the baseline server for the bare rows) over the run.`,
     '',
-    '| scenario | target req/s | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU | ClickHouse CPU | load |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | tool | target req/s | req/s | p50 ms | p99 ms | max ms | non-2xx | errors | server CPU | ClickHouse CPU | load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.target_rps} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non2xx} | ${r.errors} | ${r.api_cpu} | ${r.clickhouse_cpu} | ${r.load1} |`,
+        `| ${r.scenario} | ${r.tool} | ${r.target_rps} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.max_ms} | ${r.non2xx} | ${r.errors} | ${r.api_cpu} | ${r.clickhouse_cpu} | ${r.load1} |`,
     ),
+    '',
+    `Mixed rows, p99 ms per route (vegeta; ${Object.keys(routes).join(', ')}):`,
+    '',
+    ...rows
+      .filter((r) => r.per_route_p99_ms.length)
+      .map((r) => `- ${r.target_rps} req/s: ${r.per_route_p99_ms.join(' / ')}`),
     '',
     'Highest tested rate with p99 < 100 ms, no errors and ≥ 90 % of the target served:',
     '',
