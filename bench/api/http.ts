@@ -15,7 +15,7 @@
 // URL): the report ends with their server times from system.query_log. `--profile DIR` runs the API
 // under node --cpu-prof (summarise with bench/worker-cpuprofile-top.ts).
 //
-//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800] [--profile /tmp/prof] [--tool vegeta|autocannon] [--compare]
+//   flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts [--seconds 8] [--rates 50,100,200,400,800] [--mixed 100,250,500] [--profile /tmp/prof] [--tool vegeta|autocannon] [--compare] [--routes leaderboard,stats]
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     profile: { type: 'string', default: '' },
     tool: { type: 'string', default: 'vegeta' },
     compare: { type: 'boolean', default: false },
+    routes: { type: 'string', default: '' },
   },
 });
 if (values.tool !== 'vegeta' && values.tool !== 'autocannon') throw new Error('--tool vegeta|autocannon');
@@ -155,7 +156,7 @@ async function main() {
     .toISOString()
     .slice(0, 10);
   const to = new Date().toISOString().slice(0, 10);
-  const routes: Record<string, (a: (typeof athletes)[number]) => string> = {
+  const allRoutes: Record<string, (a: (typeof athletes)[number]) => string> = {
     'activity detail': (a) => `/v1/activities/${a.activity}`,
     'activity list': () => '/v1/activities?limit=20',
     stats: () => '/v1/users/me/stats',
@@ -163,6 +164,10 @@ async function main() {
     goals: () => '/v1/goals',
     leaderboard: (a) => `/v1/leaderboards?period=month&group_id=${a.group}`,
   };
+  // --routes a,b: only those routes (alone and mixed), and no baselines (e.g. to profile one route)
+  const only = values.routes ? new Set(values.routes.split(',')) : null;
+  const routes = Object.fromEntries(Object.entries(allRoutes).filter(([k]) => !only || only.has(k)));
+  if (Object.keys(routes).length === 0) throw new Error(`--routes: none of ${values.routes}`);
   // warm each route per athlete (caches that a real app's repeat visits would hit): twice, because an
   // activity's detail is cached on its second read (the first finds its athlete through activity_owners, the
   // second reads the row under that athlete's cache generation); the cold read's ClickHouse cost is in the
@@ -308,7 +313,7 @@ async function main() {
     'bare fastify (constant)': () => '/const',
     'bare ClickHouse by key': (a) => `/ch?u=${a.id}`,
   };
-  for (const [name, path] of Object.entries(baselines))
+  for (const [name, path] of only ? [] : Object.entries(baselines))
     for (const rate of rates) {
       const row = await run(name, [path], rate, { url: BARE, pid: bare.pid! });
       rows.push(row);
@@ -320,7 +325,7 @@ async function main() {
       rows.push(row);
       if (row.p99_ms > 100 || row.rps < rate * 0.9 || row.non2xx > 0) break;
     }
-  for (const rate of values.mixed.split(',').map(Number)) {
+  for (const rate of values.mixed.split(',').filter(Boolean).map(Number)) {
     rows.push(await run('mixed', Object.values(routes), rate));
     if (values.compare)
       rows.push(
@@ -377,7 +382,7 @@ async function main() {
   const md = [
     `# API read routes under fixed-rate load (${stamp})`,
     '',
-    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS} --rates ${values.rates} --mixed ${values.mixed}${values.profile ? ` --profile ${values.profile}` : ''}${values.tool !== 'vegeta' ? ` --tool ${values.tool}` : ''}${values.compare ? ' --compare' : ''}\` at commit ${process.env.BENCH_COMMIT ?? '(BENCH_COMMIT unset)'} over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; load from ${values.tool === 'vegeta' ? 'vegeta (open loop, evenly spaced requests)' : 'autocannon overallRate'}; API and every server on this 2-core machine. Load average (1/5/15 min) ${loadAtStart.join(' / ')} at the start, ${loadAtEnd.join(' / ')} at the end; \`load\` = the highest 1-minute load average seen at either end of a row. Server CPU = cores used by the serving process (the API, or the baseline server for the bare rows) over the run.`,
+    `\`flock /tmp/fitstream-bench.lock node --import tsx bench/api/http.ts --seconds ${SECONDS} --rates ${values.rates} --mixed ${values.mixed}${values.profile ? ` --profile ${values.profile}` : ''}${values.tool !== 'vegeta' ? ` --tool ${values.tool}` : ''}${values.compare ? ' --compare' : ''}${values.routes ? ` --routes ${values.routes}` : ''}\` at commit ${process.env.BENCH_COMMIT ?? '(BENCH_COMMIT unset)'} over \`bench/api/loader.ts\` (${values.users} athletes in ${values.groups} groups; activities as loaded); ${ATHLETES} athletes signed in; load from ${values.tool === 'vegeta' ? 'vegeta (open loop, evenly spaced requests)' : 'autocannon overallRate'}; API and every server on this 2-core machine. Load average (1/5/15 min) ${loadAtStart.join(' / ')} at the start, ${loadAtEnd.join(' / ')} at the end; \`load\` = the highest 1-minute load average seen at either end of a row. Server CPU = cores used by the serving process (the API, or the baseline server for the bare rows) over the run.`,
     '',
     '| scenario | tool | target req/s | req/s | p50 ms | p99 ms | max ms | non-2xx | errors | server CPU | ClickHouse CPU | load |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
