@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createGzip, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import yauzl from 'yauzl';
+import yazl from 'yazl';
 import { parseActivityFile } from '../../pipelines/import/index.js';
 import { fixture } from '../../test/support/import-fixtures.js';
 import { zeros, zipBomb, zipOf } from '../../test/support/zips.js';
@@ -63,6 +65,44 @@ describe('openUpload', () => {
     // gzip inside the zip is undone: the same recording hashes the same either way
     expect(contentHash(got[0]!.result as Buffer)).toBe(contentHash(got[1]!.result as Buffer));
     expect(got[3]!.result).toEqual(Buffer.from(gpx));
+  }, 30_000);
+
+  it("reads every entry as yauzl's own inflate stream does: the whole corpus, stored and deflated", async () => {
+    const dir = new URL('../../test/fixtures/import/', import.meta.url);
+    const names = readdirSync(dir).filter((f) => /\.(fit|tcx|gpx)(\.gz)?$/.test(f));
+    expect(names.length).toBeGreaterThan(20);
+    const z = new yazl.ZipFile();
+    for (const [i, f] of names.entries())
+      z.addBuffer(readFileSync(new URL(f, dir)), `x/${f}`, { compress: i % 2 === 0 });
+    z.addBuffer(Buffer.alloc(0), 'empty.gpx');
+    z.end();
+    const chunks: Buffer[] = [];
+    for await (const c of z.outputStream) chunks.push(c as Buffer);
+    const zip = Buffer.concat(chunks);
+    // the library's way: yauzl inflates (and checks the size), then gzip inside is undone
+    const expected = new Map<string, Buffer>();
+    const zf = await new Promise<yauzl.ZipFile>((res, rej) =>
+      yauzl.fromBuffer(zip, { lazyEntries: true }, (e, f) => (e || !f ? rej(e) : res(f))),
+    );
+    await new Promise<void>((res, rej) => {
+      zf.on('entry', (entry: yauzl.Entry) =>
+        zf.openReadStream(entry, (err, stream) => {
+          if (err) return rej(err);
+          const c: Buffer[] = [];
+          stream.on('data', (x: Buffer) => c.push(x));
+          stream.on('end', () => {
+            const b = Buffer.concat(c);
+            expected.set(entry.fileName, b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b);
+            zf.readEntry();
+          });
+        }),
+      );
+      zf.on('end', res);
+      zf.readEntry();
+    });
+    const got = await readAll(zip);
+    expect(got.map((g) => g.name).sort()).toEqual([...expected.keys()].sort());
+    for (const g of got) expect(g.result, g.name).toEqual(expected.get(g.name));
   }, 30_000);
 
   it('refuses each limit with its code', async () => {

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzip, inflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
 import {
   DEFAULT_IMPORT_LIMITS,
@@ -19,6 +19,13 @@ import type { Sport } from '../../schemas/vocabulary.js';
 import { recordedSessionRecords, type SessionMark, type UploadRecord } from './uploads.js';
 
 const gunzipAsync = promisify(gunzip);
+const inflateRawAsync = promisify(inflateRaw);
+
+/**
+ * Output chunk of zlib's one-shot calls. Their default, 16 KiB, is one thread-pool round trip per 16 KiB of
+ * output: over a 500-file export (144 MB unpacked) gunzip took 510-540 ms so, against 204-218 ms with 1 MiB chunks.
+ */
+const chunkFor = (expected: number) => Math.min(Math.max(expected, 64 * 1024), 1024 * 1024);
 
 /** Limits of one import (docs/imports.md, Limits); every one is refused with its code. */
 export const IMPORT_LIMITS = Object.freeze({
@@ -108,7 +115,7 @@ const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8
 /** gunzip with an output bound: a gzip bomb stops at maxOutputLength + 1 bytes, never further. */
 async function gunzipBounded(bytes: Buffer, max: number, name: string): Promise<Buffer> {
   try {
-    const out = await gunzipAsync(bytes, { maxOutputLength: max + 1 });
+    const out = await gunzipAsync(bytes, { maxOutputLength: max + 1, chunkSize: chunkFor(bytes.length * 4) });
     if (out.length > max) throw new RangeError('too large');
     return out;
   } catch (err) {
@@ -142,7 +149,7 @@ export const FORMAT_RANK: Readonly<Record<ImportFormat, number>> = { fit: 0, tcx
 /**
  * What an upload holds, in the order to import it. A zip is opened from its central directory (yauzl):
  * entry count and declared sizes are checked before any entry is read, each entry is inflated on its own
- * with yauzl's size check (an entry that inflates past its declared size is an error, not a bomb), and
+ * with its size checked (an entry that inflates past its declared size is an error, not a bomb), and
  * gzip inside is bounded by maxOutputLength. So at most one file (≤ maxFileBytes) is unpacked at a time.
  */
 export async function openUpload(
@@ -247,18 +254,40 @@ async function openZip(
   return { kind: 'zip', entries, close: () => zip.close() };
 }
 
-function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const fail = (err: Error) =>
-      reject(new ImportFileError('corrupt_compression', `${entry.fileName} does not unpack: ${err.message}`));
-    zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) return fail(err ?? new Error('no stream'));
+/**
+ * An entry's bytes: its stored data as yauzl finds it (local header checked, bounds checked), then one
+ * inflate whose output may not pass the declared size (a lying directory is an error, never a bomb). yauzl's
+ * own inflate stream works in 16 KiB chunks: over a 500-file export it took 210-265 ms, this 109-137 ms.
+ */
+async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
+  const fail = (why: string) =>
+    new ImportFileError('corrupt_compression', `${entry.fileName} does not unpack: ${why}`);
+  const stored = await new Promise<Buffer>((resolve, reject) => {
+    zip.openReadStream(entry, { decodeFileData: false }, (err, stream) => {
+      if (err || !stream) return reject(fail((err ?? new Error('no stream')).message));
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('error', fail);
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
+      stream.on('error', (e: Error) => reject(fail(e.message)));
+      stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     });
   });
+  let out: Buffer;
+  if (entry.compressionMethod === 0) out = stored;
+  else if (entry.compressionMethod === 8)
+    try {
+      out = await inflateRawAsync(stored, {
+        maxOutputLength: entry.uncompressedSize + 1,
+        chunkSize: chunkFor(entry.uncompressedSize + 1),
+      });
+    } catch (err) {
+      if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        throw fail(`it inflates past the ${entry.uncompressedSize} bytes its directory entry declares`);
+      throw fail((err as Error).message);
+    }
+  else throw fail(`compression method ${entry.compressionMethod} (only stored and deflate are read)`);
+  if (out.length !== entry.uncompressedSize)
+    throw fail(`${out.length} bytes where its directory entry declares ${entry.uncompressedSize}`);
+  return out;
 }
 
 /** SHA-256 of a file's own bytes (after gunzip): the same recording sent as .fit or .fit.gz hashes the same. */
