@@ -28,7 +28,13 @@ import { avroTypes } from '../schemas/avro.js';
 import { registerSchemas } from '../schemas/registry.js';
 import { encodeTelemetryBatch } from '../schemas/telemetry-record.js';
 import { encodeConfluent } from '../schemas/wire.js';
-import { openUpload, planImportedActivity } from '../services/api/imports.js';
+import { ImportParser } from '../services/api/import-prepare.js';
+import {
+  IMPORT_LIMITS,
+  openUpload,
+  planImportedActivity,
+  type UploadEntry,
+} from '../services/api/imports.js';
 import { kafkaTelemetryProducer } from '../services/api/producer-kafka.js';
 import { kafkaEnv, parseEnv } from '../services/common/config.js';
 import { createLogger } from '../services/common/logger.js';
@@ -155,14 +161,16 @@ async function main() {
   const encodedOf = (list: Buffer[], user: string) => {
     const out: { key: string; value: Buffer }[] = [];
     let points = 0;
-    for (const bytes of list)
-      for (const [i, a] of parseActivityFile(bytes).activities.entries()) {
-        let plan: ReturnType<typeof planImportedActivity>;
-        try {
-          plan = planImportedActivity(user, `raw-${i}-${bytes.length}`, i, a, 'running', Date.now());
-        } catch {
-          continue;
-        }
+    for (const bytes of list) {
+      let plans: ReturnType<typeof planImportedActivity>[];
+      try {
+        plans = parseActivityFile(bytes).activities.map((a, i) =>
+          planImportedActivity(user, `raw-${i}-${bytes.length}`, i, a, 'running', Date.now()),
+        );
+      } catch {
+        continue; // refused as a whole, as the runner refuses it
+      }
+      for (const plan of plans) {
         points += plan.points;
         for (const r of plan.records)
           out.push({
@@ -173,6 +181,7 @@ async function main() {
                 : encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.value),
           });
       }
+    }
     return { messages: out, points };
   };
   const rawProduce = async (messages: { key: string; value: Buffer }[]) => {
@@ -190,6 +199,9 @@ async function main() {
     if (batch.length > 0) await raw.send({ topic, acks: -1, messages: batch });
   };
   const rows: Row[] = [];
+  const THREADS = Number(process.env.IMPORT_THREADS ?? 1);
+  const AHEAD = Number(process.env.IMPORT_AHEAD ?? 3); // the runner's PREPARE_AHEAD
+  const parser = new ImportParser(THREADS);
   const load0 = loadavg()[0]!;
   try {
     const fit = Buffer.from(syntheticFit(FIT_SECONDS));
@@ -197,17 +209,14 @@ async function main() {
     let round = 0;
     /** parse + plan, as the runner's prepare step: the plans of the activities the import accepts */
     const planFile = (bytes: Buffer, user: string) => {
-      const plans: ReturnType<typeof planImportedActivity>[] = [];
-      for (const [i, a] of parseActivityFile(bytes).activities.entries()) {
-        try {
-          plans.push(
-            planImportedActivity(user, `${round}-${i}-${bytes.length}`, i, a, 'running', Date.now()),
-          );
-        } catch {
-          // a file the import refuses (times going back) publishes nothing
-        }
+      try {
+        return parseActivityFile(bytes).activities.map((a, i) =>
+          planImportedActivity(user, `${round}-${i}-${bytes.length}`, i, a, 'running', Date.now()),
+        );
+      } catch {
+        // a file the import refuses (times going back in one of its activities) publishes nothing, as in the runner
+        return [];
       }
-      return plans;
     };
     const sendPlans = async (plans: ReturnType<typeof planFile>) => {
       let points = 0;
@@ -242,6 +251,58 @@ async function main() {
       }
       return n;
     };
+    /**
+     * What the runner does since the parser moved to a worker thread (services/api/import-prepare.ts): each
+     * file's stored bytes go to the ImportParser's thread (unpack, parse, plan, encode) while the file before it
+     * is being sent (producer.sendEncoded) from this thread.
+     */
+    const producerIds = await producer.schemaIds();
+    const preparedOf = (entry: UploadEntry, user: string) =>
+      entry.stored().then((stored) =>
+        parser.prepare({
+          stored,
+          userId: user,
+          defaultSport: 'running',
+          receivedAt: Date.now(),
+          limits: IMPORT_LIMITS,
+          schemaIds: producerIds,
+        }),
+      );
+    const sendPrepared = async (out: Awaited<ReturnType<typeof preparedOf>>) => {
+      let points = 0;
+      if (!out.ok) return 0;
+      for (const a of out.activities) {
+        await producer.sendEncoded(a.sessionId, a.values);
+        points += a.points;
+      }
+      return points;
+    };
+    const publishThreaded = async (bytes: Buffer, user: string) => {
+      const u = await openUpload(bytes);
+      let n = 0;
+      // up to AHEAD files in the parser while the one before them is sent
+      const ahead: Promise<Awaited<ReturnType<typeof preparedOf>>>[] = [];
+      let next = 0;
+      const fill = () => {
+        while (ahead.length < AHEAD && next < u.entries.length) {
+          const p = preparedOf(u.entries[next++]!, user);
+          p.catch(() => {});
+          ahead.push(p);
+        }
+      };
+      try {
+        fill();
+        while (ahead.length > 0) {
+          const out = await ahead.shift()!;
+          fill();
+          n += await sendPrepared(out);
+        }
+      } finally {
+        await Promise.allSettled(ahead);
+        u.close();
+      }
+      return n;
+    };
     const scenarios: {
       scenario: string;
       files: number;
@@ -262,6 +323,10 @@ async function main() {
         steps: [
           ['parse + plan records', () => publishFile(fit, `u-plan-${round++}`, false)],
           ['parse + plan + publish to Kafka', () => publishFile(fit, `u-pub-${round++}`, true)],
+          [
+            'parse + plan + publish to Kafka, parsed in a worker thread (the runner)',
+            () => publishThreaded(fit, `u-thr-${round++}`),
+          ],
         ],
       },
       {
@@ -300,6 +365,10 @@ async function main() {
             },
           ],
           ['unzip + parse + plan + publish to Kafka', () => publishZip(`u-zpub-${round++}`)],
+          [
+            'unzip + parse + plan + publish to Kafka, parsed in a worker thread (the runner)',
+            () => publishThreaded(zip, `u-zthr-${round++}`),
+          ],
         ],
       },
     ];
@@ -338,6 +407,7 @@ async function main() {
       }
     }
   } finally {
+    await parser.close();
     await producer.close();
     await raw.disconnect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});

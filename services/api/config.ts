@@ -6,6 +6,7 @@ import {
   commonEnv,
   type EnvOf,
   kafkaEnv,
+  nonNegativeInt,
   port,
   positiveInt,
   postgresEnv,
@@ -27,6 +28,8 @@ export const apiEnv = {
   API_IMPORT_QUEUE: z.string().min(1).default('default'),
   /** how long a runner's claim on an import holds without renewal (renewed per file) */
   API_IMPORT_LEASE_MS: positiveInt.default(30_000),
+  /** worker threads that unpack, parse and encode imported files (0: on the event loop); started on demand */
+  API_IMPORT_THREADS: nonNegativeInt.default(1),
   /** the consumer group on activities.v1 that invalidates cached stats (services/api/stats-cache.ts) */
   API_STATS_GROUP_ID: z.string().min(1).default('fitstream-api-stats'),
   /** the consumer group on activities.v1 that keeps points in step with activities (services/api/points-store.ts) */

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, inflateRaw } from 'node:zlib';
+import { gunzip, gunzipSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import {
   DEFAULT_IMPORT_LIMITS,
@@ -104,6 +104,20 @@ export interface UploadEntry {
   name: string;
   /** the file's bytes, gunzipped when they are gzip; an ImportFileError when they cannot be had */
   read(): Promise<Buffer>;
+  /**
+   * The file's bytes as the upload stores them (deflated in a zip, maybe gzip), for `unpackSync` in another
+   * thread: read() is unpack(stored()). An ImportFileError when they cannot be had (encrypted, too large).
+   */
+  stored(): Promise<StoredFile>;
+}
+
+/** A file as the upload stores it: what unpack / unpackSync turn into its own bytes. */
+export interface StoredFile {
+  /** for messages: the entry's path, or 'the upload' */
+  label: string;
+  bytes: Buffer;
+  /** a deflated zip entry: the size its directory entry declares (inflating past it is an error); else null */
+  deflatedSize: number | null;
 }
 
 const isZip = (b: Uint8Array) =>
@@ -112,22 +126,87 @@ const isEmptyZip = (b: Uint8Array) =>
   b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x05 && b[3] === 0x06;
 const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
+const tooLarge = (err: unknown) =>
+  err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+
 /** gunzip with an output bound: a gzip bomb stops at maxOutputLength + 1 bytes, never further. */
-async function gunzipBounded(bytes: Buffer, max: number, name: string): Promise<Buffer> {
-  try {
-    const out = await gunzipAsync(bytes, { maxOutputLength: max + 1, chunkSize: chunkFor(bytes.length * 4) });
-    if (out.length > max) throw new RangeError('too large');
-    return out;
-  } catch (err) {
-    if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new ImportFileError('file_too_large', `${name} unpacks to more than ${max} bytes`);
-    throw new ImportFileError('corrupt_compression', `${name} does not gunzip: ${(err as Error).message}`);
-  }
+function gunzipFailure(err: unknown, max: number, name: string): ImportFileError {
+  if (tooLarge(err))
+    return new ImportFileError('file_too_large', `${name} unpacks to more than ${max} bytes`);
+  return new ImportFileError('corrupt_compression', `${name} does not gunzip: ${(err as Error).message}`);
+}
+const gunzipOptions = (bytes: Buffer, max: number) => ({
+  maxOutputLength: max + 1,
+  chunkSize: chunkFor(bytes.length * 4),
+});
+function gunzipChecked(out: Buffer, max: number, name: string): Buffer {
+  if (out.length > max) throw gunzipFailure(new RangeError('too large'), max, name);
+  return out;
 }
 
-/** The file's own bytes: gunzipped if they are gzip (a .fit.gz in a zip, or a single .gpx.gz). */
-async function fileBytes(bytes: Buffer, name: string, limits: ImportLimitsApi): Promise<Buffer> {
-  return isGzip(bytes) ? gunzipBounded(bytes, limits.maxFileBytes, name) : bytes;
+/** A deflated zip entry inflated, bounded by (and equal to) the size its directory entry declares. */
+const inflateOptions = (declared: number) => ({
+  maxOutputLength: declared + 1,
+  chunkSize: chunkFor(declared + 1),
+});
+function inflateFailure(err: unknown, label: string, declared: number): ImportFileError {
+  return unpackFailure(
+    label,
+    tooLarge(err)
+      ? `it inflates past the ${declared} bytes its directory entry declares`
+      : (err as Error).message,
+  );
+}
+function inflateChecked(out: Buffer, label: string, declared: number): Buffer {
+  if (out.length !== declared)
+    throw unpackFailure(label, `${out.length} bytes where its directory entry declares ${declared}`);
+  return out;
+}
+const unpackFailure = (label: string, why: string) =>
+  new ImportFileError('corrupt_compression', `${label} does not unpack: ${why}`);
+
+/** A stored file's own bytes: inflated when it is a deflated zip entry, then gunzipped when it is gzip. */
+export async function unpack(s: StoredFile, limits: ImportLimitsApi = IMPORT_LIMITS): Promise<Buffer> {
+  let bytes = s.bytes;
+  if (s.deflatedSize !== null) {
+    const declared = s.deflatedSize;
+    bytes = inflateChecked(
+      await inflateRawAsync(bytes, inflateOptions(declared)).catch((err) => {
+        throw inflateFailure(err, s.label, declared);
+      }),
+      s.label,
+      declared,
+    );
+  }
+  if (!isGzip(bytes)) return bytes;
+  const max = limits.maxFileBytes;
+  const out = await gunzipAsync(bytes, gunzipOptions(bytes, max)).catch((err) => {
+    throw gunzipFailure(err, max, s.label);
+  });
+  return gunzipChecked(out, max, s.label);
+}
+
+/** unpack() on this thread, with the same bounds and the same errors (for a worker thread: import-prepare.ts). */
+export function unpackSync(s: StoredFile, limits: ImportLimitsApi = IMPORT_LIMITS): Buffer {
+  let bytes = s.bytes;
+  if (s.deflatedSize !== null) {
+    let out: Buffer;
+    try {
+      out = inflateRawSync(bytes, inflateOptions(s.deflatedSize));
+    } catch (err) {
+      throw inflateFailure(err, s.label, s.deflatedSize);
+    }
+    bytes = inflateChecked(out, s.label, s.deflatedSize);
+  }
+  if (!isGzip(bytes)) return bytes;
+  const max = limits.maxFileBytes;
+  let out: Buffer;
+  try {
+    out = gunzipSync(bytes, gunzipOptions(bytes, max));
+  } catch (err) {
+    throw gunzipFailure(err, max, s.label);
+  }
+  return gunzipChecked(out, max, s.label);
 }
 
 /**
@@ -157,26 +236,25 @@ export async function openUpload(
   limits: ImportLimitsApi = IMPORT_LIMITS,
 ): Promise<{ kind: 'zip' | 'gzip' | 'file'; entries: UploadEntry[]; close(): void }> {
   if (isZip(bytes) || isEmptyZip(bytes)) return openZip(bytes, limits);
+  const single = (name: string, stored: () => Promise<StoredFile>): UploadEntry => ({
+    name,
+    stored,
+    read: async () => unpack(await stored(), limits),
+  });
   if (isGzip(bytes))
     return {
       kind: 'gzip',
-      entries: [{ name: 'upload.gz', read: () => gunzipBounded(bytes, limits.maxFileBytes, 'the upload') }],
+      entries: [single('upload.gz', async () => ({ label: 'the upload', bytes, deflatedSize: null }))],
       close() {},
     };
   return {
     kind: 'file',
     entries: [
-      {
-        name: 'upload',
-        read: async () => {
-          if (bytes.length > limits.maxFileBytes)
-            throw new ImportFileError(
-              'file_too_large',
-              `the file has more than ${limits.maxFileBytes} bytes`,
-            );
-          return bytes;
-        },
-      },
+      single('upload', async () => {
+        if (bytes.length > limits.maxFileBytes)
+          throw new ImportFileError('file_too_large', `the file has more than ${limits.maxFileBytes} bytes`);
+        return { label: 'the upload', bytes, deflatedSize: null };
+      }),
     ],
     close() {},
   };
@@ -238,56 +316,45 @@ async function openZip(
       (a.entry.fileName < b.entry.fileName ? -1 : a.entry.fileName > b.entry.fileName ? 1 : 0) ||
       a.index - b.index,
   );
-  const entries = listed.map(({ entry }) => ({
-    name: entry.fileName,
-    read: async (): Promise<Buffer> => {
+  const entries = listed.map(({ entry }): UploadEntry => {
+    const stored = async (): Promise<StoredFile> => {
       if (entry.isEncrypted()) throw new ImportFileError('encrypted_entry', `${entry.fileName} is encrypted`);
       if (entry.uncompressedSize > limits.maxFileBytes)
         throw new ImportFileError(
           'file_too_large',
           `${entry.fileName} unpacks to ${entry.uncompressedSize} bytes, more than ${limits.maxFileBytes}`,
         );
-      const raw = await readEntry(zip, entry);
-      return fileBytes(raw, entry.fileName, limits);
-    },
-  }));
+      return storedEntry(zip, entry);
+    };
+    return { name: entry.fileName, stored, read: async () => unpack(await stored(), limits) };
+  });
   return { kind: 'zip', entries, close: () => zip.close() };
 }
 
 /**
- * An entry's bytes: its stored data as yauzl finds it (local header checked, bounds checked), then one
- * inflate whose output may not pass the declared size (a lying directory is an error, never a bomb). yauzl's
- * own inflate stream works in 16 KiB chunks: over a 500-file export it took 210-265 ms, this 109-137 ms.
+ * An entry's data as the zip stores it, as yauzl finds it (local header checked, bounds checked); unpack
+ * inflates it in one call bounded by the declared size (a lying directory is an error, never a bomb).
+ * yauzl's own inflate stream works in 16 KiB chunks: over a 500-file export it took 210-265 ms, this 109-137.
  */
-async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
-  const fail = (why: string) =>
-    new ImportFileError('corrupt_compression', `${entry.fileName} does not unpack: ${why}`);
-  const stored = await new Promise<Buffer>((resolve, reject) => {
+async function storedEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<StoredFile> {
+  const label = entry.fileName;
+  const bytes = await new Promise<Buffer>((resolve, reject) => {
     zip.openReadStream(entry, { decodeFileData: false }, (err, stream) => {
-      if (err || !stream) return reject(fail((err ?? new Error('no stream')).message));
+      if (err || !stream) return reject(unpackFailure(label, (err ?? new Error('no stream')).message));
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('error', (e: Error) => reject(fail(e.message)));
+      stream.on('error', (e: Error) => reject(unpackFailure(label, e.message)));
       stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     });
   });
-  let out: Buffer;
-  if (entry.compressionMethod === 0) out = stored;
-  else if (entry.compressionMethod === 8)
-    try {
-      out = await inflateRawAsync(stored, {
-        maxOutputLength: entry.uncompressedSize + 1,
-        chunkSize: chunkFor(entry.uncompressedSize + 1),
-      });
-    } catch (err) {
-      if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-        throw fail(`it inflates past the ${entry.uncompressedSize} bytes its directory entry declares`);
-      throw fail((err as Error).message);
-    }
-  else throw fail(`compression method ${entry.compressionMethod} (only stored and deflate are read)`);
-  if (out.length !== entry.uncompressedSize)
-    throw fail(`${out.length} bytes where its directory entry declares ${entry.uncompressedSize}`);
-  return out;
+  if (entry.compressionMethod === 8) return { label, bytes, deflatedSize: entry.uncompressedSize };
+  if (entry.compressionMethod !== 0)
+    throw unpackFailure(
+      label,
+      `compression method ${entry.compressionMethod} (only stored and deflate are read)`,
+    );
+  inflateChecked(bytes, label, entry.uncompressedSize);
+  return { label, bytes, deflatedSize: null };
 }
 
 /** SHA-256 of a file's own bytes (after gunzip): the same recording sent as .fit or .fit.gz hashes the same. */

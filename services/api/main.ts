@@ -59,6 +59,7 @@ const importRunner = new ImportRunner({
   logger: logger.child({ component: 'imports' }),
   queue: config.API_IMPORT_QUEUE,
   leaseMs: config.API_IMPORT_LEASE_MS,
+  threads: config.API_IMPORT_THREADS,
 });
 
 let auth: Awaited<ReturnType<typeof authFromConfig>>;

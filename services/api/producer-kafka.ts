@@ -14,6 +14,10 @@ import type { UploadRecord } from './uploads.js';
  */
 export interface TelemetryProducer {
   send(sessionId: string, records: readonly UploadRecord[]): Promise<void>;
+  /** records already in wire format (encoded with schemaIds(): import-prepare.ts), sent as send() sends */
+  sendEncoded(sessionId: string, values: readonly Uint8Array[]): Promise<void>;
+  /** the registry's ids of the record schemas (registered on first use) */
+  schemaIds(): Promise<SchemaIds>;
   /** ActivityDeleted on activities.v1, key = userId like every producer of that topic (schemas/*.avsc) */
   announceDeleted(event: ActivityDeleted): Promise<void>;
   close(): Promise<void>;
@@ -71,28 +75,43 @@ export function kafkaTelemetryProducer(opts: KafkaTelemetryOptions): TelemetryPr
     }
     return ready;
   };
+  /** values of one session, in order, in sends of at most SEND_BYTES (a record larger goes alone) */
+  const sendValues = async (sessionId: string, values: Iterable<Buffer>) => {
+    let messages: { key: string; value: Buffer }[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (messages.length === 0) return;
+      await producer.send({ topic: opts.topic, acks: -1, messages });
+      messages = [];
+      bytes = 0;
+    };
+    for (const value of values) {
+      if (bytes + value.length > SEND_BYTES) await flush();
+      messages.push({ key: sessionId, value });
+      bytes += value.length;
+    }
+    await flush();
+  };
   return {
     async send(sessionId, records) {
       const ids = await readyOnce();
-      let messages: { key: string; value: Buffer }[] = [];
-      let bytes = 0;
-      const flush = async () => {
-        if (messages.length === 0) return;
-        await producer.send({ topic: opts.topic, acks: -1, messages });
-        messages = [];
-        bytes = 0;
-      };
-      for (const r of records) {
-        const value =
-          r.name === 'TelemetryBatch'
+      // encoded as they are sent: a large upload never holds all of its encoded records at once
+      function* encoded() {
+        for (const r of records)
+          yield r.name === 'TelemetryBatch'
             ? encodeTelemetryBatch(ids.TelemetryBatch, r.value)
             : encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.value);
-        if (bytes + value.length > SEND_BYTES) await flush();
-        messages.push({ key: sessionId, value });
-        bytes += value.length;
       }
-      await flush();
+      await sendValues(sessionId, encoded());
     },
+    async sendEncoded(sessionId, values) {
+      await readyOnce();
+      await sendValues(
+        sessionId,
+        values.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.length))),
+      );
+    },
+    schemaIds: readyOnce,
     async announceDeleted(event) {
       if (!opts.activitiesTopic) throw new Error('this producer has no activities topic');
       const ids = await readyOnce();
