@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -115,6 +116,8 @@ interface Row {
   points: number;
   bytes: number;
   roundsMs: number[];
+  /** the longest the event loop was held over the timed rounds */
+  loopMaxMs: number;
   medianMs: number;
   pointsPerSec: number;
   vsBareParse: number | null;
@@ -127,15 +130,26 @@ function median(xs: number[]): number {
 }
 
 /** ROUNDS timed rounds, after one warm-up round when asked (the zip's rounds are long enough to warm themselves). */
-async function timed(fn: () => Promise<number>, warmUp = true): Promise<{ ms: number[]; points: number }> {
+/**
+ * ROUNDS timed rounds, after one warm-up round when asked (the zip's rounds are long enough to warm themselves),
+ * and the longest the event loop was held over the timed rounds (monitorEventLoopDelay, 10 ms resolution):
+ * what a request to an API process doing this work would wait behind.
+ */
+async function timed(
+  fn: () => Promise<number>,
+  warmUp = true,
+): Promise<{ ms: number[]; points: number; loopMaxMs: number }> {
   let points = warmUp ? await fn() : 0;
   const ms: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();
     points = await fn();
     ms.push(performance.now() - t);
   }
-  return { ms, points };
+  loop.disable();
+  return { ms, points, loopMaxMs: Math.round(loop.max / 1e6) };
 }
 
 async function main() {
@@ -381,13 +395,14 @@ async function main() {
         return rawPoints;
       }, s.warmUp);
       const rawRate = (rawT.points / median(rawT.ms)) * 1000;
-      const row = (what: string, t: { ms: number[]; points: number }): Row => ({
+      const row = (what: string, t: { ms: number[]; points: number; loopMaxMs: number }): Row => ({
         scenario: s.scenario,
         what,
         files: s.files,
         points: t.points,
         bytes: s.bytes,
         roundsMs: t.ms.map((x) => Math.round(x)),
+        loopMaxMs: t.loopMaxMs,
         medianMs: Math.round(median(t.ms)),
         pointsPerSec: Math.round((t.points / median(t.ms)) * 1000),
         vsBareParse: null,
@@ -438,11 +453,11 @@ async function main() {
     '',
     `${meta.date}, commit ${commit}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load (1 min) ${load0.toFixed(2)} → ${meta.loadavg1mEnd!.toFixed(2)}; median of ${ROUNDS} rounds (the FIT after one warm-up round). Target ≥ ${TARGET.toLocaleString('en')} points/s. Command: \`flock /tmp/fitstream-bench.lock npx tsx bench/import-throughput.ts\`.`,
     '',
-    '| scenario | step | files | points | bytes | rounds ms | median ms | points/s | vs bare parse | vs raw produce |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | step | files | points | bytes | rounds ms | median ms | points/s | vs bare parse | vs raw produce | event loop held, max ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.what} | ${r.files} | ${r.points} | ${r.bytes} | ${r.roundsMs.join(', ')} | ${r.medianMs} | ${r.pointsPerSec.toLocaleString('en')} | ${r.vsBareParse ?? '—'} | ${r.vsRawProduce ?? '—'} |`,
+        `| ${r.scenario} | ${r.what} | ${r.files} | ${r.points} | ${r.bytes} | ${r.roundsMs.join(', ')} | ${r.medianMs} | ${r.pointsPerSec.toLocaleString('en')} | ${r.vsBareParse ?? '—'} | ${r.vsRawProduce ?? '—'} | ${r.loopMaxMs} |`,
     ),
     '',
     notes,
