@@ -232,14 +232,26 @@ describe('leaderboards', () => {
     const first = await Promise.all(Array.from({ length: 20 }, () => points.cached(parts, compute)));
     expect(runs).toBe(1);
     expect(first.every((v) => v.runs === 1)).toBe(true);
-    // cached now: no computation at all
-    expect(await points.cached(parts, compute)).toEqual({ runs: 1 });
+    // cached now: no computation at all, and in this process the very value (frozen: callers share it)
+    const again = await points.cached(parts, compute);
+    expect(again).toEqual({ runs: 1 });
+    expect(again).toBe(first[0]);
+    expect(Object.isFrozen(again)).toBe(true);
+    expect(runs).toBe(1);
+    // another process (a store of its own) reads it from Redis, parsed once and kept
+    const other = new PointsStore(s.pool, s.clickhouse, points.store, s.redis);
+    const fromRedis = await other.cached(parts, compute);
+    expect(fromRedis).toEqual({ runs: 1 });
+    expect(fromRedis).not.toBe(first[0]);
+    expect(await other.cached(parts, compute)).toBe(fromRedis);
     expect(runs).toBe(1);
     // a new generation (an activity's points changed) misses, and computes once for all its callers
     await s.redis.incr(pointsKeys.generation(points.store));
     const second = await Promise.all(Array.from({ length: 5 }, () => points.cached(parts, compute)));
     expect(runs).toBe(2);
     expect(second.every((v) => v.runs === 2)).toBe(true);
+    // the other process sees the bump too: the generation is read on every call
+    expect(await other.cached(parts, compute)).toEqual({ runs: 2 });
   });
 
   test('group boards: sum and per-member average with teams of different sizes; company total', async () => {

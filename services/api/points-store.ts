@@ -87,6 +87,8 @@ export class PointsStore {
   private readonly refreshes: Counter | null;
   /** cached(): computations in progress, by cache key */
   private readonly computing = new Map<string, Promise<unknown>>();
+  /** cached(): values read or computed lately, parsed and frozen, by cache key (generation included), LRU */
+  private readonly recent = new Map<string, { value: unknown; until: number }>();
 
   constructor(
     private readonly pg: pg.Pool,
@@ -424,6 +426,9 @@ export class PointsStore {
    * of one key in this process share one computation: when a board's entry expired under 50 req/s, every
    * request in the meantime ran its own aggregation over a million rows (p99 1.4 s in bench/api/http.ts).
    * A request after a generation bump asks under the new key, so it never joins an older computation.
+   * The generation is read from Redis on every call; the value of a key this process read or computed
+   * lately is kept here (RECENT_MAX keys, frozen: callers share it), which saves the GET of the value and
+   * its JSON.parse — a group board's sums were most of a board request's CPU (bench/results/api-http.md).
    */
   async cached<T>(parts: readonly unknown[], compute: () => Promise<T>): Promise<T> {
     const hash = createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
@@ -431,8 +436,14 @@ export class PointsStore {
     try {
       const generation = (await this.redis.get(pointsKeys.generation(this.store))) ?? '0';
       key = pointsKeys.board(this.store, generation, hash);
+      const kept = this.recent.get(key);
+      if (kept && kept.until > Date.now()) {
+        this.recent.delete(key);
+        this.recent.set(key, kept);
+        return kept.value as T;
+      }
       const hit = await this.redis.get(key);
-      if (hit !== null) return JSON.parse(hit) as T;
+      if (hit !== null) return this.remember(key, JSON.parse(hit) as T);
     } catch {
       key = null;
     }
@@ -443,7 +454,7 @@ export class PointsStore {
     const p = (async () => {
       const value = await compute();
       await this.redis.set(k, JSON.stringify(value), 'EX', BOARD_TTL_S).catch(() => {});
-      return value;
+      return this.remember(k, value);
     })();
     this.computing.set(k, p);
     try {
@@ -452,6 +463,26 @@ export class PointsStore {
       this.computing.delete(k);
     }
   }
+
+  private remember<T>(key: string, value: T): T {
+    deepFreeze(value);
+    this.recent.delete(key);
+    this.recent.set(key, { value, until: Date.now() + BOARD_TTL_S * 1000 });
+    for (const oldest of this.recent.keys()) {
+      if (this.recent.size <= RECENT_MAX) break;
+      this.recent.delete(oldest);
+    }
+    return value;
+  }
+}
+
+/** Values cached in the process by PointsStore.cached: a group board's sums are ~200 rows. */
+const RECENT_MAX = 256;
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
 }
 
 /**
