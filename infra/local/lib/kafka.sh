@@ -20,6 +20,15 @@ kafka_java() { # kafka_java MAINCLASS ARGS... (foreground)
   java -Xmx256m -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" "$@"
 }
 
+# A new KRaft cluster id in the format of `kafka-storage random-uuid` (16 random bytes, base64url, no padding)
+# and, as Kafka's Uuid.randomUuid, never with a leading '-': StorageTool's argument parser reads `-t -x...` as
+# an option ("argument --cluster-id/-t: expected one argument"), which failed 1 in 64 fresh installs.
+kafka_cluster_id() {
+  local id="-"
+  while [[ "$id" == -* ]]; do id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; done
+  printf '%s' "$id"
+}
+
 kafka_install() {
   local stamp; stamp="$(sha256sum "$KAFKA_POM" | cut -c1-16)"
   if [[ "$(cat "$KAFKA_HOME/libs/.stamp" 2>/dev/null)" != "$stamp" ]]; then
@@ -75,9 +84,9 @@ log4j.logger.org.apache.kafka.controller=WARN
 CONF
   # KRaft: format the log dir once with a cluster id kept next to it.
   if [[ ! -s "$KAFKA_DIR/data/meta.properties" ]]; then
-    # same format as `kafka-storage random-uuid`: 16 random bytes, base64url, no padding
-    [[ -s "$KAFKA_DIR/cluster.id" ]] \
-      || head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$KAFKA_DIR/cluster.id"
+    if [[ ! -s "$KAFKA_DIR/cluster.id" || "$(head -c1 "$KAFKA_DIR/cluster.id")" == "-" ]]; then
+      kafka_cluster_id >"$KAFKA_DIR/cluster.id"
+    fi
     fs_log "kafka: formatting KRaft storage (cluster id $(cat "$KAFKA_DIR/cluster.id"))"
     kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA_DIR/cluster.id")" \
       -c "$KAFKA_DIR/server.properties" --ignore-formatted >>"$FS_LOG/kafka-install.log" 2>&1 \
