@@ -97,7 +97,8 @@ export class ImportRunner {
   private wakeUp: (() => void) | undefined;
   private stopping = false;
   private closed = false;
-  private readonly parser: ImportParser;
+  /** made on first use and ended by close(), so that a runner started again gets a new one */
+  private parser: ImportParser | undefined;
 
   constructor(private readonly o: ImportRunnerOptions) {
     this.queue = o.queue ?? 'default';
@@ -105,7 +106,6 @@ export class ImportRunner {
     this.pollMs = o.pollMs ?? 2_000;
     this.limits = o.limits ?? IMPORT_LIMITS;
     this.maxAttempts = o.maxAttempts ?? 20;
-    this.parser = new ImportParser(o.threads ?? 1);
   }
 
   start(): void {
@@ -132,7 +132,8 @@ export class ImportRunner {
     this.wake();
     await this.loop;
     this.running = false;
-    await this.parser.close();
+    await this.parser?.close();
+    this.parser = undefined;
     if (opts.release)
       await this.o.pg
         .query('UPDATE imports SET lease_until = now() WHERE lease_owner = $1 AND status = $2', [
@@ -338,6 +339,7 @@ export class ImportRunner {
       activityIds: [],
     };
     try {
+      this.parser ??= new ImportParser(this.o.threads ?? 1);
       const out = await this.parser.prepare({
         stored: await entry.stored(),
         userId: job.user_id,
