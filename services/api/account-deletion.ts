@@ -5,6 +5,7 @@ import { liveKeys } from '../../schemas/live-keys.js';
 import { ident, str } from '../common/clickhouse-sql.js';
 import { revokeDeviceToken } from '../common/device-tokens.js';
 import { ACCESS_REVOKED_CHANNEL, type AccessRevoked } from './access.js';
+import type { ExportStore } from './account-exports.js';
 import { ApiError } from './errors.js';
 import type { ImportStore } from './imports-s3.js';
 import { statsKeys } from './stats-cache.js';
@@ -16,6 +17,8 @@ export interface DeletionDeps {
   clickhouseDatabase: string;
   /** where imports keep their uploads: removed before the rows that name them */
   imports?: { store: ImportStore };
+  /** where account exports keep their zips: removed before the rows that name them */
+  exports?: { store: ExportStore };
 }
 
 /**
@@ -67,7 +70,7 @@ async function ownerIndexTables(ch: ClickHouseClient, database: string): Promise
  *    refuses them within seconds, so no new samples arrive);
  * 2. ClickHouse: `ALTER TABLE … DELETE WHERE user_id = …` on every per-user table (a mutation: the rows
  *    leave as it runs, seconds on these tables; works on 18.16 and current ClickHouse);
- * 3. S3: the uploaded files of the athlete's imports; Redis: the live sessions (hashes and the active set);
+ * 3. S3: the uploaded files of the athlete's imports and the zips of their exports; Redis: the live sessions (hashes and the active set);
  * 4. PostgreSQL in one transaction: grants and invitations addressed to the e-mail, ownership of groups the
  *    account was the last owner of handed to the longest-standing member, then the users row (everything
  *    else cascades), and the tombstone marked purged;
@@ -93,6 +96,17 @@ export async function deleteAccount(deps: DeletionDeps, userId: string): Promise
     );
     try {
       for (const u of uploads.rows) await deps.imports.store.remove(u.object_key);
+    } catch (err) {
+      throw new ApiError('dependency_unavailable', 'S3 did not answer; try again', { cause: err });
+    }
+  }
+  if (deps.exports) {
+    const zips = await deps.pg.query<{ object_key: string }>(
+      'SELECT object_key FROM account_exports WHERE user_id = $1',
+      [userId],
+    );
+    try {
+      for (const z of zips.rows) await deps.exports.store.remove(z.object_key);
     } catch (err) {
       throw new ApiError('dependency_unavailable', 'S3 did not answer; try again', { cause: err });
     }

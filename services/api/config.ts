@@ -24,6 +24,8 @@ export const apiEnv = {
   // file imports keep the uploaded bytes in S3 (S3_BUCKET) under API_IMPORT_PREFIX
   ...s3Env,
   API_IMPORT_PREFIX: z.string().min(1).default('imports'),
+  /** account exports written as a job (POST /v1/users/me/exports) go to S3_BUCKET under this prefix */
+  API_EXPORT_PREFIX: z.string().min(1).default('exports'),
   /** the imports this API's runner takes (services/api/import-runner.ts); every replica of one deployment shares it */
   API_IMPORT_QUEUE: z.string().min(1).default('default'),
   /** how long a runner's claim on an import holds without renewal (renewed per file) */

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { ExportStore } from './account-exports.js';
 import type { AccessTokens } from './auth/access-tokens.js';
 import type { ImportStore } from './imports-s3.js';
 import type { TelemetryProducer } from './producer-kafka.js';
@@ -22,6 +23,11 @@ export interface ApiDeps {
    * (services/api/import-runner.ts); absent: POST /v1/imports answers 503
    */
   imports?: { store: ImportStore; queue: string; wake(): void };
+  /**
+   * account exports as a job (POST /v1/users/me/exports): where the zips are kept; a runner in this process
+   * writes them (routes/account-export.ts). Absent: those routes answer 503
+   */
+  exports?: { store: ExportStore; queue: string };
   /**
    * set where a StatsInvalidator bumps the athletes' generations on activities.v1 (main.ts): the activity list
    * and progress reads of ClickHouse are then cached in Redis under them, as the stats are (stats-cache.ts).

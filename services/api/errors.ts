@@ -33,6 +33,10 @@ export const API_ERRORS = {
   already_completed: { status: 409, title: 'The athlete has already completed this challenge' },
   forbidden_transition: { status: 409, title: 'Not allowed from the participant’s current state' },
   idempotency_key_reused: { status: 409, title: 'The idempotency key was used with another body' },
+  export_not_ready: {
+    status: 409,
+    title: 'The export is not ready: it is still being written, or it failed',
+  },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   upload_too_many_points: {
     status: 413,

@@ -63,6 +63,8 @@ interface Fixture {
   liveActivityId: string;
   /** an import of A's (POST /v1/imports; no runner works on it here) */
   importId: string;
+  /** an export of A's, queued where no runner takes it */
+  exportId: string;
   goalId: string;
   grantId: string;
   challengeId: string;
@@ -127,6 +129,17 @@ const MATRIX: Record<string, Case> = {
   },
   'GET /v1/users/me': { request: () => ({ url: '/v1/users/me' }), expect: self(200) },
   'GET /v1/users/me/export': { request: () => ({ url: '/v1/users/me/export' }), expect: self(200) },
+  // Every caller exports their own account; an export is its athlete's only.
+  'POST /v1/users/me/exports': { request: () => ({ url: '/v1/users/me/exports' }), expect: self(202) },
+  'GET /v1/users/me/exports/:exportId': {
+    request: (f) => ({ url: `/v1/users/me/exports/${f.exportId}` }),
+    expect: ownerOnly(200),
+  },
+  // A's export is on a queue no runner takes: never done, so A gets 409 export_not_ready, everyone else 404
+  'GET /v1/users/me/exports/:exportId/download': {
+    request: (f) => ({ url: `/v1/users/me/exports/${f.exportId}/download` }),
+    expect: ownerOnly(409),
+  },
   'PATCH /v1/users/me': {
     request: () => ({ url: '/v1/users/me', payload: { resting_hr: 50 } }),
     expect: self(200),
@@ -582,6 +595,14 @@ beforeAll(async () => {
         payload: Buffer.from(`<gpx>${randomUUID()}</gpx>`),
       })
     ).json().import_id as string,
+    exportId: await (async () => {
+      const id = randomUUID();
+      await s.pool.query(
+        "INSERT INTO account_exports (id, user_id, object_key, queue) VALUES ($1, $2, 'none', 'no-runner')",
+        [id, owner.id],
+      );
+      return id;
+    })(),
     goalId: await goal(),
     grantId,
     challengeId: await freshChallenge(),

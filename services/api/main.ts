@@ -7,6 +7,7 @@ import { loadConfigOrExit } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { onShutdown } from '../common/shutdown.js';
+import { s3ExportStore } from './account-exports.js';
 import { ActivityDeletionRelay } from './activity-deletion.js';
 import { FailureRecorder } from './activity-failures.js';
 import { buildApp } from './app.js';
@@ -99,6 +100,11 @@ const app = await buildApp({
     auth,
     telemetry,
     imports: { store: importStore, queue: config.API_IMPORT_QUEUE, wake: () => importRunner.wake() },
+    // account exports as a job share the imports' queue name: one deployment, one queue
+    exports: {
+      store: s3ExportStore(s3, config.S3_BUCKET, config.API_EXPORT_PREFIX),
+      queue: config.API_IMPORT_QUEUE,
+    },
     // the StatsInvalidator below keeps the generations the list and progress caches are keyed by
     activityGenerations: true,
   },

@@ -2,6 +2,7 @@
 // caller. Two athletes upload workouts that a worker of this test computes; the zip of one opens, holds each
 // of their activities as FIT and GPX that parse back to the stored figures, their profile, devices and goals,
 // and nothing of the other athlete.
+import { randomUUID } from 'node:crypto';
 import { Decoder, Stream } from '@garmin/fitsdk';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import yauzl from 'yauzl';
@@ -177,5 +178,72 @@ describe('GET /v1/users/me/export', () => {
     ]);
     // anonymous: 401
     expect((await s.app.inject({ method: 'GET', url: '/v1/users/me/export' })).statusCode).toBe(401);
+  }, 120_000);
+});
+
+describe('POST /v1/users/me/exports: the same zip as a job', () => {
+  test('written in the background and downloaded when done; the same entries as the streamed one; its athlete only', async () => {
+    const a = await s.user({ name: 'Ada Job' });
+    const b = await s.user({ name: 'Bob Job' });
+    const mine = (await upload(a, 41, 'Ada job run')).json().activity_id as string;
+    await ready(a, mine);
+    // concurrent starts while one is pending are that one
+    const started = await Promise.all(
+      [1, 2, 3].map(() => s.app.inject({ method: 'POST', url: '/v1/users/me/exports', headers: a.auth })),
+    );
+    for (const r of started) expect(r.statusCode, r.body).toBe(202);
+    const ids = new Set(started.map((r) => r.json().export_id as string));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    const done = await waitFor(async () => {
+      const r = await s.app.inject({ method: 'GET', url: `/v1/users/me/exports/${id}`, headers: a.auth });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json().status === 'done' ? r.json() : null;
+    }, 60_000);
+    expect(done).toMatchObject({
+      export_id: id,
+      reason: null,
+      download: `/v1/users/me/exports/${id}/download`,
+    });
+    expect(done.bytes).toBeGreaterThan(1000);
+
+    const dl = await s.app.inject({ method: 'GET', url: done.download, headers: a.auth });
+    expect(dl.statusCode, dl.body).toBe(200);
+    expect(dl.headers['content-type']).toBe('application/zip');
+    expect(dl.rawPayload.length).toBe(done.bytes);
+    const files = await unzip(dl.rawPayload);
+    const streamed = await unzip(
+      (await s.app.inject({ method: 'GET', url: '/v1/users/me/export', headers: a.auth })).rawPayload,
+    );
+    expect([...files.keys()].sort()).toEqual([...streamed.keys()].sort());
+    expect(files.has(`activities/${mine}.fit`)).toBe(true);
+    for (const name of ['profile.json', 'devices.json', 'goals.json', 'groups.json'])
+      expect(JSON.parse(files.get(name)!.toString()), name).toEqual(
+        JSON.parse(streamed.get(name)!.toString()),
+      );
+    expect(JSON.parse(files.get('profile.json')!.toString())).toMatchObject({ id: a.id, name: 'Ada Job' });
+
+    // another athlete: as if it were not there
+    for (const url of [`/v1/users/me/exports/${id}`, `/v1/users/me/exports/${id}/download`]) {
+      const r = await s.app.inject({ method: 'GET', url, headers: b.auth });
+      expect(r.statusCode, url).toBe(404);
+      expect(r.json().code).toBe('not_found');
+    }
+    // an export not done yet (on a queue no runner takes): 409 export_not_ready, with its status
+    const pending = randomUUID();
+    await s.pool.query(
+      "INSERT INTO account_exports (id, user_id, object_key, queue) VALUES ($1, $2, 'none', 'no-runner')",
+      [pending, a.id],
+    );
+    const early = await s.app.inject({
+      method: 'GET',
+      url: `/v1/users/me/exports/${pending}/download`,
+      headers: a.auth,
+    });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().code).toBe('export_not_ready');
+    expect(
+      (await s.app.inject({ method: 'GET', url: `/v1/users/me/exports/${pending}`, headers: a.auth })).json(),
+    ).toMatchObject({ status: 'queued', download: null, bytes: null });
   }, 120_000);
 });

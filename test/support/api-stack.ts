@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { expect } from 'vitest';
+import { s3ExportStore } from '../../services/api/account-exports.js';
 import { buildApp } from '../../services/api/app.js';
 import { ImportRunner } from '../../services/api/import-runner.js';
 import { type ImportStore, s3ImportStore } from '../../services/api/imports-s3.js';
@@ -177,6 +178,11 @@ export async function startApiStack(
       auth: await testAuth(),
       telemetry,
       imports: { store: importStore, queue: importQueue, wake: () => importRunner?.wake() },
+      // account exports as a job: a runner in the app, on this stack's own queue
+      exports: {
+        store: s3ExportStore(s3, env.S3_BUCKET, `apitest/exports/${importQueue}`),
+        queue: importQueue,
+      },
       ...(opts.activityGenerations ? { activityGenerations: true } : {}),
     },
   });
