@@ -64,7 +64,12 @@ export interface ExportRunnerOptions {
   pollMs?: number;
   /** claims of one export before it is failed as attempts_exhausted */
   maxAttempts?: number;
+  /** how long a finished export is kept: then its zip and its row are removed (EXPORT_TTL_MS by default) */
+  ttlMs?: number;
 }
+
+/** A finished export is kept a week, then removed (zip and row): GET answers 404 as for what is not there. */
+export const EXPORT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 interface Job {
   id: string;
@@ -78,6 +83,7 @@ export class ExportRunner {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
+  private readonly ttlMs: number;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stopping = false;
@@ -86,6 +92,7 @@ export class ExportRunner {
     this.leaseMs = o.leaseMs ?? 60_000;
     this.pollMs = o.pollMs ?? 10_000;
     this.maxAttempts = o.maxAttempts ?? 5;
+    this.ttlMs = o.ttlMs ?? EXPORT_TTL_MS;
   }
 
   start(): void {
@@ -129,6 +136,9 @@ export class ExportRunner {
         job = undefined;
       }
       if (job || this.stopping) continue;
+      await this.expire().catch((err: Error) =>
+        this.o.logger.warn({ err: err.message }, 'expired account exports not removed; tried again later'),
+      );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.pollMs);
         this.wakeUp = () => {
@@ -151,6 +161,20 @@ export class ExportRunner {
       [this.owner, this.leaseMs, this.o.queue],
     );
     return r.rows[0];
+  }
+
+  /** Finished exports past their time: the zip first, then the row that names it. */
+  private async expire(): Promise<void> {
+    const { rows } = await this.o.pg.query<{ id: string; object_key: string }>(
+      `SELECT id, object_key FROM account_exports
+       WHERE queue = $1 AND status IN ('done', 'failed') AND finished_at < now() - $2 * interval '1 millisecond'
+       ORDER BY finished_at LIMIT 100`,
+      [this.o.queue, this.ttlMs],
+    );
+    for (const r of rows) {
+      await this.o.store.remove(r.object_key);
+      await this.o.pg.query('DELETE FROM account_exports WHERE id = $1', [r.id]);
+    }
   }
 
   private async finish(job: Job, status: 'done' | 'failed', fields: { bytes?: number; reason?: string }) {

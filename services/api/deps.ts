@@ -27,7 +27,7 @@ export interface ApiDeps {
    * account exports as a job (POST /v1/users/me/exports): where the zips are kept; a runner in this process
    * writes them (routes/account-export.ts). Absent: those routes answer 503
    */
-  exports?: { store: ExportStore; queue: string };
+  exports?: { store: ExportStore; queue: string; ttlMs?: number };
   /**
    * set where a StatsInvalidator bumps the athletes' generations on activities.v1 (main.ts): the activity list
    * and progress reads of ClickHouse are then cached in Redis under them, as the stats are (stats-cache.ts).

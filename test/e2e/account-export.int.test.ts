@@ -244,6 +244,19 @@ describe('POST /v1/users/me/exports: the same zip as a job', () => {
     expect(early.json().code).toBe('export_not_ready');
     expect(
       (await s.app.inject({ method: 'GET', url: `/v1/users/me/exports/${pending}`, headers: a.auth })).json(),
-    ).toMatchObject({ status: 'queued', download: null, bytes: null });
+    ).toMatchObject({ status: 'queued', download: null, bytes: null, expires_at: null });
+
+    // a week after it finished the export is removed, its zip first: then 404 as for what is not there
+    expect(Date.parse(done.expires_at) - Date.parse(done.finished_at)).toBe(7 * 24 * 3600 * 1000);
+    const key = s.exportStore.keyFor(a.id, id!);
+    expect((await s.exportStore.get(key)).bytes).toBe(done.bytes);
+    await s.pool.query("UPDATE account_exports SET finished_at = now() - interval '8 days' WHERE id = $1", [
+      id,
+    ]);
+    await waitFor(async () => {
+      const r = await s.app.inject({ method: 'GET', url: `/v1/users/me/exports/${id}`, headers: a.auth });
+      return r.statusCode === 404 ? true : null;
+    }, 30_000);
+    await expect(s.exportStore.get(key)).rejects.toThrow();
   }, 120_000);
 });

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { s3ExportStore } from '../../services/api/account-exports.js';
+import { type ExportStore, s3ExportStore } from '../../services/api/account-exports.js';
 import { buildApp } from '../../services/api/app.js';
 import { ImportRunner } from '../../services/api/import-runner.js';
 import { type ImportStore, s3ImportStore } from '../../services/api/imports-s3.js';
@@ -53,6 +53,8 @@ export interface ApiStack {
   importQueue: string;
   importStore: ImportStore;
   importRunner: ImportRunner | undefined;
+  /** where this stack's account exports keep their zips (its export runner works on `importQueue`) */
+  exportStore: ExportStore;
   /** where the API's ActivityDeleted events go */
   activitiesTopic: string;
   /** http://127.0.0.1:<port> */
@@ -104,6 +106,7 @@ export async function startApiStack(
     credentials: { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY },
   });
   const importStore = s3ImportStore(s3, env.S3_BUCKET, `apitest/imports/${importQueue}`);
+  const exportStore = s3ExportStore(s3, env.S3_BUCKET, `apitest/exports/${importQueue}`);
   const database = opts.database ?? `api_test_${run}`;
   const samplesTopic = opts.samplesTopic ?? `apitest.samples.${run}`;
   const activitiesTopic = opts.activitiesTopic ?? `apitest.activities.${run}`;
@@ -229,6 +232,7 @@ export async function startApiStack(
     importQueue,
     importStore,
     importRunner,
+    exportStore,
     activitiesTopic,
     baseUrl,
     user,

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { ZipFile } from 'yazl';
 import { ident, str } from '../../common/clickhouse-sql.js';
 import { principalOf } from '../access.js';
-import { ExportRunner } from '../account-exports.js';
+import { EXPORT_TTL_MS, ExportRunner } from '../account-exports.js';
 import { type ExportRow, exportFile } from '../activity-export.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -170,11 +170,13 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
 
   // ---- the export as a job (docs/exports.md, "As a job"): for an account too large for one long request ----
   const jobs = deps.exports;
+  const ttlMs = jobs?.ttlMs ?? EXPORT_TTL_MS;
   const runner = jobs
     ? new ExportRunner({
         pg: deps.pg,
         store: jobs.store,
         queue: jobs.queue,
+        ttlMs,
         logger: app.log,
         // the JSON parts are the API's answers to the athlete: asked with an access token of theirs, minted
         // for this export (no roles)
@@ -215,6 +217,13 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
       }),
       Type.Null(),
     ]),
+    expires_at: Type.Union([
+      Type.String({
+        format: 'date-time',
+        description: 'when a finished export is removed (a week after it finished); then it answers 404',
+      }),
+      Type.Null(),
+    ]),
   });
   interface ExportRow {
     id: string;
@@ -234,6 +243,7 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
     finished_at: r.finished_at ? isoTime(r.finished_at.getTime()) : null,
     bytes: r.byte_size === null ? null : Number(r.byte_size),
     download: r.status === 'done' ? `/v1/users/me/exports/${r.id}/download` : null,
+    expires_at: r.finished_at ? isoTime(r.finished_at.getTime() + ttlMs) : null,
   });
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   /** the caller's export, or 404 as for what is not there */
