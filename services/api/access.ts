@@ -50,6 +50,8 @@ export function principalOf(req: FastifyRequest): Principal {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Whether an id from a path is a UUID at all: one that is not names nothing (404 before any query). */
+export const isUuid = (id: string): boolean => UUID.test(id);
 
 /**
  * Whether `principal` may see athlete `athleteId`'s data (activities, stats, streams, live sessions).

@@ -89,28 +89,23 @@ export async function deleteAccount(deps: DeletionDeps, userId: string): Promise
     throw new ApiError('dependency_unavailable', 'ClickHouse did not answer; try again', { cause: err });
   }
 
-  if (deps.imports) {
-    const uploads = await deps.pg.query<{ object_key: string }>(
-      'SELECT object_key FROM imports WHERE user_id = $1',
+  // the S3 objects the athlete's rows name, before the rows go (with the account, ON DELETE CASCADE)
+  const removeObjects = async (
+    table: 'imports' | 'account_exports',
+    store: { remove(key: string): Promise<void> },
+  ) => {
+    const named = await deps.pg.query<{ object_key: string }>(
+      `SELECT object_key FROM ${table} WHERE user_id = $1`,
       [userId],
     );
     try {
-      for (const u of uploads.rows) await deps.imports.store.remove(u.object_key);
+      for (const r of named.rows) await store.remove(r.object_key);
     } catch (err) {
       throw new ApiError('dependency_unavailable', 'S3 did not answer; try again', { cause: err });
     }
-  }
-  if (deps.exports) {
-    const zips = await deps.pg.query<{ object_key: string }>(
-      'SELECT object_key FROM account_exports WHERE user_id = $1',
-      [userId],
-    );
-    try {
-      for (const z of zips.rows) await deps.exports.store.remove(z.object_key);
-    } catch (err) {
-      throw new ApiError('dependency_unavailable', 'S3 did not answer; try again', { cause: err });
-    }
-  }
+  };
+  if (deps.imports) await removeObjects('imports', deps.imports.store);
+  if (deps.exports) await removeObjects('account_exports', deps.exports.store);
 
   const active = await deps.redis.zrange(liveKeys.active(userId), 0, -1);
   await deps.redis.del(liveKeys.active(userId), ...active.map((id) => liveKeys.hash(id)));

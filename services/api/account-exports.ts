@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import type { ZipFile } from 'yazl';
+import { WakeableSleep } from '../common/wakeable-sleep.js';
 
 /** Where export zips are kept: `{prefix}/{user_id}/{export_id}.zip`. */
 export interface ExportStore {
@@ -85,7 +86,7 @@ export class ExportRunner {
   private readonly maxAttempts: number;
   private readonly ttlMs: number;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly naps = new WakeableSleep();
   private stopping = false;
 
   constructor(private readonly o: ExportRunnerOptions) {
@@ -102,7 +103,7 @@ export class ExportRunner {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.naps.wake();
   }
 
   /** Stops after the export in hand. */
@@ -139,14 +140,7 @@ export class ExportRunner {
       await this.expire().catch((err: Error) =>
         this.o.logger.warn({ err: err.message }, 'expired account exports not removed; tried again later'),
       );
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.pollMs);
-        this.wakeUp = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeUp = undefined;
+      await this.naps.sleep(this.pollMs);
     }
   }
 

@@ -6,10 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ImportError, parseActivityFile } from '../../pipelines/import/index.js';
-import { avroTypes } from '../../schemas/avro.js';
-import { encodeTelemetryBatch } from '../../schemas/telemetry-record.js';
 import type { Sport } from '../../schemas/vocabulary.js';
-import { encodeConfluent } from '../../schemas/wire.js';
 import {
   contentHash,
   deviceTotals,
@@ -21,6 +18,7 @@ import {
   type StoredFile,
   unpackSync,
 } from './imports.js';
+import { encodeUploadRecord } from './uploads.js';
 
 export interface PrepareInput {
   stored: StoredFile;
@@ -69,11 +67,7 @@ export function prepareFile(input: PrepareInput): PrepareOutput {
       return {
         ...plan,
         totals: deviceTotals(a, parsed.creator),
-        values: records.map((r) =>
-          r.name === 'TelemetryBatch'
-            ? encodeTelemetryBatch(input.schemaIds.TelemetryBatch, r.value)
-            : encodeConfluent(input.schemaIds.SessionControl, avroTypes.SessionControl, r.value),
-        ),
+        values: records.map((r) => encodeUploadRecord(input.schemaIds, r)),
       };
     });
     return { ok: true, format: parsed.format, sha256, activities };

@@ -9,6 +9,7 @@ import { channel } from 'node:diagnostics_channel';
 import type pg from 'pg';
 import type { Sport } from '../../schemas/vocabulary.js';
 import type { Logger } from '../common/logger.js';
+import { WakeableSleep } from '../common/wakeable-sleep.js';
 import { ImportParser, type PreparedActivity } from './import-prepare.js';
 import {
   compatibleSports,
@@ -94,7 +95,7 @@ export class ImportRunner {
   private readonly maxAttempts: number;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly naps = new WakeableSleep();
   private stopping = false;
   private closed = false;
   /** made on first use and ended by close(), so that a runner started again gets a new one */
@@ -118,7 +119,7 @@ export class ImportRunner {
 
   /** A new import is queued: look now instead of at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.naps.wake();
   }
 
   /**
@@ -167,14 +168,7 @@ export class ImportRunner {
               .catch(() => {});
         }
       }
-      if (!worked && !this.stopping)
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.pollMs);
-          this.wakeUp = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
+      if (!worked && !this.stopping) await this.naps.sleep(this.pollMs);
     }
   }
 

@@ -2,11 +2,10 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
 import { avroTypes } from '../../schemas/avro.js';
 import { registerSchemas, type SchemaIds } from '../../schemas/registry.js';
-import { encodeTelemetryBatch } from '../../schemas/telemetry-record.js';
 import type { ActivityDeleted } from '../../schemas/types.js';
 import { encodeConfluent } from '../../schemas/wire.js';
 import type { Logger } from '../common/logger.js';
-import type { UploadRecord } from './uploads.js';
+import { encodeUploadRecord, type UploadRecord } from './uploads.js';
 
 /**
  * Sends an upload's records to telemetry.samples.v1, and the API's own activity events (ActivityDeleted) to
@@ -97,10 +96,7 @@ export function kafkaTelemetryProducer(opts: KafkaTelemetryOptions): TelemetryPr
       const ids = await readyOnce();
       // encoded as they are sent: a large upload never holds all of its encoded records at once
       function* encoded() {
-        for (const r of records)
-          yield r.name === 'TelemetryBatch'
-            ? encodeTelemetryBatch(ids.TelemetryBatch, r.value)
-            : encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.value);
+        for (const r of records) yield encodeUploadRecord(ids, r);
       }
       await sendValues(sessionId, encoded());
     },

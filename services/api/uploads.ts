@@ -6,9 +6,12 @@
 
 import { createHash } from 'node:crypto';
 import { activityIdFor } from '../../pipelines/index.js';
+import { avroTypes } from '../../schemas/avro.js';
 import { DEFAULT_LIMITS } from '../../schemas/payload.js';
+import { encodeTelemetryBatch } from '../../schemas/telemetry-record.js';
 import type { Sample, SessionControl, StrengthSet, TelemetryBatch } from '../../schemas/types.js';
 import type { Sport } from '../../schemas/vocabulary.js';
+import { encodeConfluent } from '../../schemas/wire.js';
 import { ApiError } from './errors.js';
 
 /** Limits of one upload (docs/uploads.md); bytes are the route's body limit. */
@@ -82,6 +85,19 @@ export type UploadKind = 'recorded' | 'strength' | 'manual';
 export type UploadRecord =
   | { name: 'TelemetryBatch'; value: TelemetryBatch }
   | { name: 'SessionControl'; value: SessionControl };
+
+/**
+ * A record's Kafka value (Confluent wire format) under the registry's schema ids: what the telemetry producer
+ * sends, and what an import's worker thread encodes ahead of it (import-prepare.ts).
+ */
+export function encodeUploadRecord(
+  ids: { TelemetryBatch: number; SessionControl: number },
+  r: UploadRecord,
+): Buffer {
+  return r.name === 'TelemetryBatch'
+    ? encodeTelemetryBatch(ids.TelemetryBatch, r.value)
+    : encodeConfluent(ids.SessionControl, avroTypes.SessionControl, r.value);
+}
 
 export interface UploadPlan {
   kind: UploadKind;

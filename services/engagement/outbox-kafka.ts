@@ -14,6 +14,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Logger } from '../common/logger.js';
+import { WakeableSleep } from '../common/wakeable-sleep.js';
 import type { EngagementCodec } from './codec.js';
 import type { FactRecord } from './model.js';
 
@@ -37,7 +38,7 @@ export interface OutboxEvents {
 
 export class OutboxPublisher {
   private stopped = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly naps = new WakeableSleep();
   private loop: Promise<void> | null = null;
   private producer: Producer | null = null;
   private lease: pg.PoolClient | null = null;
@@ -59,7 +60,7 @@ export class OutboxPublisher {
 
   /** New rows were committed: look now rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.naps.wake();
   }
 
   async stop(): Promise<void> {
@@ -69,17 +70,7 @@ export class OutboxPublisher {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
+    return this.naps.sleep(ms);
   }
 
   private async run(): Promise<void> {

@@ -5,13 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ZipFile } from 'yazl';
 import { ident, str } from '../../common/clickhouse-sql.js';
-import { principalOf } from '../access.js';
+import { isUuid, principalOf } from '../access.js';
 import { EXPORT_TTL_MS, ExportRunner } from '../account-exports.js';
 import { type ExportRow, exportFile } from '../activity-export.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { latestActivities } from '../latest-activities.js';
-import { isoTime, problemResponse, selectRows, snakeKeys } from './shared.js';
+import { isoTime, JobStatus, problemResponse, selectRows, snakeKeys } from './shared.js';
 
 /**
  * The caller's own resources as JSON, each the API's own answer to the caller for that route (same schema as
@@ -198,15 +198,9 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
       throw new ApiError('dependency_unavailable', 'account exports are not configured (no S3)');
     return { jobs, runner };
   };
-  const ExportStatus = Type.Union([
-    Type.Literal('queued'),
-    Type.Literal('running'),
-    Type.Literal('done'),
-    Type.Literal('failed'),
-  ]);
   const ExportView = Type.Object({
     export_id: Type.String({ format: 'uuid' }),
-    status: ExportStatus,
+    status: JobStatus,
     reason: Type.Union([Type.String({ description: 'why it failed: attempts_exhausted' }), Type.Null()]),
     created_at: Type.String({ format: 'date-time' }),
     finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -245,11 +239,10 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
     download: r.status === 'done' ? `/v1/users/me/exports/${r.id}/download` : null,
     expires_at: r.finished_at ? isoTime(r.finished_at.getTime() + ttlMs) : null,
   });
-  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   /** the caller's export, or 404 as for what is not there */
   const exportOf = async (userId: string, id: string): Promise<ExportRow> => {
     const notFound = new ApiError('not_found', `export ${id} not found`);
-    if (!UUID.test(id)) throw notFound;
+    if (!isUuid(id)) throw notFound;
     const { rows } = await deps.pg.query<ExportRow>(
       `SELECT id, user_id, status, reason, object_key, byte_size, created_at, finished_at
        FROM account_exports WHERE id = $1`,
@@ -268,7 +261,7 @@ export const accountExportRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> =
         summary:
           'Start an export of everything of the caller as a job: the zip of GET /v1/users/me/export, written in the background and kept in S3; follow GET /v1/users/me/exports/{id}. While one of the caller is queued or running, that one is answered again',
         response: {
-          202: Type.Object({ export_id: Type.String({ format: 'uuid' }), status: ExportStatus }),
+          202: Type.Object({ export_id: Type.String({ format: 'uuid' }), status: JobStatus }),
           503: problemResponse('dependency_unavailable'),
         },
       },

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { principalOf } from '../access.js';
+import { isUuid, principalOf } from '../access.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { IMPORT_FILE_REASONS, IMPORT_LIMITS, IMPORT_REASONS, importId } from '../imports.js';
-import { isoTime, problemResponse } from './shared.js';
+import { isoTime, JobStatus, problemResponse } from './shared.js';
 
 /** What a body may be sent as; the format is read from the bytes, never from the type. */
 export const IMPORT_CONTENT_TYPES = [
@@ -23,12 +23,6 @@ export const IMPORT_CONTENT_TYPES = [
 const IdempotencyKey = Type.String({ pattern: '^[\\x21-\\x7e]{1,255}$' });
 const nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) =>
   Type.Union([t, Type.Null()]);
-const Status = Type.Union([
-  Type.Literal('queued'),
-  Type.Literal('running'),
-  Type.Literal('done'),
-  Type.Literal('failed'),
-]);
 
 const ImportFile = Type.Object({
   index: Type.Integer({
@@ -53,7 +47,7 @@ const ImportFile = Type.Object({
 
 const ImportView = Type.Object({
   import_id: Type.String({ format: 'uuid' }),
-  status: Status,
+  status: JobStatus,
   reason: nullable(
     Type.String({
       description: `why the whole import failed: one of ${IMPORT_REASONS.join(', ')}, attempts_exhausted`,
@@ -131,7 +125,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
           ),
         }),
         response: {
-          202: Type.Object({ import_id: Type.String({ format: 'uuid' }), status: Status }),
+          202: Type.Object({ import_id: Type.String({ format: 'uuid' }), status: JobStatus }),
           409: problemResponse('idempotency_key_reused'),
           413: problemResponse('payload_too_large'),
           415: problemResponse('unsupported_media_type'),
@@ -205,7 +199,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
     async (req) => {
       const id = req.params.importId;
       const notFound = new ApiError('not_found', `import ${id} not found`);
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw notFound;
+      if (!isUuid(id)) throw notFound;
       const { rows } = await deps.pg.query<ImportRow>(
         `SELECT id, user_id, status, reason, detail, default_sport, byte_size, created_at, finished_at, files_total
          FROM imports WHERE id = $1`,

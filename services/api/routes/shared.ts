@@ -77,3 +77,11 @@ export const SSE_EVENT = {
   },
   required: ['data'],
 };
+
+/** The status of a background job of the API (an import, an account export): queued → running → done or failed. */
+export const JobStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('done'),
+  Type.Literal('failed'),
+]);
